@@ -1,0 +1,158 @@
+"""Typed records that sources yield and the loader writes.
+
+Each record maps one-to-one onto a fact table in ``models.schema``. Sources
+never touch the database: they yield these, and ``ingest.loader`` writes them.
+Timestamps are timezone-aware UTC datetimes; money is ``Decimal``; token counts
+are ints; memory is bytes; power is watts; energy is millijoules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class UsageHourly:
+    """Token usage of one provider bucket (usually an hour), per dimension set."""
+
+    provider: str
+    account_id: str
+    bucket_start_at: datetime
+    bucket_end_at: datetime
+    model: str = ""
+    project_id: str = ""
+    api_key_id: str = ""
+    user_id: str = ""
+    is_batch: bool = False
+    service_tier: str = ""
+    input_tokens: int = 0  # all input, cached and cache-write included
+    cached_input_tokens: int = 0
+    cache_write_input_tokens: int = 0
+    output_tokens: int = 0  # reasoning included
+    reasoning_tokens: int = 0
+    num_requests: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRequest:
+    """One request from a request log (OTel GenAI, LiteLLM, Langfuse, the client)."""
+
+    source: str
+    request_id: str
+    started_at: datetime
+    provider: str
+    model: str
+    account_id: str = ""
+    endpoint_kind: str = "api"  # api | local
+    project_id: str = ""
+    api_key_id: str = ""
+    user_id: str = ""
+    team: str = ""
+    workload_tag: str = ""
+    tags: dict[str, Any] = field(default_factory=dict)
+    input_tokens: int = 0
+    cached_input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    latency_ms: float | None = None
+    status_code: int | None = None
+    is_batch: bool = False
+    fingerprint: str = ""
+    reported_cost_usd: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CostLine:
+    """One line of money from a cost API, a FOCUS export or an invoice.
+
+    ``basis`` ranks the evidence: invoice > focus > cost_api > usage_price >
+    request_estimate. ``source_line_key`` is the natural key within
+    (basis, provider, account_id); re-loading the same line replaces it.
+    """
+
+    basis: str
+    provider: str
+    account_id: str
+    source_line_key: str
+    charge_period_start_at: datetime
+    charge_period_end_at: datetime
+    billed_cost: Decimal
+    currency: str = "USD"
+    effective_cost: Decimal | None = None
+    list_cost: Decimal | None = None
+    billing_period_start_at: datetime | None = None
+    charge_category: str = "usage"  # usage|purchase|credit|refund|tax|adjustment
+    ai_class: str = "token"  # token | gpu | other_ai | other
+    project_id: str = ""
+    api_key_id: str = ""
+    sub_account_id: str = ""
+    model: str = ""
+    line_item: str = ""
+    service_name: str = ""
+    service_category: str = ""
+    service_subcategory: str = ""
+    sku_id: str = ""
+    consumed_quantity: Decimal | None = None
+    consumed_unit: str = ""
+    tags: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """An effective-dated token price for one provider and model, in USD per Mtok."""
+
+    provider: str
+    model: str
+    effective_from: date
+    input_usd_per_mtok: Decimal | None
+    output_usd_per_mtok: Decimal | None
+    cached_input_usd_per_mtok: Decimal | None = None
+    cache_write_usd_per_mtok: Decimal | None = None
+    batch_input_usd_per_mtok: Decimal | None = None
+    batch_output_usd_per_mtok: Decimal | None = None
+    above_context_tokens: int = 0  # tier: applies to requests above this context
+    source: str = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class GpuSample:
+    """One reading of one GPU (or MIG instance). Missing readings are None, never 0."""
+
+    sampled_at: datetime
+    host: str
+    gpu_uuid: str
+    source: str
+    mig_instance: str = ""
+    gpu_index: int | None = None
+    model_name: str = ""
+    utilization_pct: float | None = None  # 0..100, engine-active preferred
+    memory_used_bytes: int | None = None
+    memory_total_bytes: int | None = None
+    power_watts: float | None = None
+    energy_mj: float | None = None  # counter since driver load
+    temperature_c: float | None = None
+    sm_clock_mhz: float | None = None
+    namespace: str = ""
+    pod: str = ""
+    container: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceSample:
+    """One scrape of one inference-server engine (vLLM), counters as read."""
+
+    sampled_at: datetime
+    endpoint: str
+    model_name: str
+    engine: str = ""
+    prompt_tokens_total: float | None = None
+    generation_tokens_total: float | None = None
+    requests_running: float | None = None
+    requests_waiting: float | None = None
+    kv_cache_usage_frac: float | None = None
+
+
+RECORD_TYPES = (UsageHourly, UsageRequest, CostLine, Price, GpuSample, InferenceSample)
