@@ -1,0 +1,54 @@
+"""Which database to use, and engines for it."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from models import embedded
+from models.settings import Settings
+
+DEFAULT_DB_NAME = "hybridcost"
+
+
+def normalise_url(url: str) -> str:
+    """Use the psycopg 3 driver whatever scheme the user wrote."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def database_url(settings: Settings, *, start: bool = True) -> str:
+    """The URL of the configured database, starting the embedded server when needed."""
+    if settings.database_url is not None:
+        return normalise_url(settings.database_url.get_secret_value())
+    socket_dir = embedded.start(settings.data_dir) if start else embedded.socket_dir_if_running(settings.data_dir)
+    if socket_dir is None:
+        raise embedded.EmbeddedDatabaseError(f"embedded PostgreSQL in {settings.pg_dir} is not running")
+    ensure_database(embedded.url_for(socket_dir, "postgres"), DEFAULT_DB_NAME)
+    return embedded.url_for(socket_dir, DEFAULT_DB_NAME)
+
+
+def ensure_database(admin_url: str, name: str) -> None:
+    """Create database `name` on the server at admin_url if it does not exist."""
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    """An engine with pre-ping, so a restarted server is reconnected transparently."""
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    """The engine for the configured database (embedded started if needed)."""
+    from models.settings import get_settings
+
+    return make_engine(database_url(settings or get_settings()))

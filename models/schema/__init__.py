@@ -1,0 +1,23 @@
+"""The schema: every table, one module per area, all on one metadata."""
+
+from models.schema.base import Base
+from models.schema.costs import BASIS_RANK, CostLine, Price
+from models.schema.gpu import (
+    GpuCostProfile,
+    GpuHourly,
+    GpuSample,
+    GpuType,
+    InferenceHourly,
+    InferenceSample,
+    ModelThroughput,
+)
+from models.schema.ops import AppSetting, AttributionRule, Budget, IngestCursor, IngestRun, Scenario, Workload
+from models.schema.usage import UsageHourly, UsageRequest
+
+metadata = Base.metadata
+
+__all__ = [
+    "Base", "metadata", "BASIS_RANK", "CostLine", "Price", "GpuCostProfile", "GpuHourly", "GpuSample",
+    "GpuType", "InferenceHourly", "InferenceSample", "ModelThroughput", "AppSetting", "AttributionRule",
+    "Budget", "IngestCursor", "IngestRun", "Scenario", "Workload", "UsageHourly", "UsageRequest",
+]
