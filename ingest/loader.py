@@ -1,0 +1,266 @@
+"""The one loader: COPY records into staging, then merge them on natural keys.
+
+A load is all or nothing: every row of a file or API window lands in one transaction,
+or none does and the run is recorded as failed. Merging on natural keys means a re-run
+of the same file, or an overlapping API window, changes no totals.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from ingest import records as r
+from ingest.base import Record, SourceError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """Where one record type goes: its table, its natural key, its JSON columns."""
+
+    table: str
+    key: tuple[str, ...]
+    json_columns: frozenset[str] = frozenset()
+    columns: tuple[str, ...] = ()
+
+
+def _spec(record_type: type, table: str, key: tuple[str, ...], json_columns: Iterable[str] = ()) -> TableSpec:
+    cols = tuple(f.name for f in dataclasses.fields(record_type))
+    return TableSpec(table, key, frozenset(json_columns), cols)
+
+
+SPECS: dict[type, TableSpec] = {
+    r.UsageHourly: _spec(r.UsageHourly, "usage_hourly", (
+        "provider", "account_id", "bucket_start_at", "bucket_end_at", "model", "project_id",
+        "api_key_id", "user_id", "is_batch", "service_tier")),
+    r.UsageRequest: _spec(r.UsageRequest, "usage_requests", ("source", "request_id"), ["tags"]),
+    r.CostLine: _spec(r.CostLine, "cost_lines", ("basis", "provider", "account_id", "source_line_key"), ["tags"]),
+    r.Price: _spec(r.Price, "prices", ("provider", "model", "effective_from", "above_context_tokens")),
+    r.GpuSample: _spec(r.GpuSample, "gpu_samples", ("sampled_at", "gpu_uuid", "mig_instance", "source")),
+    r.InferenceSample: _spec(r.InferenceSample, "inference_samples", ("sampled_at", "endpoint", "model_name", "engine")),
+}
+# Tables whose rows carry the id of the run that wrote them (prices are edits, not facts).
+RUN_TRACKED = {"usage_hourly", "usage_requests", "cost_lines", "gpu_samples", "inference_samples"}
+
+
+@dataclass
+class LoadResult:
+    """What a load did: its run id and the counts recorded on the run."""
+
+    run_id: int
+    rows_read: int = 0
+    rows_written: int = 0
+    rows_skipped: int = 0
+    by_table: dict[str, int] = field(default_factory=dict)
+
+
+class LoadError(RuntimeError):
+    """A load failed; nothing was written and the run was recorded as failed."""
+
+    def __init__(self, message: str, run_id: int | None):
+        super().__init__(message)
+        self.run_id = run_id
+
+
+def _row(record: Any, spec: TableSpec) -> tuple:
+    values = []
+    for name in spec.columns:
+        value = getattr(record, name)
+        if name in spec.json_columns:
+            value = json.dumps(value, default=str, sort_keys=True)
+        values.append(value)
+    return tuple(values)
+
+
+def start_run(engine: Engine, source: str, target: str, *, is_demo: bool = False) -> int:
+    """Record the start of a load and return its run id (committed at once)."""
+    with engine.begin() as conn:
+        return conn.execute(
+            sa.text("INSERT INTO ingest_runs (source, target, status, is_demo) "
+                    "VALUES (:s, :t, 'running', :d) RETURNING id"),
+            {"s": source, "t": target, "d": is_demo},
+        ).scalar_one()
+
+
+def finish_run(engine: Engine, run_id: int, *, status: str, result: LoadResult | None = None,
+               error: str | None = None) -> None:
+    """Record how a load ended."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE ingest_runs SET status = :st, finished_at = now(), rows_read = :rd, "
+                    "rows_written = :wr, rows_skipped = :sk, error = :er WHERE id = :id"),
+            {"st": status, "rd": result.rows_read if result else 0, "wr": result.rows_written if result else 0,
+             "sk": result.rows_skipped if result else 0, "er": error, "id": run_id},
+        )
+
+
+class _Stager:
+    """Temp staging tables, one per record type, filled with COPY."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.raw = conn.connection.driver_connection
+        self.counts: dict[type, int] = {}
+        self.pending: dict[type, list[tuple]] = {}
+
+    def add(self, record: Record, batch_size: int) -> None:
+        kind = type(record)
+        spec = SPECS.get(kind)
+        if spec is None:
+            raise TypeError(f"no table for record type {kind.__name__}")
+        if kind not in self.counts:
+            self._create(spec)
+            self.counts[kind] = 0
+            self.pending[kind] = []
+        self.pending[kind].append(_row(record, spec))
+        self.counts[kind] += 1
+        if len(self.pending[kind]) >= batch_size:
+            self.flush(kind)
+
+    def _create(self, spec: TableSpec) -> None:
+        cols = ", ".join(spec.columns)
+        self.conn.exec_driver_sql(
+            f"CREATE TEMP TABLE stage_{spec.table} ON COMMIT DROP AS SELECT {cols} FROM {spec.table} WITH NO DATA")
+        self.conn.exec_driver_sql(f"ALTER TABLE stage_{spec.table} ADD COLUMN _seq bigint GENERATED ALWAYS AS IDENTITY")
+
+    def flush(self, kind: type | None = None) -> None:
+        for k in [kind] if kind else list(self.pending):
+            rows = self.pending[k]
+            if not rows:
+                continue
+            spec = SPECS[k]
+            with self.raw.cursor() as cur:
+                with cur.copy(f"COPY stage_{spec.table} ({', '.join(spec.columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            rows.clear()
+
+
+def _ensure_gpu_partitions(conn: Connection) -> tuple[datetime, datetime] | None:
+    """Create the day partitions the staged GPU samples need; return the staged time range."""
+    lo, hi = conn.exec_driver_sql("SELECT min(sampled_at), max(sampled_at) FROM stage_gpu_samples").one()
+    if lo is None:
+        return None
+    days = conn.exec_driver_sql(
+        "SELECT DISTINCT date_trunc('day', sampled_at AT TIME ZONE 'UTC') FROM stage_gpu_samples").scalars().all()
+    for day in days:
+        name = f"gpu_samples_p{day:%Y%m%d}"
+        start = f"{day:%Y-%m-%d} 00:00:00+00"
+        end = f"{day + timedelta(days=1):%Y-%m-%d} 00:00:00+00"
+        exists = conn.execute(sa.text("SELECT to_regclass(:n)"), {"n": name}).scalar()
+        if exists is None:
+            # Rows for this day may sit in the default partition (a backfill): move them out first.
+            conn.exec_driver_sql(
+                f"CREATE TEMP TABLE IF NOT EXISTS moved_default ON COMMIT DROP AS "
+                f"SELECT * FROM gpu_samples_default WITH NO DATA")
+            conn.exec_driver_sql(
+                f"WITH gone AS (DELETE FROM gpu_samples_default WHERE sampled_at >= '{start}' "
+                f"AND sampled_at < '{end}' RETURNING *) INSERT INTO moved_default SELECT * FROM gone")
+            conn.exec_driver_sql(
+                f"CREATE TABLE {name} PARTITION OF gpu_samples FOR VALUES FROM ('{start}') TO ('{end}')")
+            conn.exec_driver_sql("INSERT INTO gpu_samples SELECT * FROM moved_default")
+            conn.exec_driver_sql("TRUNCATE moved_default")
+    return lo, hi
+
+
+def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> int:
+    cols = list(spec.columns)
+    key = ", ".join(spec.key)
+    extra_cols = (["run_id"] if spec.table in RUN_TRACKED else []) + ["is_demo"]
+    extra_vals = ([str(int(run_id))] if spec.table in RUN_TRACKED else []) + ["TRUE" if is_demo else "FALSE"]
+    value_cols = [c for c in cols if c not in spec.key]
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in value_cols + extra_cols)
+    changed = " OR ".join(f"{spec.table}.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in value_cols) or "FALSE"
+    sql = (
+        f"INSERT INTO {spec.table} ({', '.join(cols + extra_cols)}) "
+        f"SELECT DISTINCT ON ({key}) {', '.join(cols)}, {', '.join(extra_vals)} "
+        f"FROM stage_{spec.table} ORDER BY {key}, _seq DESC "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {changed}"
+    )
+    return conn.exec_driver_sql(sql).rowcount
+
+
+def replace_focus_scopes(conn: Connection, scopes: Iterable[tuple[str, str, datetime]]) -> int:
+    """Delete FOCUS lines of each (provider, account, billing period) a re-issued export replaces."""
+    deleted = 0
+    for provider, account_id, period_start in scopes:
+        deleted += conn.execute(
+            sa.text("DELETE FROM cost_lines WHERE basis = 'focus' AND provider = :p AND account_id = :a "
+                    "AND billing_period_start_at = :b"),
+            {"p": provider, "a": account_id, "b": period_start},
+        ).rowcount
+    return deleted
+
+
+def load(engine: Engine, records: Iterable[Record], *, source: str, target: str, is_demo: bool = False,
+         replace_scopes: Iterable[tuple[str, str, datetime]] | None = None, batch_size: int = 20_000,
+         progress=None) -> LoadResult:
+    """Write every record in one transaction; on any error write nothing and record the run failed."""
+    run_id = start_run(engine, source, target, is_demo=is_demo)
+    result = LoadResult(run_id=run_id)
+    try:
+        with engine.begin() as conn:
+            stager = _Stager(conn)
+            for record in records:
+                stager.add(record, batch_size)
+                result.rows_read += 1
+                if progress is not None and result.rows_read % batch_size == 0:
+                    progress(result.rows_read)
+            stager.flush()
+            if replace_scopes is not None:
+                replace_focus_scopes(conn, replace_scopes)
+            gpu_range = _ensure_gpu_partitions(conn) if r.GpuSample in stager.counts else None
+            for kind in stager.counts:
+                spec = SPECS[kind]
+                written = _merge(conn, spec, run_id, is_demo)
+                result.by_table[spec.table] = written
+                result.rows_written += written
+            from models import rollups
+
+            if gpu_range is not None:
+                rollups.refresh_gpu_hourly(conn, *gpu_range)
+            if r.InferenceSample in stager.counts:
+                lo, hi = conn.exec_driver_sql(
+                    "SELECT min(sampled_at), max(sampled_at) FROM stage_inference_samples").one()
+                rollups.refresh_inference_hourly(conn, lo, hi)
+            distinct = sum(
+                conn.exec_driver_sql(
+                    f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(SPECS[k].key)} FROM stage_{SPECS[k].table}) d"
+                ).scalar_one()
+                for k in stager.counts
+            )
+            result.rows_skipped = result.rows_read - distinct
+    except (SourceError, sa.exc.SQLAlchemyError, ValueError, TypeError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        try:
+            finish_run(engine, run_id, status="failed", result=result, error=message)
+        except sa.exc.SQLAlchemyError:
+            log.error("could not record run %s as failed", run_id)
+        raise LoadError(message, run_id) from exc
+    finish_run(engine, run_id, status="succeeded", result=result)
+    return result
+
+
+def chunked(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    """Group records into lists of at most `size` (for writers that take batches)."""
+    batch: list[Record] = []
+    for rec in records:
+        batch.append(rec)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+__all__ = ["load", "LoadResult", "LoadError", "SPECS", "start_run", "finish_run", "chunked"]
