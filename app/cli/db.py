@@ -1,0 +1,43 @@
+"""`hybridcost db`: migrations and the embedded server."""
+
+from __future__ import annotations
+
+import typer
+
+from app.cli import context
+from models import embedded, migrate
+from models.database import database_url
+
+app = typer.Typer(help="Database: migrations and the embedded server.", no_args_is_help=True)
+
+
+@app.command()
+def upgrade(revision: str = typer.Argument("head", help="Revision to upgrade to.")) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    migrate.upgrade(database_url(context.settings()), revision)
+    typer.echo(f"database at revision {migrate.current_revision(context.engine())}", err=True)
+
+
+@app.command()
+def downgrade(revision: str = typer.Argument(..., help="Revision to revert to; 'base' empties the schema.")) -> None:
+    """Revert migrations down to REVISION."""
+    migrate.downgrade(database_url(context.settings()), revision)
+    typer.echo(f"database at revision {migrate.current_revision(context.engine()) or 'base'}", err=True)
+
+
+@app.command()
+def check() -> None:
+    """Fail when the models and the migrations disagree."""
+    migrate.check(database_url(context.settings()))
+    typer.echo("models and migrations agree", err=True)
+
+
+@app.command()
+def stop() -> None:
+    """Stop the embedded PostgreSQL server (its data is kept)."""
+    settings = context.settings()
+    if not settings.uses_embedded:
+        typer.echo("DATABASE_URL is set: hybridcost does not manage that server", err=True)
+        raise typer.Exit(1)
+    stopped = embedded.stop(settings.data_dir)
+    typer.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running", err=True)

@@ -1,0 +1,35 @@
+"""User errors: one clear line on stderr and a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+USER_ERROR_EXIT = 2
+
+
+class UserError(Exception):
+    """A problem the user can fix; the message is shown as it is."""
+
+
+def user_error_types() -> tuple[type[BaseException], ...]:
+    """Every exception type whose message is for the user, not a bug report."""
+    from ingest.base import SourceError
+    from ingest.loader import LoadError
+    from models.embedded import EmbeddedDatabaseError
+
+    types: list[type[BaseException]] = [UserError, SourceError, LoadError, EmbeddedDatabaseError]
+    try:
+        from models.scenario_file import ScenarioError
+
+        types.append(ScenarioError)
+    except ImportError:  # the economics package may not be installed in a partial checkout
+        pass
+    return tuple(types)
+
+
+def fail(message: str, code: int = USER_ERROR_EXIT) -> typer.Exit:
+    """Print `error: message` to stderr and return the Exit to raise."""
+    print(f"error: {message}", file=sys.stderr)
+    return typer.Exit(code)

@@ -1,0 +1,57 @@
+"""The `hybridcost` command: one Typer group per area."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+
+import typer
+
+from app.cli import db, demo, doctor, serve
+from app.cli.errors import USER_ERROR_EXIT, user_error_types
+
+app = typer.Typer(
+    name="hybridcost",
+    help="Decide where AI work should run: token-priced APIs or GPUs you own or rent.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(demo.app, name="demo")
+app.command()(serve.up)
+app.command()(serve.serve)
+app.command()(doctor.doctor)
+
+
+def _register_optional() -> None:
+    """Commands of areas that register themselves (economics, ingest, reports, ...)."""
+    import importlib
+
+    for module_name in ("app.cli.simulate", "app.cli.ingest", "app.cli.prices", "app.cli.spend",
+                        "app.cli.gpu", "app.cli.reports", "app.cli.discipline", "app.cli.ops"):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        module.register(app)
+
+
+_register_optional()
+
+
+def main() -> None:
+    """Run the CLI; user errors print one line and exit 2, never a traceback."""
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    logging.basicConfig(level=os.environ.get("HYBRIDCOST_LOG_LEVEL", "WARNING"), stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app(standalone_mode=True)
+    except user_error_types() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(USER_ERROR_EXIT)

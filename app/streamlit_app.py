@@ -1,0 +1,43 @@
+"""hybridcost dashboard entry point: navigation over the pages in app_pages/."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import streamlit as st
+
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+
+# (file, title, icon); a page file that is not there yet is left out of the menu.
+PAGES = [
+    ("overview.py", "Overview", ":material/dashboard:"),
+    ("spend.py", "Spend", ":material/payments:"),
+    ("workloads.py", "Workloads", ":material/work:"),
+    ("breakeven.py", "Breakeven", ":material/query_stats:"),
+    ("fleet.py", "GPU fleet", ":material/memory:"),
+    ("whatif.py", "What-if", ":material/tune:"),
+    ("workflow.py", "Workflow", ":material/psychology:"),
+    ("reports.py", "Reports", ":material/description:"),
+    ("data.py", "Data", ":material/database:"),
+]
+
+
+def main() -> None:
+    """Configure the page and run the selected one."""
+    st.set_page_config(page_title="hybridcost", page_icon=":material/balance:", layout="wide")
+    pages = [st.Page(str(PAGES_DIR / f), title=t, icon=i, default=(f == "overview.py"))
+             for f, t, i in PAGES if (PAGES_DIR / f).exists()]
+    selected = st.navigation(pages)
+    st.sidebar.caption("hybridcost · tokens or GPUs, decided with numbers")
+    try:
+        selected.run()
+    except Exception as exc:  # no traceback ever reaches the page
+        logging.getLogger("hybridcost.app").exception("page %s failed", selected.title)
+        st.error(f"This page could not be shown: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
+                 "The details are in the server log.")
+
+
+main()

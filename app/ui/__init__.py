@@ -1,0 +1,1 @@
+"""Streamlit helpers shared by pages: the cached engine, cached loaders, filters, formatting."""

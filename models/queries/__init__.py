@@ -1,0 +1,1 @@
+"""Read queries: each takes a connection and keyword filters and returns a polars DataFrame."""

@@ -1,0 +1,143 @@
+"""Token spend from one system of record: the best basis per (provider, account, UTC day).
+
+Evidence ranks invoice/FOCUS BilledCost > provider cost API > usage x catalog price >
+request-log estimate. For each provider, account and day the best basis present is taken
+whole and never added to another; it is shared out to model, workload and team in
+proportion to usage x price that day. Shares are rounded to 1e-10 USD and the last share
+of each day takes the remainder, so totals by any dimension are exactly equal.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from models.queries.sql_fragments import attribution_join, price_join, priced_cost
+
+DIMENSIONS = {"provider": "provider", "model": "model", "workload": "workload", "team": "team",
+              "account": "account_id", "day": "day"}
+
+ALLOCATED_DAILY = f"""
+WITH usage_rows AS (
+    SELECT u.provider, u.account_id, CAST((u.bucket_start_at AT TIME ZONE 'UTC') AS date) AS day, u.model,
+           coalesce(wl.workload, 'unallocated') AS workload, coalesce(wl.team, 'unallocated') AS team,
+           u.input_tokens, u.cached_input_tokens, u.output_tokens, u.reasoning_tokens,
+           {priced_cost('u')} AS est_cost
+    FROM usage_hourly u {price_join('u', 'bucket_start_at')} {attribution_join('u')}
+    WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
+), request_rows AS (
+    -- request logs count only where no provider usage exists for that provider, account and day
+    SELECT q.provider, q.account_id, CAST((q.started_at AT TIME ZONE 'UTC') AS date) AS day, q.model,
+           coalesce(nullif(q.workload_tag, ''), wl.workload, 'unallocated') AS workload,
+           coalesce(nullif(q.team, ''), wl.team, 'unallocated') AS team,
+           q.input_tokens, q.cached_input_tokens, q.output_tokens, q.reasoning_tokens,
+           coalesce({priced_cost('q', cache_write=False)}, q.reported_cost_usd) AS est_cost
+    FROM usage_requests q {price_join('q', 'started_at')} {attribution_join('q', has_tags=True)}
+    WHERE q.started_at >= :since AND q.started_at < :until AND q.endpoint_kind = 'api'
+      AND NOT EXISTS (SELECT 1 FROM usage_hourly h WHERE h.provider = q.provider AND h.account_id = q.account_id
+                      AND h.bucket_start_at >= date_trunc('day', q.started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                      AND h.bucket_start_at < (date_trunc('day', q.started_at AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC')
+), usage_groups AS (
+    SELECT provider, account_id, day, model, workload, team,
+           sum(input_tokens) AS input_tokens, sum(cached_input_tokens) AS cached_input_tokens,
+           sum(output_tokens) AS output_tokens, sum(reasoning_tokens) AS reasoning_tokens,
+           sum(est_cost) AS est_cost,
+           sum(CASE WHEN est_cost IS NULL THEN input_tokens + output_tokens ELSE 0 END) AS unpriced_tokens,
+           count(*) FILTER (WHERE est_cost IS NULL) AS unpriced_rows,
+           bool_or(src = 'request') AS from_requests
+    FROM (SELECT *, 'usage' AS src FROM usage_rows UNION ALL SELECT *, 'request' FROM request_rows) x
+    GROUP BY 1, 2, 3, 4, 5, 6
+), line_days AS (
+    SELECT provider, account_id, CAST((charge_period_start_at AT TIME ZONE 'UTC') AS date) AS day,
+           CASE basis WHEN 'invoice' THEN 1 WHEN 'focus' THEN 1 WHEN 'cost_api' THEN 2 ELSE 9 END AS rank,
+           basis, sum(billed_cost) AS amount
+    FROM cost_lines
+    WHERE ai_class = 'token' AND currency = 'USD' AND basis IN ('invoice', 'focus', 'cost_api')
+      AND charge_period_start_at >= :since AND charge_period_start_at < :until
+    GROUP BY 1, 2, 3, 4, 5
+), usage_days AS (
+    SELECT provider, account_id, day,
+           CASE WHEN bool_or(from_requests) THEN 4 ELSE 3 END AS rank,
+           CASE WHEN bool_or(from_requests) THEN 'request_estimate' ELSE 'usage_price' END AS basis,
+           sum(est_cost) AS amount
+    FROM usage_groups GROUP BY 1, 2, 3
+), best AS (
+    SELECT DISTINCT ON (provider, account_id, day) provider, account_id, day, basis, amount
+    FROM (SELECT * FROM line_days UNION ALL SELECT * FROM usage_days WHERE amount IS NOT NULL) c
+    ORDER BY provider, account_id, day, rank, basis
+), groups AS (
+    -- every usage group of a day, plus one 'unallocated' group for days with money but no priced usage
+    SELECT g.*, sum(g.est_cost) OVER d AS day_est
+    FROM usage_groups g
+    WINDOW d AS (PARTITION BY g.provider, g.account_id, g.day)
+), shares AS (
+    SELECT b.provider, b.account_id, b.day, b.basis, b.amount,
+           coalesce(g.model, '') AS model, coalesce(g.workload, 'unallocated') AS workload,
+           coalesce(g.team, 'unallocated') AS team,
+           CASE WHEN g.day_est IS NULL OR g.day_est = 0 THEN NULL
+                ELSE round(b.amount * coalesce(g.est_cost, 0) / g.day_est, 10) END AS share,
+           row_number() OVER (PARTITION BY b.provider, b.account_id, b.day
+                              ORDER BY coalesce(g.est_cost, 0), g.model, g.workload, g.team) AS rn,
+           count(*) OVER (PARTITION BY b.provider, b.account_id, b.day) AS n
+    FROM best b LEFT JOIN groups g
+      ON g.provider = b.provider AND g.account_id = b.account_id AND g.day = b.day
+      AND g.day_est IS NOT NULL AND g.day_est <> 0
+), money AS (
+    SELECT provider, account_id, day, basis, model, workload, team,
+           CASE WHEN rn = n THEN amount - coalesce(sum(share) OVER (PARTITION BY provider, account_id, day
+                                                                    ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING
+                                                                    AND 1 PRECEDING), 0)
+                ELSE share END AS cost_usd
+    FROM shares
+)
+SELECT coalesce(m.provider, g.provider) AS provider, coalesce(m.account_id, g.account_id) AS account_id,
+       coalesce(m.day, g.day) AS day, coalesce(m.model, g.model) AS model,
+       coalesce(m.workload, g.workload) AS workload, coalesce(m.team, g.team) AS team,
+       m.basis AS cost_basis, coalesce(m.cost_usd, 0) AS cost_usd,
+       coalesce(g.input_tokens, 0) AS input_tokens, coalesce(g.cached_input_tokens, 0) AS cached_input_tokens,
+       coalesce(g.output_tokens, 0) AS output_tokens, coalesce(g.reasoning_tokens, 0) AS reasoning_tokens,
+       coalesce(g.unpriced_tokens, 0) AS unpriced_tokens, coalesce(g.unpriced_rows, 0) AS unpriced_rows
+FROM money m FULL OUTER JOIN usage_groups g
+  ON g.provider = m.provider AND g.account_id = m.account_id AND g.day = m.day
+ AND g.model = m.model AND g.workload = m.workload AND g.team = m.team
+"""
+
+SCHEMA = {
+    "provider": pl.String, "account_id": pl.String, "day": pl.Date, "model": pl.String, "workload": pl.String,
+    "team": pl.String, "cost_basis": pl.String, "cost_usd": pl.Decimal(38, 10), "input_tokens": pl.Int64,
+    "cached_input_tokens": pl.Int64, "output_tokens": pl.Int64, "reasoning_tokens": pl.Int64,
+    "unpriced_tokens": pl.Int64, "unpriced_rows": pl.Int64,
+}
+
+
+def allocated_daily(conn: Connection, *, since: datetime, until: datetime) -> pl.DataFrame:
+    """Token spend per provider, account, day, model, workload and team, from the best basis."""
+    rows = conn.execute(sa.text(ALLOCATED_DAILY), {"since": since, "until": until}).all()
+    return pl.DataFrame([tuple(r) for r in rows], schema=SCHEMA, orient="row")
+
+
+def spend_by(conn: Connection, *, since: datetime, until: datetime, by: str) -> pl.DataFrame:
+    """Totals per group of `by` (provider, model, workload, team, account or day), biggest first."""
+    if by not in DIMENSIONS:
+        raise ValueError(f"--by must be one of {', '.join(DIMENSIONS)}, not {by!r}")
+    daily = allocated_daily(conn, since=since, until=until)
+    return summarise(daily, DIMENSIONS[by])
+
+
+def summarise(daily: pl.DataFrame, column: str) -> pl.DataFrame:
+    """Group an allocated daily frame by one column, with the bases that fed each total."""
+    return (
+        daily.group_by(column)
+        .agg(
+            pl.col("cost_usd").sum(),
+            pl.col("cost_basis").drop_nulls().unique().sort().str.join("+").alias("cost_basis"),
+            *[pl.col(c).sum() for c in ("input_tokens", "cached_input_tokens", "output_tokens",
+                                        "reasoning_tokens", "unpriced_tokens", "unpriced_rows")],
+        )
+        .rename({column: "group"})
+        .with_columns(pl.col("group").cast(pl.String))
+        .sort(["cost_usd", "group"], descending=[True, False])
+    )

@@ -1,0 +1,6 @@
+"""Paths and small helpers shared by tests (imported as a plain module from tests/)."""
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APP_ENTRY = str(REPO_ROOT / "app" / "streamlit_app.py")
