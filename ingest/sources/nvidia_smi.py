@@ -68,10 +68,12 @@ def parse_number(text: str, header_unit: str) -> tuple[float, str] | None:
 def local_to_utc(naive: datetime, zone: ZoneInfo) -> datetime:
     """Attach zone to a wall-clock time and convert to UTC; ValueError if DST makes it ambiguous or absent."""
     early, late = naive.replace(tzinfo=zone, fold=0), naive.replace(tzinfo=zone, fold=1)
-    if early.utcoffset() != late.utcoffset():
-        raise ValueError(f"{naive} is ambiguous in {zone.key} (DST fall-back hour)")
+    # In a gap the round trip through UTC lands on another wall time; check that first,
+    # since fold=0 and fold=1 also disagree there.
     if early.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
         raise ValueError(f"{naive} does not exist in {zone.key} (DST spring-forward gap)")
+    if early.utcoffset() != late.utcoffset():
+        raise ValueError(f"{naive} is ambiguous in {zone.key} (DST fall-back hour)")
     return early.astimezone(UTC)
 
 
