@@ -119,7 +119,7 @@ def buy_vs_rent(
         message = f"{noun} never pay{'s' if gpus == 1 else ''} back against tokens at this volume"
     else:
         within = "within" if vs_tokens <= term_months else "after"
-        message = f"{noun} pays back against tokens in {vs_tokens:.1f} months, {within} the term"
+        message = f"{noun} pay{'s' if gpus == 1 else ''} back against tokens in {vs_tokens:.1f} months, {within} the term"
     return BuyVsRentResult(
         status="ok",
         message=message,
