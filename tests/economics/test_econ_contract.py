@@ -220,3 +220,21 @@ def test_breakeven_multiplier_when_the_gpu_is_free_is_zero():
     d = Demand.from_arrays([1e6], [0], [1e5])
     gpu = GpuOption(**{**RENT, "hourly_rate": 0, "ops_per_gpu_month": 0})
     assert breakeven_multiplier(prepare(d, ApiPricing(**API), gpu)) == 0.0
+
+
+def test_docs_worked_example_matches_the_hand_figures():
+    from pathlib import Path
+
+    from models.scenario_file import load_scenario_with_demand
+
+    path = Path(__file__).resolve().parents[2] / "docs" / "examples" / "worked-example.yaml"
+    scenario, demand = load_scenario_with_demand(path)
+    r = simulate(demand, scenario.api, scenario.gpu).as_contract_dict()
+    assert r["api_only_cost"] == pytest.approx(49 + 98 + 196)
+    assert r["gpu_hourly_cost"] == pytest.approx(3.19)
+    assert (r["hours"], r["peak_replicas"], r["optimal_replicas"]) == (4, 2, 1)
+    assert r["gpu_only_cost"] == pytest.approx(2 * 8 * 3.19 * 4)
+    assert r["hybrid_cost"] == pytest.approx(8 * 3.19 * 4 + 98)
+    assert r["breakeven_utilization"] == pytest.approx(25.52 / (3600 * 343 / 10080))
+    assert r["breakeven_demand_multiplier"] == pytest.approx(102.08 / 343)
+    assert r["breakeven_monthly_tokens"] == pytest.approx(102.08 / 343 * 113.4e6 * 730 / 4)
