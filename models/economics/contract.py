@@ -88,6 +88,11 @@ class Demand:
     cached_input_tokens: np.ndarray
     output_tokens: np.ndarray
 
+    def __post_init__(self) -> None:
+        sizes = {a.shape[0] for a in (self.hour, self.input_tokens, self.cached_input_tokens, self.output_tokens)}
+        if len(sizes) != 1:
+            raise ValueError("demand arrays must all have one entry per hour")
+
     @property
     def hours(self) -> int:
         """Number of hours ``H`` in the table."""
@@ -215,6 +220,7 @@ def prepare(demand: Demand, api: ApiPricing, gpu: GpuOption) -> PreparedWorkload
     ws, as_ = w[busy][order], a[busy][order]
 
     def suffix(x: np.ndarray) -> np.ndarray:
+        """suffix[i] = sum of x[i:], with a trailing 0."""
         out = np.zeros(x.size + 1)
         out[:-1] = np.cumsum(x[::-1])[::-1]
         return out

@@ -87,6 +87,7 @@ def forecast_monthly_volume(history: pl.DataFrame, horizon_weeks: int = DEFAULT_
     weeks = fit.last_week + np.arange(1, horizon_weeks + 1, dtype=np.float64)
 
     def line(a: float, b: float) -> np.ndarray:
+        """Monthly volume along ln(weekly) = a + b * week."""
         return weekly_to_monthly(np.exp(a + b * weeks))
 
     frame = pl.DataFrame({
