@@ -123,6 +123,8 @@ def load_scenario(path: Path | str) -> Scenario:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{file}: cannot read file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{file}: not a UTF-8 text file") from None
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -176,6 +178,15 @@ def _parse_count(file: Path, line: int, column: str, cell: str | None) -> float:
 def load_demand_csv(path: Path | str) -> Demand:
     """Read and validate an hourly demand CSV into a Demand (hours as UTC datetime64)."""
     file = Path(path)
+    try:
+        return _read_demand_csv(file)
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{file}: not a UTF-8 text file") from None
+    except csv.Error as exc:
+        raise ScenarioError(f"{file}: unreadable CSV ({exc})") from None
+
+
+def _read_demand_csv(file: Path) -> Demand:
     try:
         handle = file.open(newline="", encoding="utf-8")
     except OSError as exc:

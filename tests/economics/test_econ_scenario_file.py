@@ -128,3 +128,9 @@ def test_missing_files_and_bad_yaml(tmp_path):
     assert "demand: missing" in error_of(load_scenario_with_demand, write(tmp_path, doc))
     assert "cannot read demand file" in error_of(
         load_scenario_with_demand, write(tmp_path, {**GOOD, "demand": "other.csv"}))
+
+
+def test_binary_files_are_rejected_in_one_line(tmp_path):
+    write(tmp_path)
+    (tmp_path / "demand.csv").write_bytes(b"hour,\xff\xfe\n")
+    assert "not a UTF-8 text file" in error_of(load_demand_csv, tmp_path / "demand.csv")
