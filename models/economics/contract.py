@@ -245,6 +245,24 @@ def optimal_from_totals(totals: np.ndarray) -> int:
     return int(np.flatnonzero(totals <= best + TIE_TOLERANCE_USD)[0])
 
 
+def hybrid_total(demand: Demand, api: ApiPricing, gpu: GpuOption, replicas: int) -> float:
+    """``Total(R)``: R replicas for every hour plus the API cost of what overflows them."""
+    return float(prepare(demand, api, gpu).totals(np.array([float(replicas)]))[0])
+
+
+def optimal_replicas(demand: Demand, api: ApiPricing, gpu: GpuOption) -> int:
+    """The R in 0..R_peak with the lowest ``Total(R)`` (ties to the smaller R)."""
+    prep = prepare(demand, api, gpu)
+    return optimal_from_totals(prep.totals(np.arange(prep.peak() + 1)))
+
+
+def breakeven_monthly_tokens(prep: PreparedWorkload, multiplier: float | None) -> float | None:
+    """``k * sum_t (I_t + O_t) * 730 / H``; None with the multiplier."""
+    if multiplier is None or not prep.hours:
+        return None
+    return multiplier * prep.tokens_total * HOURS_PER_MONTH / prep.hours
+
+
 def breakeven_multiplier(prep: PreparedWorkload) -> float | None:
     """Infimum k > 0 with ``sum_t min(k A_t, cap A_t / W_t) > h_rep H``; None where no k does.
 
@@ -331,9 +349,6 @@ def simulate_prepared(prep: PreparedWorkload, gpu: GpuOption) -> SimulationResul
     totals = prep.totals(np.arange(r_peak + 1))
     r_opt = optimal_from_totals(totals)
     k = breakeven_multiplier(prep)
-    monthly_tokens = None
-    if k is not None and prep.hours:
-        monthly_tokens = k * prep.tokens_total * HOURS_PER_MONTH / prep.hours
     return SimulationResult(
         hours=prep.hours,
         api_only_cost=prep.api_total,
@@ -344,7 +359,7 @@ def simulate_prepared(prep: PreparedWorkload, gpu: GpuOption) -> SimulationResul
         hybrid_cost=float(totals[r_opt]),
         breakeven_utilization=breakeven_utilization(prep.h_rep, prep.api_total, prep.work_total),
         breakeven_demand_multiplier=k,
-        breakeven_monthly_tokens=monthly_tokens,
+        breakeven_monthly_tokens=breakeven_monthly_tokens(prep, k),
         replica_gpus=gpu.replica_gpus,
     )
 

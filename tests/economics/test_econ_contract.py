@@ -238,3 +238,13 @@ def test_docs_worked_example_matches_the_hand_figures():
     assert r["breakeven_utilization"] == pytest.approx(25.52 / (3600 * 343 / 10080))
     assert r["breakeven_demand_multiplier"] == pytest.approx(102.08 / 343)
     assert r["breakeven_monthly_tokens"] == pytest.approx(102.08 / 343 * 113.4e6 * 730 / 4)
+
+
+def test_formula_wrappers_agree_with_simulate():
+    from models.economics.contract import hybrid_total, optimal_replicas
+
+    d = Demand.from_arrays([0, 14.4e6, 28.8e6, 57.6e6], [0, 4e6, 8e6, 16e6], [0, 1.8e6, 3.6e6, 7.2e6])
+    gpu = GpuOption(**{**RENT, "ops_per_gpu_month": 146, "replica_gpus": 8})
+    api = ApiPricing(**API)
+    assert optimal_replicas(d, api, gpu) == 1
+    assert [hybrid_total(d, api, gpu, r) for r in range(3)] == pytest.approx([343, 200.08, 204.16])
