@@ -12,7 +12,7 @@ from typing import Any
 
 from ingest.base import SourceError
 
-# Active ISO 4217 codes (list one, 2024), plus the precious-metal/fund codes billing systems never use left out.
+# Active ISO 4217 currency codes (ISO list one, 2024-25), with the precious-metal and test codes (XAU, XTS...) left out.
 ISO_4217 = frozenset(
     """
     AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD
