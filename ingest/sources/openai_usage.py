@@ -40,6 +40,14 @@ class PageProgress:
     next_page: str | None  # the API cursor for the following page, if any
 
 
+def make_client(admin_key: str | None = None, base_url: str | None = None, max_retries: int = 4) -> Any:
+    """An OpenAI SDK client for the Admin API (key and URL default to OPENAI_ADMIN_KEY, OPENAI_BASE_URL)."""
+    import openai
+
+    return openai.OpenAI(api_key="unused-admin-only", admin_api_key=admin_key, base_url=base_url,
+                         max_retries=max_retries)
+
+
 def _to_unix(value: datetime | int) -> int:
     if isinstance(value, datetime):
         if value.tzinfo is None:

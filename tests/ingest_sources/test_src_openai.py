@@ -196,3 +196,13 @@ def test_sdk_costs_pages(replay_server, samples):
     assert [x.billed_cost for x in lines] == [Decimal("0.06"), Decimal("1.23456789")]
     assert lines[0].source_line_key != lines[1].source_line_key
     assert replay_server.requests[0].path == "/v1/organization/costs"
+
+
+def test_make_client_reads_env(monkeypatch, replay_server, samples):
+    from ingest.sources.openai_usage import make_client
+
+    monkeypatch.setenv("OPENAI_ADMIN_KEY", "sk-admin-env")
+    monkeypatch.setenv("OPENAI_BASE_URL", replay_server.url + "/v1")
+    replay_server.script([(200, {}, _pages(samples)[1])])
+    records = list(OpenAIUsageSource(make_client(max_retries=0), "org-1", 1736985600, bucket_width="1d").collect())
+    assert records and replay_server.requests[0].headers["authorization"] == "Bearer sk-admin-env"
