@@ -206,3 +206,12 @@ def test_make_client_reads_env(monkeypatch, replay_server, samples):
     replay_server.script([(200, {}, _pages(samples)[1])])
     records = list(OpenAIUsageSource(make_client(max_retries=0), "org-1", 1736985600, bucket_width="1d").collect())
     assert records and replay_server.requests[0].headers["authorization"] == "Bearer sk-admin-env"
+
+
+def test_naive_window_refused():
+    from ingest.sources.anthropic_usage import AnthropicUsageSource
+
+    with pytest.raises(SourceError, match="naive"):
+        OpenAIUsageSource(None, "org-1", datetime(2026, 1, 1))
+    with pytest.raises(SourceError, match="no time zone"):
+        AnthropicUsageSource("org-a", "2026-01-01T00:00:00", api_key="k")
