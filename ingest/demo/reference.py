@@ -72,7 +72,8 @@ def write_org(conn: Connection, story: s.Story) -> None:
     for priority, wl in enumerate(s.WORKLOADS, start=1):
         conn.execute(sa.text(
             "INSERT INTO attribution_rules (priority, workload_id, match_field, pattern, is_demo) "
-            "SELECT :p, w.id, 'project_id', CAST(:pat AS varchar), TRUE FROM workloads w WHERE w.name = :n AND NOT EXISTS ("
+            "SELECT :p, w.id, 'project_id', CAST(:pat AS varchar), TRUE FROM workloads w WHERE w.name = :n "
+            "AND NOT EXISTS ("
             " SELECT 1 FROM attribution_rules a WHERE a.workload_id = w.id AND a.match_field = 'project_id'"
             " AND a.pattern = CAST(:pat AS varchar))"), {"p": priority * 10, "pat": wl.project_id, "n": wl.name})
     profile_sql = sa.text(

@@ -67,7 +67,8 @@ def _fingerprints(key: tuple[str, str], plan: Sampling, n: int, rng: np.random.G
     return prints
 
 
-def _stream_requests(story: s.Story, st: s.Stream, plan: Sampling, rng: np.random.Generator) -> Iterator[r.UsageRequest]:
+def _stream_requests(story: s.Story, st: s.Stream, plan: Sampling,
+                     rng: np.random.Generator) -> Iterator[r.UsageRequest]:
     first = s.HOURS - REQUEST_DAYS * 24
     weights = st.requests[first:]
     if weights.sum() <= 0:
@@ -99,7 +100,7 @@ def _stream_requests(story: s.Story, st: s.Stream, plan: Sampling, rng: np.rando
             api_key_id=st.api_key_id, user_id=plan.users[users[i]], team=st.team, workload_tag=st.workload,
             input_tokens=int(per["input"][i] * size[i]), cached_input_tokens=int(per["cached"][i] * size[i]),
             output_tokens=output, reasoning_tokens=reasoning,
-            latency_ms=round(float(80 * jitter[i] if throttled[i] else (base_ms + per_token_ms * output) * jitter[i]), 1),
+            latency_ms=round(float(jitter[i] * (80 if throttled[i] else base_ms + per_token_ms * output)), 1),
             status_code=429 if throttled[i] else 200, is_batch=st.is_batch, fingerprint=prints[i])
 
 

@@ -155,7 +155,8 @@ def inference_samples(story: s.Story, fleet: Fleet) -> Iterator[r.InferenceSampl
     for m in range(minutes):
         yield r.InferenceSample(sampled_at=t0 + timedelta(minutes=m), endpoint=ENDPOINT, model_name=s.LOCAL_MODEL,
                                 prompt_tokens_total=cols[0][m], generation_tokens_total=cols[1][m],
-                                requests_running=cols[2][m], requests_waiting=cols[3][m], kv_cache_usage_frac=cols[4][m])
+                                requests_running=cols[2][m], requests_waiting=cols[3][m],
+                                kv_cache_usage_frac=cols[4][m])
 
 
 INFERENCE_HOURLY_COLUMNS = ("hour_at", "endpoint", "model_name", "workload", "prompt_tokens", "generation_tokens",

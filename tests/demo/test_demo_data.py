@@ -99,8 +99,11 @@ def test_story_holds(demo):
 
 def test_reload_is_identical_and_reuses_the_anchor(demo):
     before = _snapshot(demo)
-    summary = load_demo(demo, now=LATER)
+    steps: list[tuple[str, float]] = []
+    summary = load_demo(demo, now=LATER, progress=lambda step, fraction: steps.append((step, fraction)))
     assert summary.anchor == ANCHOR
+    fractions = [f for _, f in steps]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and len(steps) > 10
     assert summary.seconds < 30  # about 3 s on two cores; the brief allows 10
     assert _snapshot(demo) == before
 
