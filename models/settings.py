@@ -32,7 +32,9 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Effective configuration: HYBRIDCOST_* variables, plus plain DATABASE_URL and SDK keys."""
 
-    model_config = SettingsConfigDict(env_prefix="HYBRIDCOST_", extra="ignore", populate_by_name=True)
+    # env_ignore_empty: an empty variable (as docker compose passes `${X:-}`) means unset
+    model_config = SettingsConfigDict(env_prefix="HYBRIDCOST_", extra="ignore", populate_by_name=True,
+                                      env_ignore_empty=True)
 
     database_url: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "HYBRIDCOST_DATABASE_URL")
