@@ -41,7 +41,7 @@ def test_deploy_dockerfile_passes_hadolint():
 
 
 def test_deploy_alert_rules_pass_promtool():
-    from conftest import require_program
+    from tests.conftest import require_program
 
     promtool = require_program("promtool")
     result = _run(promtool, "check", "rules", "deploy/alerts.yml")
