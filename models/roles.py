@@ -121,8 +121,5 @@ def ensure_roles(engine: Engine, passwords: Mapping[str, str | None], *, schema:
 
 def passwords_from_settings(settings) -> dict[str, str | None]:
     """Role name to password from HYBRIDCOST_{READER,WRITER,OWNER}_PASSWORD (None when unset)."""
-    def value(secret):
-        return secret.get_secret_value() if secret is not None else None
-
-    return {READER: value(settings.reader_password), WRITER: value(settings.writer_password),
-            OWNER: value(settings.owner_password)}
+    secrets = (settings.reader_password, settings.writer_password, settings.owner_password)
+    return {name: (secret.get_secret_value() if secret is not None else None) for name, secret in zip(ROLES, secrets)}
