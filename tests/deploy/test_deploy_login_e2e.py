@@ -19,7 +19,8 @@ import pytest
 from tests.conftest import require_program
 from tests_support import REPO_ROOT
 
-pytestmark = [pytest.mark.system, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+pytestmark = [pytest.mark.system, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+              pytest.mark.filterwarnings("ignore:.*authlib.jose module is deprecated.*")]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
