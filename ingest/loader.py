@@ -48,6 +48,8 @@ SPECS: dict[type, TableSpec] = {
     r.Price: _spec(r.Price, "prices", ("provider", "model", "effective_from", "above_context_tokens")),
     r.GpuSample: _spec(r.GpuSample, "gpu_samples", ("sampled_at", "gpu_uuid", "mig_instance", "source")),
     r.InferenceSample: _spec(r.InferenceSample, "inference_samples", ("sampled_at", "endpoint", "model_name", "engine")),
+    # Fleet aggregates (Prometheus) go straight into the rollup: there are no raw samples behind them.
+    r.GpuHourlyAggregate: _spec(r.GpuHourlyAggregate, "gpu_hourly", ("hour_at", "gpu_uuid", "mig_instance")),
 }
 # Tables whose rows carry the id of the run that wrote them (prices are edits, not facts).
 RUN_TRACKED = {"usage_hourly", "usage_requests", "cost_lines", "gpu_samples", "inference_samples"}
