@@ -46,7 +46,9 @@ def fleet_queries(step_s: int) -> dict[str, str]:
         "power": agg("avg", f"avg_over_time(DCGM_FI_DEV_POWER_USAGE[{w}])"),
         "fb_used_max": agg("max", f"max_over_time(DCGM_FI_DEV_FB_USED[{w}])"),
         "fb_total": agg("max", f"{fb('FB_USED')} + {fb('FB_FREE')} + ({fb('FB_RESERVED')} or {fb('FB_USED')} * 0)"),
-        "samples": agg("max", f'count_over_time({{__name__=~"{GR}|{UTIL}|DCGM_FI_DEV_POWER_USAGE"}}[{w}])'),
+        # scrapes behind the point; `or` keeps one count per GPU (count_over_time drops metric names)
+        "samples": agg("max", f"count_over_time({GR}[{w}]) or count_over_time({UTIL}[{w}])"
+                              f" or count_over_time(DCGM_FI_DEV_POWER_USAGE[{w}])"),
     }
 
 
