@@ -175,7 +175,16 @@ def _ensure_gpu_partitions(conn: Connection) -> tuple[datetime, datetime] | None
     return lo, hi
 
 
-def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> int:
+def _gpu_samples_are_new(conn: Connection) -> bool:
+    """True when no stored GPU sample shares a GPU and the time span of the staged ones."""
+    return not conn.exec_driver_sql(
+        "SELECT EXISTS (SELECT 1 FROM gpu_samples g WHERE g.sampled_at >= (SELECT min(sampled_at) FROM stage_gpu_samples) "
+        "AND g.sampled_at <= (SELECT max(sampled_at) FROM stage_gpu_samples) "
+        "AND g.gpu_uuid IN (SELECT DISTINCT gpu_uuid FROM stage_gpu_samples))").scalar_one()
+
+
+def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> tuple[int, int | None]:
+    """Merge the staged rows; return (rows written, distinct keys staged when known without a count)."""
     cols = list(spec.columns)
     key = ", ".join(spec.key)
     extra_cols = (["run_id"] if spec.table in RUN_TRACKED else []) + ["is_demo"]
@@ -187,9 +196,16 @@ def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> int
         f"INSERT INTO {spec.table} ({', '.join(cols + extra_cols)}) "
         f"SELECT DISTINCT ON ({key}) {', '.join(cols)}, {', '.join(extra_vals)} "
         f"FROM stage_{spec.table} ORDER BY {key}, _seq DESC "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {changed}"
     )
-    return conn.exec_driver_sql(sql).rowcount
+    # Fresh telemetry (the usual case) skips ON CONFLICT's speculative insertion, the slow part of
+    # a large load; every staged key is then inserted, so the insert count is the distinct count.
+    # A concurrent load of the same keys makes this fail with a unique violation: the load is
+    # rolled back whole and can be retried, never half-written.
+    if spec.table == "gpu_samples" and _gpu_samples_are_new(conn):
+        inserted = conn.exec_driver_sql(sql).rowcount
+        return inserted, inserted
+    sql += f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {changed}"
+    return conn.exec_driver_sql(sql).rowcount, None
 
 
 def replace_focus_scopes(conn: Connection, scopes: Iterable[tuple[str, str, datetime]]) -> int:
@@ -212,6 +228,8 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
     result = LoadResult(run_id=run_id)
     try:
         with engine.begin() as conn:
+            # Big loads sort the staged rows for the merge; keep that sort in memory.
+            conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
             stager = _Stager(conn)
             for record in records:
                 stager.add(record, batch_size)
@@ -222,11 +240,17 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
             if replace_scopes is not None:
                 replace_focus_scopes(conn, replace_scopes)
             gpu_range = _ensure_gpu_partitions(conn) if r.GpuSample in stager.counts else None
+            distinct = 0
             for kind in stager.counts:
                 spec = SPECS[kind]
-                written = _merge(conn, spec, run_id, is_demo)
+                written, staged_keys = _merge(conn, spec, run_id, is_demo)
                 result.by_table[spec.table] = written
                 result.rows_written += written
+                if staged_keys is None:
+                    staged_keys = conn.exec_driver_sql(
+                        f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(spec.key)} FROM stage_{spec.table}) d"
+                    ).scalar_one()
+                distinct += staged_keys
             from models import rollups
 
             if gpu_range is not None:
@@ -235,12 +259,6 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
                 lo, hi = conn.exec_driver_sql(
                     "SELECT min(sampled_at), max(sampled_at) FROM stage_inference_samples").one()
                 rollups.refresh_inference_hourly(conn, lo, hi)
-            distinct = sum(
-                conn.exec_driver_sql(
-                    f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(SPECS[k].key)} FROM stage_{SPECS[k].table}) d"
-                ).scalar_one()
-                for k in stager.counts
-            )
             result.rows_skipped = result.rows_read - distinct
     except (SourceError, sa.exc.SQLAlchemyError, ValueError, TypeError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
