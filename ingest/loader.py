@@ -202,7 +202,13 @@ def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> tup
     # A concurrent load of the same keys makes this fail with a unique violation: the load is
     # rolled back whole and can be retried, never half-written.
     if spec.table == "gpu_samples" and _gpu_samples_are_new(conn):
-        inserted = conn.exec_driver_sql(sql).rowcount
+        try:  # no sort either, unless the batch itself repeats a key
+            with conn.begin_nested():
+                inserted = conn.exec_driver_sql(
+                    f"INSERT INTO {spec.table} ({', '.join(cols + extra_cols)}) "
+                    f"SELECT {', '.join(cols)}, {', '.join(extra_vals)} FROM stage_{spec.table}").rowcount
+        except sa.exc.IntegrityError:
+            inserted = conn.exec_driver_sql(sql).rowcount
         return inserted, inserted
     sql += f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {changed}"
     return conn.exec_driver_sql(sql).rowcount, None
