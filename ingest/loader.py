@@ -260,7 +260,8 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
             from models import rollups
 
             if gpu_range is not None:
-                rollups.refresh_gpu_hourly(conn, *gpu_range)
+                uuids = conn.exec_driver_sql("SELECT DISTINCT gpu_uuid FROM stage_gpu_samples").scalars().all()
+                rollups.refresh_gpu_hourly(conn, *gpu_range, gpu_uuids=uuids)
             if r.InferenceSample in stager.counts:
                 lo, hi = conn.exec_driver_sql(
                     "SELECT min(sampled_at), max(sampled_at) FROM stage_inference_samples").one()

@@ -36,3 +36,15 @@ def test_overlapping_load_falls_back_to_merge(engine):
         hourly = conn.execute(sa.text("SELECT gpu_uuid, samples, utilization_mean_pct FROM gpu_hourly ORDER BY 1")).all()
     assert [tuple(r) for r in rows] == [("A", 1.0), ("A", 5.0), ("A", 1.0), ("B", 1.0)]
     assert [tuple(r) for r in hourly] == [("A", 3, 7.0 / 3), ("B", 1, 1.0)]
+
+
+def test_rollup_refresh_touches_only_the_loaded_gpus(engine):
+    from ingest.records import GpuHourlyAggregate
+
+    load(engine, [GpuHourlyAggregate(hour_at=T0, gpu_uuid="FLEET-1", host="other", samples=360,
+                                     utilization_mean_pct=70.0, busy_fraction=1.0)], source="prometheus", target="t")
+    load(engine, [_s("A", 0, 10.0)], source="nvml", target="h")  # same hour, another GPU
+    load(engine, [_s("A", 1, 30.0)], source="nvml", target="h")
+    with engine.connect() as conn:
+        hourly = conn.execute(sa.text("SELECT gpu_uuid, samples, utilization_mean_pct FROM gpu_hourly ORDER BY 1")).all()
+    assert [tuple(r) for r in hourly] == [("A", 2, 20.0), ("FLEET-1", 360, 70.0)]
