@@ -96,6 +96,11 @@ def main() -> None:
             t0 = time.perf_counter()
             rollups.refresh_gpu_hourly(conn, *day)
             rollup_s = time.perf_counter() - t0
+            # What each daemon tick of one 8-GPU host costs: its own GPUs, one hour.
+            noon = START + timedelta(hours=12)
+            t0 = time.perf_counter()
+            rollups.refresh_gpu_hourly(conn, noon, noon, gpu_uuids=[f"GPU-{g:06d}" for g in range(min(8, gpus))])
+            tick_s = time.perf_counter() - t0
         with engine.connect() as conn:
             t0 = time.perf_counter()
             fleet = fleet_gpus(conn, START, START + timedelta(days=1))
@@ -112,6 +117,7 @@ def main() -> None:
     print(f"plain COPY:  {copy_rate:12,.0f} samples/s ({copy_s:.1f} s)")
     print(f"ratio loader / plain COPY: {loader_rate / copy_rate:.2f} (goal >= 0.5)")
     print(f"hourly rollup of one day ({day_rows:,} raw rows, {gpus} GPUs): {rollup_s:.3f} s")
+    print(f"rollup refresh of one host's hour (8 GPUs, what a daemon tick does): {tick_s * 1000:.1f} ms")
     print(f"fleet query over that day's rollup ({fleet.height} GPUs): {fleet_s:.3f} s")
     print(f"full size estimates: load {FULL_SAMPLES / loader_rate:.0f} s for {FULL_SAMPLES:,} samples; "
           f"rollup of a day of {FULL_GPUS} GPUs ({full_day_rows:,} rows) ~{rollup_s * full_day_rows / day_rows:.1f} s "
