@@ -171,11 +171,13 @@ def fleet(
     breakeven_util: float = typer.Option(30.0, help="below_breakeven when mean utilisation (%) is under this."),
 ) -> None:
     """Per GPU: utilisation p50/p95, power, busy and idle GPU-hours, idle cost and signals."""
-    from models.queries.fleet import SignalThresholds, fleet_gpus
+    from models.queries.fleet import SignalThresholds, fleet_gpus, fleet_summary
 
     start, end = day_window(since, until)
+    thresholds = SignalThresholds(breakeven_util_pct=breakeven_util)
     with context.engine().connect() as conn:
-        df = fleet_gpus(conn, start, end, SignalThresholds(breakeven_util_pct=breakeven_util))
+        df = fleet_gpus(conn, start, end, thresholds)
+        pools = fleet_summary(conn, start, end, thresholds).to_dicts() if not as_json else []
     keys = ["gpu_uuid", "mig_instance", "host", "model", "utilization_p50", "utilization_p95", "power_mean_watts",
             "busy_hours", "idle_hours", "idle_cost_usd", "cost_profile", "signals"]
     rows = df.select(keys).to_dicts()
@@ -191,6 +193,11 @@ def fleet(
         typer.echo(f"{r['host']:<20} {name:<44} p50 {_pct(r['utilization_p50'])} p95 {_pct(r['utilization_p95'])} "
                    f"busy {r['busy_hours']:.1f} h idle {r['idle_hours']:.1f} h idle cost {cost} "
                    f"{' '.join(r['signals'])}")
+    for p in pools:
+        cost = f"${p['idle_cost_usd']:,.2f}" if p["idle_cost_usd"] is not None else "no cost profile"
+        typer.echo(f"pool {p['host']:<15} {p['gpus']} GPUs p50 {_pct(p['utilization_p50'])} "
+                   f"p95 {_pct(p['utilization_p95'])} busy {p['busy_hours']:.1f} h idle {p['idle_hours']:.1f} h "
+                   f"idle cost {cost}")
 
 
 def _pct(value: float | None) -> str:

@@ -89,6 +89,7 @@ def test_fleet_table_and_empty_window(fleet_db, cli_env):
     context.reset()
     out = CliRunner().invoke(app, ["fleet", "--since", "2026-03-01", "--until", "2026-03-01"])
     assert out.exit_code == 0 and "no cost profile" in out.output and f"${7.5 * BUY_RATE:,.2f}" in out.output
+    assert "pool pool-a-1        4 GPUs" in out.output and f"${8.5 * BUY_RATE:,.2f}" in out.output
     context.reset()
     empty = CliRunner().invoke(app, ["fleet", "--since", "2025-01-01", "--until", "2025-01-02", "--json"])
     assert empty.exit_code == 0 and json.loads(empty.stdout) == []
