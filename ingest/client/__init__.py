@@ -44,9 +44,17 @@ def _provider_for(base_url: str, endpoint_kind: str) -> str:
 
 
 def _http_module(http_client: Any) -> Any:
+    """httpx2 (openai >= 3) or httpx (older SDKs, or a client the user passed in)."""
     import importlib
 
-    return importlib.import_module(type(http_client).__module__.split(".")[0])
+    for name in ("httpx2", "httpx"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if isinstance(http_client, (module.Client, module.AsyncClient)):
+            return module
+    raise TypeError(f"the client's HTTP client is neither httpx2 nor httpx: {type(http_client).__name__}")
 
 
 def instrument(client: T, *, workload: str, team: str = "", endpoint_kind: str = "api",

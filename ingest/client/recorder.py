@@ -97,6 +97,7 @@ class Recorder:
         self.queue.put(None)
         self._thread.join(timeout)
         self._thread = None
+        atexit.unregister(self._at_exit)
         if self._engine is not None and self._database_url is not None:
             self._engine.dispose()
 
