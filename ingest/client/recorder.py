@@ -154,6 +154,9 @@ class Recorder:
             except Exception:
                 self.errors += 1
                 log.exception("hybridcost: could not turn an HTTP attempt into a usage record")
+            # Let go of the GIL between records: a caller thread waits at most one record's
+            # parsing for it, not Python's 5 ms switch interval.
+            time.sleep(0)
         return out
 
     def _deliver(self, items: list[Any], *, force: bool) -> None:
