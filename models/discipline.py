@@ -143,6 +143,7 @@ def levers_inputs(conn: Connection, since: datetime, until: datetime, workload: 
         return {**empty, "requests": row["requests"]}
 
     def share(part: Decimal | None, whole: Decimal | None) -> float | None:
+        """part / whole as a float; 0 when whole is 0, None when unknown."""
         return float((part or Decimal(0)) / whole) if whole else (0.0 if whole is not None else None)
 
     return {

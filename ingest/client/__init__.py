@@ -78,7 +78,8 @@ def instrument(client: T, *, workload: str, team: str = "", endpoint_kind: str =
     cls = async_cls if is_async else sync_cls
 
     def wrap(transport: Any) -> Any:
-        if isinstance(transport, (sync_cls, async_cls)):  # instrumented again: new tags, one wrapper
+        """The transport wrapped once (a re-instrumented client gets new tags, not two wrappers)."""
+        if isinstance(transport, (sync_cls, async_cls)):
             transport = transport.inner
         return cls(transport, context)
 

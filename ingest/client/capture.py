@@ -119,6 +119,8 @@ def wrapper_classes(http: Any) -> tuple[type, type]:
     """(sync transport wrapper, async transport wrapper) for the HTTP module `http` (httpx or httpx2)."""
 
     class TeeStream(http.SyncByteStream):
+        """Passes the body through, keeping a copy; records the attempt when closed."""
+
         def __init__(self, inner: Any, attempt: Attempt):
             self.inner, self.attempt = inner, attempt
 
@@ -128,12 +130,15 @@ def wrapper_classes(http: Any) -> tuple[type, type]:
                 yield chunk
 
         def close(self) -> None:
+            """Close the inner stream, then record the attempt."""
             try:
                 self.inner.close()
             finally:
                 self.attempt.finish()
 
     class AsyncTeeStream(http.AsyncByteStream):
+        """Async twin of TeeStream."""
+
         def __init__(self, inner: Any, attempt: Attempt):
             self.inner, self.attempt = inner, attempt
 
@@ -143,6 +148,7 @@ def wrapper_classes(http: Any) -> tuple[type, type]:
                 yield chunk
 
         async def aclose(self) -> None:
+            """Close the inner stream, then record the attempt."""
             try:
                 await self.inner.aclose()
             finally:
@@ -155,6 +161,7 @@ def wrapper_classes(http: Any) -> tuple[type, type]:
             self.inner, self.context = inner, context
 
         def handle_request(self, request: Any) -> Any:
+            """Send through the inner transport, noting status, headers, body and time."""
             attempt = _begin(self.context, request)
             if attempt is None:
                 return self.inner.handle_request(request)
@@ -171,6 +178,7 @@ def wrapper_classes(http: Any) -> tuple[type, type]:
             return response
 
         def close(self) -> None:
+            """Close the inner transport."""
             self.inner.close()
 
     class AsyncRecordingTransport(http.AsyncBaseTransport):
@@ -180,6 +188,7 @@ def wrapper_classes(http: Any) -> tuple[type, type]:
             self.inner, self.context = inner, context
 
         async def handle_async_request(self, request: Any) -> Any:
+            """Send through the inner transport, noting status, headers, body and time."""
             attempt = _begin(self.context, request)
             if attempt is None:
                 return await self.inner.handle_async_request(request)
@@ -196,6 +205,7 @@ def wrapper_classes(http: Any) -> tuple[type, type]:
             return response
 
         async def aclose(self) -> None:
+            """Close the inner transport."""
             await self.inner.aclose()
 
     return RecordingTransport, AsyncRecordingTransport

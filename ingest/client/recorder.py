@@ -61,6 +61,7 @@ class Recorder:
         self._retry_at = 0.0
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._spool_lock = threading.Lock()
         self._stopping = False
 
     # -- call path -----------------------------------------------------------
@@ -208,6 +209,10 @@ class Recorder:
         return self._engine
 
     def _get_spool(self) -> Spool | None:
+        with self._spool_lock:
+            return self._open_spool()
+
+    def _open_spool(self) -> Spool | None:
         if self._spool is None:
             directory = self._spool_dir
             if directory is None:

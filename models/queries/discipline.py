@@ -112,7 +112,7 @@ SELECT {group} AS "group",
        percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE served) AS latency_p50_ms,
        percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) FILTER (WHERE served) AS latency_p95_ms,
        sum(cost) FILTER (WHERE served) AS priced_cost_usd,
-       count(*) FILTER (WHERE served AND cost IS NULL) AS unpriced_requests,
+       count(*) FILTER (WHERE served AND cost IS NULL AND endpoint_kind = 'api') AS unpriced_requests,
        sum(cost) FILTER (WHERE served AND NOT is_repeat) AS cost_after_cache_usd,
        sum(cost) FILTER (WHERE is_batch_candidate AND NOT is_repeat) AS batchable_cost_usd,
        sum(cost) FILTER (WHERE is_routable AND NOT is_repeat) AS routable_cost_usd

@@ -57,3 +57,24 @@ def test_disc_page_with_data(cli_env):
     at.sidebar.radio[0].set_value("workload").run()
     assert not at.exception
     assert set(at.dataframe[0].value["group"]) == {"chat", "review", "ingest"}
+
+
+def test_disc_charts_without_streamlit():
+    """The chart functions return figures for a scorecard and for an empty one."""
+    import polars as pl
+
+    from app.charts.workflow import saturation, savings_ranked
+    from models.discipline import derive
+    from models.queries.discipline import MONEY
+
+    raw = pl.DataFrame({"group": ["a", "b"], "attempts": [10, 5], "requests": [9, 5], "fingerprinted_requests": [9, 0],
+                        "repeat_requests": [3, 0], "reasoning_requests": [1, 0], "reasoning_tokens": [50, 0],
+                        "routable_requests": [1, 0], "loop_requests": [0, 3], "batch_candidates": [2, 0],
+                        "rate_limited": [1, 0], "latency_p50_ms": [10.0, None], "latency_p95_ms": [20.0, None],
+                        "unpriced_requests": [0, 0]})
+    raw = raw.with_columns(*[pl.lit(1, dtype=pl.Decimal(38, 10)).alias(m) for m in MONEY])
+    card = derive(raw)
+    assert card["repeat_share"].to_list()[card["group"].to_list().index("b")] is None
+    assert len(savings_ranked(card).data) == 3
+    assert len(saturation(card).data) == 2
+    assert savings_ranked(card.head(0)).layout.annotations
