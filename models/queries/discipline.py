@@ -32,7 +32,7 @@ WITH base AS (
            coalesce(nullif(q.workload_tag, ''), wl.workload, 'unallocated') AS workload,
            coalesce(nullif(q.team, ''), wl.team, 'unallocated') AS team,
            coalesce(nullif(q.user_id, ''), nullif(q.api_key_id, ''), 'workload:' || q.workload_tag) AS actor,
-           (q.status_code IS NULL OR q.status_code < 400) AS served,
+           ((q.status_code IS NULL AND q.tags ->> 'error' IS NULL) OR q.status_code < 400) AS served,
            coalesce({priced_cost('q', cache_write=False)}, q.reported_cost_usd) AS cost,
            (((q.input_tokens - q.cached_input_tokens) * coalesce(cp.input_usd_per_mtok, :cheap_input)
              + q.cached_input_tokens * coalesce(cp.cached_input_usd_per_mtok, cp.input_usd_per_mtok, :cheap_cached)

@@ -159,3 +159,26 @@ def test_disc_per_request_workload_override(server, engine, recorder):
     assert recorder.flush()
     assert [r["workload_tag"] for r in _rows(engine)] == ["nightly-eval"]
     assert all("x-hybridcost-workload" not in {k.lower() for k in b} for _, b in server.seen)
+
+
+def test_disc_connection_error_recorded_not_served(engine, recorder):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = instrument(openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="sk-test", max_retries=1),
+                        workload="w", team="t", recorder=recorder, fingerprint_key=KEY)
+    with pytest.raises(openai.APIConnectionError):
+        client.chat.completions.create(model="gpt-4.1", messages=MESSAGES)
+    assert recorder.flush()
+    rows = _rows(engine)
+    assert len(rows) == 2 and all(r["status_code"] is None and r["tags"]["error"] for r in rows)
+    from datetime import timedelta
+
+    from models.discipline import as_json, scorecard
+
+    with engine.connect() as conn:
+        start = rows[0]["started_at"] - timedelta(hours=1)
+        (row,) = as_json(scorecard(conn, since=start, until=start + timedelta(hours=2)))
+    assert row["attempts"] == 2 and row["requests"] == 0
