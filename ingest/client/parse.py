@@ -42,8 +42,24 @@ def _json_objects(body: bytes, content_type: str) -> list[dict[str, Any]]:
     try:
         obj = json.loads(text)
     except ValueError:
-        return []
+        return _tail_usage(text)
     return [obj] if isinstance(obj, dict) else []
+
+
+def _tail_usage(text: str) -> list[dict[str, Any]]:
+    """Usage and model from a body whose head was cut off (a large embeddings answer past the cap)."""
+    found: dict[str, Any] = {}
+    decoder = json.JSONDecoder()
+    for key in ("usage", "model"):
+        at = text.rfind(f'"{key}"')
+        colon = text.find(":", at) if at >= 0 else -1
+        if colon < 0:
+            continue
+        try:
+            found[key] = decoder.raw_decode(text[colon + 1:].lstrip())[0]
+        except ValueError:
+            continue
+    return [found] if found else []
 
 
 def _response_body(attempt: Attempt) -> bytes:

@@ -40,3 +40,17 @@ def test_disc_fingerprint_key_from_env_or_file(tmp_path, monkeypatch):
     first = load_key(tmp_path / "fp.key")
     assert len(first) == 32 and load_key(tmp_path / "fp.key") == first  # made once, then reused
     assert stat.S_IMODE(os.stat(tmp_path / "fp.key").st_mode) == 0o600
+
+
+def test_disc_usage_from_a_body_cut_at_the_cap():
+    """A large answer keeps only its tail: usage and model are still read from it."""
+    import json
+
+    from ingest.client.parse import _json_objects, usage_counts
+
+    body = json.dumps({"object": "list", "data": [{"embedding": [0.1] * 50}], "model": "text-embedding-3-small",
+                       "usage": {"prompt_tokens": 8, "total_tokens": 8}}).encode()
+    (obj,) = _json_objects(body[40:], "application/json")
+    assert obj["model"] == "text-embedding-3-small" and usage_counts(obj["usage"]) == (8, 0, 0, 0)
+    assert usage_counts({"input_tokens": 5, "output_tokens": 7, "output_tokens_details": {"reasoning_tokens": 3}}) \
+        == (5, 0, 7, 3)
