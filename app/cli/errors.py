@@ -18,8 +18,9 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from ingest.base import SourceError
     from ingest.loader import LoadError
     from models.embedded import EmbeddedDatabaseError
+    from models.ledger import LedgerError
 
-    types: list[type[BaseException]] = [UserError, SourceError, LoadError, EmbeddedDatabaseError]
+    types: list[type[BaseException]] = [UserError, SourceError, LoadError, EmbeddedDatabaseError, LedgerError]
     try:
         from models.scenario_file import ScenarioError
 
