@@ -83,8 +83,8 @@ def commitments_from_focus(conn: Connection, *, actor: str | None = None) -> tup
 
 
 AMORTIZED_SCHEMA = {"commitment": pl.String, "provider": pl.String, "account_id": pl.String, "kind": pl.String,
-                    "day": pl.Date, "currency": pl.String, "amortized": pl.Decimal(38, 10),
-                    "used": pl.Decimal(38, 10), "unused": pl.Decimal(38, 10)}
+                    "day": pl.Date, "currency": pl.String, "amortized": pl.Decimal(38, 18),
+                    "used": pl.Decimal(38, 18), "unused": pl.Decimal(38, 18)}
 
 
 def daily_amounts(amount: Decimal, start_on: date, end_on: date) -> list[tuple[date, Decimal]]:

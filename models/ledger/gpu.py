@@ -52,7 +52,7 @@ def _utc(day: date) -> datetime:
 
 
 POOL_SCHEMA = {"profile": pl.String, "pricing": pl.String, "day": pl.Date, "workload": pl.String, "team": pl.String,
-               "gpu_hours": pl.Float64, "cost_usd": pl.Decimal(38, 10)}
+               "gpu_hours": pl.Float64, "cost_usd": pl.Decimal(38, 18)}
 
 
 def pool_lines(conn: Connection, *, since: date, until: date) -> pl.DataFrame:
@@ -110,8 +110,8 @@ def share_out(cost: Decimal, capacity_hours: int, parts: list[tuple]) -> list[tu
     return lines
 
 
-SELF_HOSTED_SCHEMA = {"workload": pl.String, "gpu_cost_usd": pl.Decimal(38, 10), "self_hosted_tokens": pl.Int64,
-                      "self_hosted_usd_per_mtok": pl.Float64, "api_cost_usd": pl.Decimal(38, 10),
+SELF_HOSTED_SCHEMA = {"workload": pl.String, "gpu_cost_usd": pl.Decimal(38, 18), "self_hosted_tokens": pl.Int64,
+                      "self_hosted_usd_per_mtok": pl.Float64, "api_cost_usd": pl.Decimal(38, 18),
                       "api_tokens": pl.Int64, "api_usd_per_mtok": pl.Float64}
 
 

@@ -11,13 +11,13 @@ from sqlalchemy import Connection
 from models.ledger.fx import fx_factor_sql
 
 # invoice/FOCUS and owned-GPU pool lines are first-rank evidence; a cost API is second.
-LINE_RANK = "CASE basis WHEN 'invoice' THEN 1 WHEN 'focus' THEN 1 WHEN 'gpu_profile' THEN 1 WHEN 'cost_api' THEN 2 ELSE 9 END"
-DAY = "CAST((charge_period_start_at AT TIME ZONE 'UTC') AS date)"
+LINE_RANK = "CASE c.basis WHEN 'invoice' THEN 1 WHEN 'focus' THEN 1 WHEN 'gpu_profile' THEN 1 WHEN 'cost_api' THEN 2 ELSE 9 END"
+DAY = "CAST((c.charge_period_start_at AT TIME ZONE 'UTC') AS date)"
 
 LEDGER_SCHEMA = {
     "provider": pl.String, "account_id": pl.String, "day": pl.Date, "basis": pl.String, "ai_class": pl.String,
-    "charge_category": pl.String, "currency": pl.String, "amount_original": pl.Decimal(38, 10),
-    "amount": pl.Decimal(38, 10), "rows": pl.Int64, "unconverted_rows": pl.Int64,
+    "charge_category": pl.String, "currency": pl.String, "amount_original": pl.Decimal(38, 18),
+    "amount": pl.Decimal(38, 18), "rows": pl.Int64, "unconverted_rows": pl.Int64,
 }
 
 
@@ -29,9 +29,10 @@ def ledger_daily(conn: Connection, *, since: datetime, until: datetime, currency
     """
     rows = conn.execute(sa.text(f"""
         WITH lines AS (
-            SELECT provider, account_id, {DAY} AS day, basis, {LINE_RANK} AS rank, ai_class, charge_category,
-                   currency, billed_cost, billed_cost * {fx_factor_sql('currency', DAY)} AS converted
-            FROM cost_lines WHERE charge_period_start_at >= :since AND charge_period_start_at < :until
+            SELECT c.provider, c.account_id, {DAY} AS day, c.basis, {LINE_RANK} AS rank, c.ai_class,
+                   c.charge_category, c.currency, c.billed_cost,
+                   c.billed_cost * {fx_factor_sql('c.currency', DAY)} AS converted
+            FROM cost_lines c WHERE c.charge_period_start_at >= :since AND c.charge_period_start_at < :until
         ), best AS (
             SELECT DISTINCT ON (provider, account_id, day) provider, account_id, day, basis
             FROM lines ORDER BY provider, account_id, day, rank, basis

@@ -183,8 +183,8 @@ def record_restatements(conn: Connection, *, run_id: int | None, reason: str) ->
     return written
 
 
-RESTATEMENT_SCHEMA = {"period": pl.String, "dimension": pl.String, "group": pl.String, "before": pl.Decimal(38, 10),
-                      "after": pl.Decimal(38, 10), "difference": pl.Decimal(38, 10), "run_id": pl.Int64,
+RESTATEMENT_SCHEMA = {"period": pl.String, "dimension": pl.String, "group": pl.String, "before": pl.Decimal(38, 18),
+                      "after": pl.Decimal(38, 18), "difference": pl.Decimal(38, 18), "run_id": pl.Int64,
                       "reason": pl.String, "created_at": pl.Datetime(time_zone="UTC")}
 
 
@@ -225,7 +225,7 @@ def with_frozen(conn: Connection, daily: pl.DataFrame, *, since: datetime, until
 
 PERIOD_SCHEMA = {"period": pl.String, "state": pl.String, "closed_at": pl.Datetime(time_zone="UTC"),
                  "closed_by": pl.String, "forced": pl.Boolean, "reason": pl.String,
-                 "frozen_total_usd": pl.Decimal(38, 10), "restated_usd": pl.Decimal(38, 10), "restatements": pl.Int64}
+                 "frozen_total_usd": pl.Decimal(38, 18), "restated_usd": pl.Decimal(38, 18), "restatements": pl.Int64}
 
 
 def list_periods(conn: Connection) -> pl.DataFrame:

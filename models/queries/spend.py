@@ -129,8 +129,8 @@ FROM money m FULL OUTER JOIN usage_groups g
 
 SCHEMA = {
     "provider": pl.String, "account_id": pl.String, "day": pl.Date, "model": pl.String, "workload": pl.String,
-    "team": pl.String, "cost_basis": pl.String, "cost_usd": pl.Decimal(38, 10), "gross_usd": pl.Decimal(38, 10),
-    "credits_usd": pl.Decimal(38, 10), "tax_usd": pl.Decimal(38, 10), "unconverted_rows": pl.Int64, "input_tokens": pl.Int64,
+    "team": pl.String, "cost_basis": pl.String, "cost_usd": pl.Decimal(38, 18), "gross_usd": pl.Decimal(38, 18),
+    "credits_usd": pl.Decimal(38, 18), "tax_usd": pl.Decimal(38, 18), "unconverted_rows": pl.Int64, "input_tokens": pl.Int64,
     "cached_input_tokens": pl.Int64, "output_tokens": pl.Int64, "reasoning_tokens": pl.Int64,
     "unpriced_tokens": pl.Int64, "unpriced_rows": pl.Int64,
 }
