@@ -148,6 +148,9 @@ def ledger_gpu(since: str = SinceOption, until: str = UntilOption,
     if json_output:
         echo_json_rows(frame.to_dicts())
         return
+    if frame.is_empty():
+        typer.echo("no GPU cost profiles in this period (`gpu_cost_profiles`)", err=True)
+        return
     summary = frame.group_by("profile", "workload").agg(
         pl.col("gpu_hours").sum(), pl.col("cost_usd").sum()).sort("profile", "workload")
     echo_table(summary, {"cost_usd": usd})
@@ -162,6 +165,8 @@ def ledger_self_hosted(since: str = SinceOption, until: str = UntilOption,
         frame = gpu.self_hosted_vs_api(conn, since=start.date(), until=end.date())
     if json_output:
         echo_json_rows(frame.to_dicts())
+    elif frame.is_empty():
+        typer.echo("no self-hosted workloads in this period", err=True)
     else:
         echo_table(frame, {"gpu_cost_usd": usd, "api_cost_usd": usd})
 

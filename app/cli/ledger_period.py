@@ -53,7 +53,7 @@ def list_(json_output: bool = typer.Option(False, "--json", help="JSON array, on
     elif frame.is_empty():
         typer.echo("nothing yet", err=True)
     else:
-        echo_table(frame)
+        echo_table(frame, {c: usd for c in ("frozen_total_usd", "restated_usd", "before", "after", "difference")})
 
 
 def audit(since: str = SinceOption, until: str = UntilOption,

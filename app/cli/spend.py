@@ -18,7 +18,6 @@ from models.queries.spend import DIMENSIONS, allocated_daily, summarise
 JSON_KEYS = ("group", "by", "cost_usd", "cost_basis", "input_tokens", "cached_input_tokens", "output_tokens",
              "reasoning_tokens", "unpriced_tokens", "unpriced_rows", "currency", "gross_usd", "credits_usd",
              "tax_usd", "unconverted_rows", "cost", "restated")
-MONEY = ["cost_usd", "gross_usd", "credits_usd", "tax_usd"]
 
 
 def spend(
@@ -43,21 +42,31 @@ def spend(
         daily = allocated_daily(conn, since=start, until=end)
         daily, closed = periods.with_frozen(conn, daily, since=start, until=end)
         restated = periods.restated_by(conn, closed, by) if closed else {}
-        daily, dropped = fx.convert_frame(conn, daily, MONEY, from_currency="USD", to_currency=target)
+        shown = "gross_usd" if gross else "cost_usd"
+        # the *_usd columns stay in USD; `cost` is the shown figure (net or gross) in the report currency
+        converted, dropped = fx.convert_frame(conn, daily.select(
+            "day", pl.col(DIMENSIONS[by]).cast(pl.String).alias("_group"), pl.col(shown).alias("cost")),
+                                              ["cost"], from_currency="USD", to_currency=target)
     frame = summarise(daily, DIMENSIONS[by])
-    shown = "gross_usd" if gross else "cost_usd"
-    rows = [{"by": by, "currency": target, "cost": row[shown], "restated": restated.get(row["group"], Decimal(0)),
-             **row} for row in frame.iter_rows(named=True)]
+    cost_of = {str(g): c for g, c in converted.group_by("_group").agg(pl.col("cost").sum()).iter_rows()}
+    rows = [{"by": by, "currency": target, "cost": cost_of.get(row["group"], Decimal(0)),
+             "restated": restated.get(row["group"], Decimal(0)), **row} for row in frame.iter_rows(named=True)]
     if json_output:
         echo_json_rows([{k: row[k] for k in JSON_KEYS} for row in rows])
         return
     kind = "gross" if gross else "net"
     typer.echo(f"Token spend ({kind}) by {by}, {start:%Y-%m-%d} to {end:%Y-%m-%d} (exclusive), {target}", err=True)
+    if dropped:
+        typer.echo(f"{dropped} row(s) not in the {target} figures: no USD->{target} rate on their day "
+                   "(`hybridcost fx load FILE`)",
+                   err=True)
     if frame.is_empty():
         typer.echo("no token spend in this period", err=True)
         return
     money = (lambda v: f"{v:,.2f}") if target != "USD" else usd
-    echo_table(frame.select("group", pl.col(shown).alias("cost"), "cost_basis", "input_tokens", "output_tokens",
+    frame = frame.with_columns(pl.col("group").replace_strict(cost_of, default=Decimal(0),
+                                                              return_dtype=pl.Decimal(38, 18)).alias("cost"))
+    echo_table(frame.select("group", "cost", "cost_basis", "input_tokens", "output_tokens",
                             "unpriced_tokens", "unconverted_rows"),
                {"cost": money, "input_tokens": tokens, "output_tokens": tokens, "unpriced_tokens": tokens})
     typer.echo(f"total: {money(sum(row['cost'] for row in rows))} {target}", err=True)
@@ -70,8 +79,6 @@ def spend(
     if unconverted:
         typer.echo(f"unconverted: {unconverted} cost line(s) in another currency have no rate on their day and are "
                    "not in the totals (`hybridcost fx load FILE`)", err=True)
-    if dropped:
-        typer.echo(f"{dropped} day row(s) left out: no USD->{target} rate on their day", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -139,7 +139,7 @@ def rates(conn: Connection, *, currency: str | None = None) -> pl.DataFrame:
 
 def convert_frame(conn: Connection, frame: pl.DataFrame, columns: list[str], *, from_currency: str,
                   to_currency: str) -> tuple[pl.DataFrame, int]:
-    """Convert money columns of a frame with a `day` column; rows without a rate are dropped and counted."""
+    """Convert money columns of a frame with a `day` column; rows without a rate get NULLs and are counted."""
     if from_currency == to_currency or frame.is_empty():
         return frame, 0
     days = sorted(set(frame["day"].to_list()))
@@ -150,6 +150,7 @@ def convert_frame(conn: Connection, frame: pl.DataFrame, columns: list[str], *, 
         factor = factor_of[row["day"]]
         if factor is None:
             dropped += 1
+            keep.append({**row, **{c: None for c in columns}})
             continue
         keep.append({**row, **{c: None if row[c] is None else (row[c] * factor).quantize(Decimal("1e-10"))
                                for c in columns}})

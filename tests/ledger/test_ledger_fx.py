@@ -82,7 +82,10 @@ def test_report_in_another_currency(engine, cli, eur_focus, tmp_path):
     with open(eur_focus, newline="") as fh:
         original = sum(Decimal(r["BilledCost"]) for r in csv.DictReader(fh))
     assert rows[0]["currency"] == "EUR"
-    assert abs(Decimal(str(rows[0]["cost_usd"])) - original) < Decimal("1e-8")
+    assert abs(Decimal(str(rows[0]["cost"])) - original) < Decimal("1e-8")
+    assert abs(Decimal(str(rows[0]["cost_usd"])) - _expected_usd(eur_focus)) < Decimal("1e-9")  # USD stays USD
+    no_rate = cli("spend", "--since", "2024-08-01", "--until", "2024-09-30", "--currency", "EUR")
+    assert no_rate.exit_code == 0
     assert cli("spend", *WINDOW, "--currency", "XYZ").exit_code == 2
 
 

@@ -80,7 +80,9 @@ def test_frozen_figures_cover_only_the_closed_month(engine, cli):
     load(engine, [_cost("a", 0, "10.00"), _cost("nov", 31, "4.00")], source="test", target="t")
     assert cli("period", "close", "2026-10").exit_code == 0
     load(engine, [_cost("nov2", 32, "1.00")], source="test", target="t2")  # November is open: no restatement
-    rows = json.loads(cli("spend", "--since", "2026-10-01", "--until", "2026-11-30", "--json", "--by", "day").stdout)
+    res = cli("spend", "--since", "2026-10-01", "--until", "2026-11-30", "--json", "--by", "day")
+    assert res.exception is None, repr(res.exception)
+    rows = json.loads(res.stdout)
     by_day = {row["group"]: Decimal(str(row["cost_usd"])) for row in rows}
     assert by_day == {str(date(2026, 10, 1)): Decimal("10.00"), str(date(2026, 11, 1)): Decimal("4.00"),
                       str(date(2026, 11, 2)): Decimal("1.00")}
