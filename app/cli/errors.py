@@ -19,8 +19,10 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from ingest.loader import LoadError
     from models.embedded import EmbeddedDatabaseError
     from models.ledger import LedgerError
+    from models.settings import SecretsFileError
 
-    types: list[type[BaseException]] = [UserError, SourceError, LoadError, EmbeddedDatabaseError, LedgerError]
+    types: list[type[BaseException]] = [UserError, SourceError, LoadError, EmbeddedDatabaseError,
+                                        SecretsFileError, LedgerError]
     try:
         from models.scenario_file import ScenarioError
 
