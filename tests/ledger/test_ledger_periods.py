@@ -62,8 +62,12 @@ def test_close_refusals(engine, cli):
     load(engine, [r.UsageHourly(provider="openai", account_id="acct", bucket_start_at=start,
                                 bucket_end_at=start + timedelta(hours=1), model="no-price-model", input_tokens=10,
                                 output_tokens=5)], source="test", target="t")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO ingest_runs (source, target, status, error) "
+                             "VALUES ('focus', 'oct.csv', 'failed', 'bad row')"))
     refused = cli("period", "close", "2026-10")
-    assert refused.exit_code == 2 and "refusing to close 2026-10: 1 unpriced rows" in refused.stderr
+    assert refused.exit_code == 2
+    assert "refusing to close 2026-10: 1 failed runs, 1 unpriced rows" in refused.stderr
     assert cli("period", "close", "2026-10", "--force").exit_code == 2  # --force needs --reason
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM periods")).scalar() == 0
