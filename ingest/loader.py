@@ -281,6 +281,10 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
                     "SELECT min(sampled_at), max(sampled_at) FROM stage_inference_samples").one()
                 rollups.refresh_inference_hourly(conn, lo, hi)
             result.rows_skipped = result.rows_read - distinct
+            from models.ledger.periods import record_restatements
+
+            # A load that changes a closed month is kept as a restatement beside its frozen figures.
+            record_restatements(conn, run_id=run_id, reason=f"{source} load: {target}"[:500])
     except (SourceError, sa.exc.SQLAlchemyError, ValueError, TypeError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         try:
