@@ -38,3 +38,135 @@ def data_freshness() -> pl.DataFrame:
 
     with engine().connect() as conn:
         return freshness(conn)
+
+
+def _read(query, **kwargs) -> pl.DataFrame:
+    """Run one query function on a fresh connection from the cached engine."""
+    with engine().connect() as conn:
+        return query(conn, **kwargs)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def gpu_spend_daily(since: datetime, until: datetime) -> pl.DataFrame:
+    """GPU-hours, cost and idle cost (USD) per day and cost profile."""
+    from models.queries.gpu_spend import gpu_spend_daily as query
+
+    return _read(query, since=since, until=until)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def cost_profiles() -> pl.DataFrame:
+    """GPU cost profiles with USD per GPU-hour."""
+    from models.queries.gpu_spend import cost_profiles as query
+
+    return _read(query)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def budgets() -> pl.DataFrame:
+    """Monthly budgets per team and workload."""
+    from models.queries.overview import budgets as query
+
+    return _read(query)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def batch_daily(since: datetime, until: datetime) -> pl.DataFrame:
+    """Batch and all tokens per day, provider, workload and team."""
+    from models.queries.spend_detail import batch_daily as query
+
+    return _read(query, since=since, until=until)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def reconciliation(since: datetime, until: datetime) -> pl.DataFrame:
+    """Each basis's total per provider and month with variance % to the best basis."""
+    from models.queries.spend_detail import reconciliation as query
+
+    return _read(query, since=since, until=until)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def workloads() -> pl.DataFrame:
+    """Workloads with their teams."""
+    from models.queries.workload_demand import workloads as query
+
+    return _read(query)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def workload_hourly(workload: str, since: datetime, until: datetime) -> pl.DataFrame:
+    """One workload's tokens per hour and source."""
+    from models.queries.workload_demand import workload_hourly as query
+
+    return _read(query, workload=workload, since=since, until=until)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def workload_api_price(workload: str, since: datetime, until: datetime) -> dict | None:
+    """Latest price (USD per 1M tokens) of the workload's main API model."""
+    from models.queries.workload_demand import workload_api_price as query
+
+    with engine().connect() as conn:
+        return query(conn, workload=workload, since=since, until=until)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def gpu_hours(since: datetime, until: datetime) -> pl.DataFrame:
+    """Per GPU and hour: utilization, cost and idle cost."""
+    from models.queries.fleet_view import gpu_hours as query
+
+    return _read(query, since=since, until=until)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def inference_hours(since: datetime, until: datetime) -> pl.DataFrame:
+    """Per inference endpoint and hour: tokens, queue, KV cache, saturated decode rate."""
+    from models.queries.fleet_view import inference_hours as query
+
+    return _read(query, since=since, until=until)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def ingest_runs() -> pl.DataFrame:
+    """The latest ingest runs."""
+    from models.queries.status import ingest_runs as query
+
+    return _read(query)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def prices() -> pl.DataFrame:
+    """The price catalog (USD per 1M tokens)."""
+    from models.queries.reference import prices as query
+
+    return _read(query)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def attribution_rules() -> pl.DataFrame:
+    """Attribution rules in order."""
+    from models.queries.reference import attribution_rules as query
+
+    return _read(query)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def unpriced_usage(since: datetime, until: datetime) -> pl.DataFrame:
+    """Usage with no price in effect, per provider and model."""
+    from models.queries.reference import unpriced_usage as query
+
+    return _read(query, since=since, until=until)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def scenarios() -> pl.DataFrame:
+    """Saved what-if scenarios."""
+    from models.queries.reference import scenarios as query
+
+    return _read(query)
+
+
+def clear() -> None:
+    """Forget cached frames after an edit, so every page shows the new state."""
+    st.cache_data.clear()

@@ -1,0 +1,62 @@
+"""Reference data the Data page shows: price catalog, attribution rules, unpriced usage, scenarios."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import polars as pl
+from sqlalchemy import Connection
+
+from models.queries.frames import frame
+from models.queries.sql_fragments import price_join
+
+UNPRICED = f"""
+SELECT u.provider, u.model, min(u.bucket_start_at) AS first_at, max(u.bucket_start_at) AS last_at,
+       count(*) AS rows, sum(u.input_tokens) AS input_tokens, sum(u.output_tokens) AS output_tokens
+FROM usage_hourly u {price_join('u', 'bucket_start_at')}
+WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
+  AND (p.input_usd_per_mtok IS NULL OR p.output_usd_per_mtok IS NULL)
+GROUP BY 1, 2
+UNION ALL
+SELECT q.provider, q.model, min(q.started_at), max(q.started_at), count(*), sum(q.input_tokens), sum(q.output_tokens)
+FROM usage_requests q {price_join('q', 'started_at')}
+WHERE q.started_at >= :since AND q.started_at < :until AND q.endpoint_kind = 'api'
+  AND (p.input_usd_per_mtok IS NULL OR p.output_usd_per_mtok IS NULL) AND q.reported_cost_usd IS NULL
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+
+PRICE_COLUMNS = ["input_usd_per_mtok", "cached_input_usd_per_mtok", "cache_write_usd_per_mtok",
+                 "output_usd_per_mtok", "batch_input_usd_per_mtok", "batch_output_usd_per_mtok"]
+
+
+def prices(conn: Connection) -> pl.DataFrame:
+    """The price catalog (USD per 1M tokens), newest effective date first per model."""
+    cols = ", ".join(f"CAST({c} AS double precision)" for c in PRICE_COLUMNS)
+    return frame(conn, f"SELECT provider, model, effective_from, above_context_tokens, {cols}, source, note "
+                       "FROM prices ORDER BY provider, model, effective_from DESC", {},
+                 {"provider": pl.String, "model": pl.String, "effective_from": pl.Date,
+                  "above_context_tokens": pl.Int64, **{c: pl.Float64 for c in PRICE_COLUMNS},
+                  "source": pl.String, "note": pl.String})
+
+
+def attribution_rules(conn: Connection) -> pl.DataFrame:
+    """Attribution rules in the order they apply (first match wins)."""
+    return frame(conn, "SELECT ar.id, ar.priority, w.name AS workload, w.team, ar.match_field, ar.tag_key, "
+                       "ar.pattern, ar.enabled FROM attribution_rules ar JOIN workloads w ON w.id = ar.workload_id "
+                       "ORDER BY ar.priority, ar.id", {},
+                 {"id": pl.Int64, "priority": pl.Int64, "workload": pl.String, "team": pl.String,
+                  "match_field": pl.String, "tag_key": pl.String, "pattern": pl.String, "enabled": pl.Boolean})
+
+
+def unpriced_usage(conn: Connection, *, since: datetime, until: datetime) -> pl.DataFrame:
+    """Usage whose model had no price in effect, per provider and model (never summed as $0)."""
+    return frame(conn, UNPRICED, {"since": since, "until": until}, {
+        "provider": pl.String, "model": pl.String, "first_at": pl.Datetime("us", "UTC"),
+        "last_at": pl.Datetime("us", "UTC"), "rows": pl.Int64, "input_tokens": pl.Int64, "output_tokens": pl.Int64})
+
+
+def scenarios(conn: Connection) -> pl.DataFrame:
+    """Saved what-if scenarios: name, body (JSON text), last update."""
+    return frame(conn, "SELECT name, CAST(body AS text), updated_at FROM scenarios ORDER BY name", {},
+                 {"name": pl.String, "body": pl.String, "updated_at": pl.Datetime("us", "UTC")})
