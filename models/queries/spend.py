@@ -21,7 +21,13 @@ DIMENSIONS = {"provider": "provider", "model": "model", "workload": "workload", 
               "account": "account_id", "day": "day"}
 
 ALLOCATED_DAILY = f"""
-WITH usage_rows AS (
+WITH hourly_days AS (
+    -- (provider, account, UTC day) with provider buckets: an equality anti-join, not a range per request
+    SELECT DISTINCT provider, account_id, CAST((bucket_start_at AT TIME ZONE 'UTC') AS date) AS day
+    FROM usage_hourly
+    WHERE bucket_start_at >= CAST(:since AS timestamptz) - interval '1 day'
+      AND bucket_start_at < CAST(:until AS timestamptz) + interval '1 day'
+), usage_rows AS (
     SELECT u.provider, u.account_id, CAST((u.bucket_start_at AT TIME ZONE 'UTC') AS date) AS day, u.model,
            coalesce(wl.workload, 'unallocated') AS workload, coalesce(wl.team, 'unallocated') AS team,
            u.input_tokens, u.cached_input_tokens, u.output_tokens, u.reasoning_tokens,
@@ -37,9 +43,8 @@ WITH usage_rows AS (
            coalesce({priced_cost('q', cache_write=False)}, q.reported_cost_usd) AS est_cost
     FROM usage_requests q {price_join('q', 'started_at')} {attribution_join('q', has_tags=True)}
     WHERE q.started_at >= :since AND q.started_at < :until AND q.endpoint_kind = 'api'
-      AND NOT EXISTS (SELECT 1 FROM usage_hourly h WHERE h.provider = q.provider AND h.account_id = q.account_id
-                      AND h.bucket_start_at >= date_trunc('day', q.started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-                      AND h.bucket_start_at < (date_trunc('day', q.started_at AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC')
+      AND NOT EXISTS (SELECT 1 FROM hourly_days h WHERE h.provider = q.provider AND h.account_id = q.account_id
+                      AND h.day = CAST((q.started_at AT TIME ZONE 'UTC') AS date))
 ), usage_groups AS (
     SELECT provider, account_id, day, model, workload, team,
            sum(input_tokens) AS input_tokens, sum(cached_input_tokens) AS cached_input_tokens,

@@ -12,6 +12,13 @@ from models.queries.frames import frame
 from models.queries.sql_fragments import attribution_join
 
 WORKLOAD_HOURLY = f"""
+WITH hourly_days AS (
+    -- (provider, account, UTC day) with provider buckets: an equality anti-join, not a range per request
+    SELECT DISTINCT provider, account_id, CAST((bucket_start_at AT TIME ZONE 'UTC') AS date) AS day
+    FROM usage_hourly
+    WHERE bucket_start_at >= CAST(:since AS timestamptz) - interval '1 day'
+      AND bucket_start_at < CAST(:until AS timestamptz) + interval '1 day'
+)
 SELECT hour, source, sum(input_tokens) AS input_tokens, sum(cached_input_tokens) AS cached_input_tokens,
        sum(output_tokens) AS output_tokens, sum(reasoning_tokens) AS reasoning_tokens
 FROM (
@@ -26,9 +33,8 @@ FROM (
     FROM usage_requests q {attribution_join('q', has_tags=True)}
     WHERE q.started_at >= :since AND q.started_at < :until AND q.endpoint_kind = 'api'
       AND coalesce(nullif(q.workload_tag, ''), wl.workload, 'unallocated') = :workload
-      AND NOT EXISTS (SELECT 1 FROM usage_hourly h WHERE h.provider = q.provider AND h.account_id = q.account_id
-                      AND h.bucket_start_at >= date_trunc('day', q.started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-                      AND h.bucket_start_at < (date_trunc('day', q.started_at AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC')
+      AND NOT EXISTS (SELECT 1 FROM hourly_days h WHERE h.provider = q.provider AND h.account_id = q.account_id
+                      AND h.day = CAST((q.started_at AT TIME ZONE 'UTC') AS date))
     UNION ALL
     SELECT i.hour_at, 'gpu', CAST(i.prompt_tokens AS bigint), 0, CAST(i.generation_tokens AS bigint), 0
     FROM inference_hourly i
