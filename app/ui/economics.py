@@ -134,3 +134,34 @@ def recommendation(result: dict[str, Any], replica_gpus: int) -> str:
                 f"vs ${api_m:,.0f}/month on tokens (saves ${api_m - gpu_m:,.0f}/month).")
     return (f"Go hybrid: {n} replica(s) ({n * replica_gpus} GPUs) for the base load, burst the rest to the API: "
             f"${hybrid_m:,.0f}/month vs ${api_m:,.0f}/month on tokens (saves ${api_m - hybrid_m:,.0f}/month).")
+
+
+@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+def fleet_total(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any], replicas: int) -> float:
+    """Monthly cost (USD) with exactly `replicas` replicas and the rest on the API: Total(R) × 730 / H."""
+    from models.economics.contract import hybrid_total
+
+    return hybrid_total(to_demand(demand), _api(api), _gpu(gpu), replicas) * 730 / demand.height
+
+
+@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+def scenario_costs(demand: pl.DataFrame, bodies: dict[str, str]) -> pl.DataFrame:
+    """Per saved scenario (name -> JSON body): API-only, GPU-only and hybrid USD/month on the given demand."""
+    import json
+
+    rows = []
+    for name, text in bodies.items():
+        body = json.loads(text)
+        try:
+            result = simulate(demand, body["api"], body["gpu"])
+        except (KeyError, TypeError, ValueError) as exc:
+            rows.append({"scenario": name, "api_only_usd_month": None, "gpu_only_usd_month": None,
+                         "hybrid_usd_month": None, "optimal_replicas": None, "note": f"not comparable: {exc}"[:120]})
+            continue
+        rows.append({"scenario": name, "api_only_usd_month": monthly(result, result["api_only_cost"]),
+                     "gpu_only_usd_month": monthly(result, result["gpu_only_cost"]),
+                     "hybrid_usd_month": monthly(result, result["hybrid_cost"]),
+                     "optimal_replicas": result["optimal_replicas"], "note": ""})
+    return pl.DataFrame(rows, schema={"scenario": pl.String, "api_only_usd_month": pl.Float64,
+                                      "gpu_only_usd_month": pl.Float64, "hybrid_usd_month": pl.Float64,
+                                      "optimal_replicas": pl.Int64, "note": pl.String})

@@ -137,3 +137,27 @@ def workload_api_price(conn: Connection, *, workload: str, since: datetime, unti
     if row["cached_input_per_mtok"] is None:
         row["cached_input_per_mtok"] = row["input_per_mtok"]
     return row
+
+
+def scale_demand(demand: pl.DataFrame, factor: float) -> pl.DataFrame:
+    """The same hourly shape with every token count multiplied by `factor` (growth, what-ifs)."""
+    return demand.with_columns((pl.col(c) * factor).round().cast(pl.Int64) for c in TOKEN_COLUMNS)
+
+
+def synthetic_demand(monthly_tokens: float, *, input_share: float = 0.8, start: datetime | None = None) -> pl.DataFrame:
+    """A 4-week diurnal demand (busy 08-20 UTC weekdays) totalling `monthly_tokens` per 730 hours."""
+    import math
+    from datetime import timezone
+
+    start = start or datetime(2026, 1, 5, tzinfo=timezone.utc)
+    hours = pl.datetime_range(start, start.replace(day=start.day + 28), "1h", closed="left", time_zone="UTC",
+                              eager=True).dt.cast_time_unit("us")
+    weights = [(1.0 + 2.0 * (8 <= h.hour < 20)) * (0.4 if h.weekday() >= 5 else 1.0)
+               + 0.2 * math.sin(h.hour / 24 * 2 * math.pi) for h in hours]
+    per_hour = monthly_tokens * len(weights) / 730 / sum(weights)
+    total = [w * per_hour for w in weights]
+    return pl.DataFrame({"hour": hours,
+                         "input_tokens": [round(t * input_share) for t in total],
+                         "cached_input_tokens": [0] * len(total),
+                         "output_tokens": [round(t * (1 - input_share)) for t in total],
+                         "reasoning_tokens": [0] * len(total)})
