@@ -5,10 +5,12 @@ from datetime import datetime, timezone
 import streamlit as st
 
 from app.ui import data
+from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.filters import date_range_sidebar, sidebar
 from models.edits import MATCH_FIELDS, EditError, add_price, add_rule
 
 st.title("Data")
+show_flashes()
 since, until = date_range_sidebar()
 sidebar(data.spend_daily(since, until))
 
@@ -51,7 +53,7 @@ with st.form("data_rule_form"):
             st.error(f"Rule not added: {exc}")
         else:
             data.clear()
-            st.success(f"Added rule {rule_id}: {field} matching {pattern.strip()!r} → {workload.strip()}.")
+            flash_and_rerun(f"Added rule {rule_id}: {field} matching {pattern.strip()!r} → {workload.strip()}.")
 
 st.subheader("Price catalog")
 st.caption("All prices are **USD per 1,000,000 tokens** (per Mtok), effective from a UTC date until the next "
@@ -59,7 +61,7 @@ st.caption("All prices are **USD per 1,000,000 tokens** (per Mtok), effective fr
 catalog = data.prices()
 if catalog.is_empty():
     st.info("No prices yet: usage is shown as unpriced. Add prices below, or import LiteLLM's price map "
-            "(`hybridcost ingest litellm-prices FILE`).")
+            "(see docs/ingest.md).")
 else:
     st.dataframe(catalog, hide_index=True, key="data_prices_table")
 with st.form("data_price_form"):
@@ -84,7 +86,7 @@ with st.form("data_price_form"):
             st.error(f"Price not added: {exc}")
         else:
             data.clear()
-            st.success(f"Added the price of {provider.strip()}/{model.strip()} from {effective}.")
+            flash_and_rerun(f"Added the price of {provider.strip()}/{model.strip()} from {effective}.")
 
 st.subheader("Unpriced usage")
 unpriced = data.unpriced_usage(since, until)

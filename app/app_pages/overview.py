@@ -7,6 +7,7 @@ import streamlit as st
 
 from app.charts.spend import month_comparison, spend_by_group, spend_over_time, token_vs_gpu
 from app.ui import data
+from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.filters import apply_scope, date_range_sidebar, sidebar
 from app.ui.format import tokens, usd
 from models.edits import EditError, set_budget
@@ -14,6 +15,7 @@ from models.queries.overview import budget_status, month_over_month, token_vs_gp
 from models.queries.spend import summarise
 
 st.title("Overview")
+show_flashes()
 since, until = date_range_sidebar()
 all_daily = data.spend_daily(since, until)
 picked_workloads, picked_teams = sidebar(all_daily)
@@ -98,8 +100,7 @@ with st.form("overview_budget_form", clear_on_submit=False):
             st.error(f"Budget not saved: {exc}")
         else:
             data.clear()
-            st.success(f"Saved the {scope} budget for {name.strip()}.")
-            st.rerun()
+            flash_and_rerun(f"Saved the {scope} budget for {name.strip()}.")
 
 st.subheader("Data freshness")
 st.dataframe(data.data_freshness(), hide_index=True, key="overview_freshness")

@@ -7,12 +7,14 @@ import streamlit as st
 from app.charts.breakeven import breakeven_chart
 from app.charts.whatif import levers_waterfall, scenario_comparison
 from app.ui import data, economics
+from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.filters import date_range_sidebar, sidebar
 from app.ui.format import tokens, usd
 from models.edits import EditError, save_scenario
 from models.queries.workload_demand import scale_demand, synthetic_demand
 
 st.title("What-if")
+show_flashes()
 since, until = date_range_sidebar()
 picked_workloads, _ = sidebar(data.spend_daily(since, until))
 if not economics.available():
@@ -129,7 +131,9 @@ with st.form("whatif_save_form"):
             st.error(f"Scenario not saved: {exc}")
         else:
             data.clear()
-            st.success(f"Saved scenario {name.strip()!r}.")
+            if "whatif_compare" in st.session_state:  # show the new scenario in the comparison
+                st.session_state["whatif_compare"] = [*st.session_state["whatif_compare"], name.strip()]
+            flash_and_rerun(f"Saved scenario {name.strip()!r}.")
 saved = data.scenarios()
 if saved.is_empty():
     st.caption("No saved scenarios yet: name the inputs above and save them to compare side by side.")

@@ -147,10 +147,10 @@ def scale_demand(demand: pl.DataFrame, factor: float) -> pl.DataFrame:
 def synthetic_demand(monthly_tokens: float, *, input_share: float = 0.8, start: datetime | None = None) -> pl.DataFrame:
     """A 4-week diurnal demand (busy 08-20 UTC weekdays) totalling `monthly_tokens` per 730 hours."""
     import math
-    from datetime import timezone
+    from datetime import timedelta, timezone
 
     start = start or datetime(2026, 1, 5, tzinfo=timezone.utc)
-    hours = pl.datetime_range(start, start.replace(day=start.day + 28), "1h", closed="left", time_zone="UTC",
+    hours = pl.datetime_range(start, start + timedelta(days=28), "1h", closed="left", time_zone="UTC",
                               eager=True).dt.cast_time_unit("us")
     weights = [(1.0 + 2.0 * (8 <= h.hour < 20)) * (0.4 if h.weekday() >= 5 else 1.0)
                + 0.2 * math.sin(h.hour / 24 * 2 * math.pi) for h in hours]
