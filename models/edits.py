@@ -88,32 +88,39 @@ def add_rule(engine: Engine, *, workload: str, match_field: str, pattern: str, p
 
 def add_price(engine: Engine, *, provider: str, model: str, effective_from: date, input_usd_per_mtok: Any,
               output_usd_per_mtok: Any, cached_input_usd_per_mtok: Any = None, batch_input_usd_per_mtok: Any = None,
-              batch_output_usd_per_mtok: Any = None, note: str = "") -> None:
-    """Add (or correct) a price in USD per 1,000,000 tokens, effective from a UTC date."""
+              batch_output_usd_per_mtok: Any = None, note: str = "", today: date | None = None) -> bool:
+    """Add a price in USD per 1,000,000 tokens from a UTC date; True when it waits as a pending retroactive change.
+
+    Written through the loader like `hybridcost prices set`: a change to a price already in
+    effect before today stays pending until `hybridcost prices reprice` applies it.
+    """
+    from datetime import datetime, timezone
+
+    from ingest.loader import load
+    from ingest.records import Price
+    from models.prices import mark_retroactive
+
     provider, model = _text("provider", provider), _text("model", model)
     if not isinstance(effective_from, date):
         raise EditError("effective from must be a date")
-    values = {
-        "i": _decimal("input price (USD per 1M tokens)", input_usd_per_mtok),
-        "o": _decimal("output price (USD per 1M tokens)", output_usd_per_mtok),
-        "c": _decimal("cached input price (USD per 1M tokens)", cached_input_usd_per_mtok, required=False),
-        "bi": _decimal("batch input price (USD per 1M tokens)", batch_input_usd_per_mtok, required=False),
-        "bo": _decimal("batch output price (USD per 1M tokens)", batch_output_usd_per_mtok, required=False),
-    }
-    if values["i"] is not None and values["i"] > 10_000:
-        raise EditError("input price above $10,000 per 1M tokens: is it per token or per 1K tokens? "
+    price = Price(
+        provider=provider, model=model, effective_from=effective_from,
+        input_usd_per_mtok=_decimal("input price (USD per 1M tokens)", input_usd_per_mtok),
+        output_usd_per_mtok=_decimal("output price (USD per 1M tokens)", output_usd_per_mtok),
+        cached_input_usd_per_mtok=_decimal("cached input price (USD per 1M tokens)", cached_input_usd_per_mtok,
+                                           required=False),
+        batch_input_usd_per_mtok=_decimal("batch input price (USD per 1M tokens)", batch_input_usd_per_mtok,
+                                          required=False),
+        batch_output_usd_per_mtok=_decimal("batch output price (USD per 1M tokens)", batch_output_usd_per_mtok,
+                                           required=False),
+        source="dashboard" + (f": {note}" if note else ""))
+    if max(price.input_usd_per_mtok, price.output_usd_per_mtok) > 10_000:
+        raise EditError("a price above $10,000 per 1M tokens: is it per token or per 1K tokens? "
                         "Enter USD per 1,000,000 tokens")
-    with engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO prices (provider, model, effective_from, input_usd_per_mtok, output_usd_per_mtok, "
-            "cached_input_usd_per_mtok, batch_input_usd_per_mtok, batch_output_usd_per_mtok, source, note) "
-            "VALUES (:p, :m, :d, :i, :o, :c, :bi, :bo, 'dashboard', :note) "
-            "ON CONFLICT (provider, model, effective_from, above_context_tokens) DO UPDATE SET "
-            "input_usd_per_mtok = EXCLUDED.input_usd_per_mtok, output_usd_per_mtok = EXCLUDED.output_usd_per_mtok, "
-            "cached_input_usd_per_mtok = EXCLUDED.cached_input_usd_per_mtok, "
-            "batch_input_usd_per_mtok = EXCLUDED.batch_input_usd_per_mtok, "
-            "batch_output_usd_per_mtok = EXCLUDED.batch_output_usd_per_mtok, source = 'dashboard', note = EXCLUDED.note"),
-            {"p": provider, "m": model, "d": effective_from, "note": note or "", **values})
+    with engine.connect() as conn:
+        staged = mark_retroactive(conn, [price], today=today or datetime.now(timezone.utc).date())
+    load(engine, staged, source="prices", target=f"dashboard price {provider} {model}")
+    return staged[0].pending
 
 
 def save_scenario(engine: Engine, *, name: str, body: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ from app.charts.breakeven import breakeven_chart, forecast_chart
 from app.ui import data, economics
 from app.ui.filters import date_range_sidebar, sidebar
 from app.ui.format import tokens, usd
-from models.queries.workload_demand import weekly
+from models.queries.workload_view import weekly
 
 st.title("Breakeven")
 since, until = date_range_sidebar(default_days=90)

@@ -79,14 +79,16 @@ with st.form("data_price_form"):
     b_out = c[4].text_input("Batch output, USD per 1M tokens", key="data_price_batch_out", placeholder="optional")
     if st.form_submit_button("Add price"):
         try:
-            add_price(data.engine(), provider=provider, model=model, effective_from=effective,
+            pending = add_price(data.engine(), provider=provider, model=model, effective_from=effective,
                       input_usd_per_mtok=inp, output_usd_per_mtok=out, cached_input_usd_per_mtok=cached,
                       batch_input_usd_per_mtok=b_in, batch_output_usd_per_mtok=b_out)
         except EditError as exc:
             st.error(f"Price not added: {exc}")
         else:
             data.clear()
-            flash_and_rerun(f"Added the price of {provider.strip()}/{model.strip()} from {effective}.")
+            flash_and_rerun(f"Added the price of {provider.strip()}/{model.strip()} from {effective}"
+                            + (": it changes money already shown, so it is pending until "
+                               "`hybridcost prices reprice --since DATE` applies it." if pending else "."))
 
 st.subheader("Unpriced usage")
 unpriced = data.unpriced_usage(since, until)

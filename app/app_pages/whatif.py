@@ -11,7 +11,7 @@ from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.filters import date_range_sidebar, sidebar
 from app.ui.format import tokens, usd
 from models.edits import EditError, save_scenario
-from models.queries.workload_demand import scale_demand, synthetic_demand
+from models.queries.workload_view import scale_demand, synthetic_demand
 
 st.title("What-if")
 show_flashes()

@@ -6,7 +6,7 @@ from app.charts.workloads import hourly_heatmap, token_mix, weekly_volume
 from app.ui import data, economics
 from app.ui.filters import date_range_sidebar, sidebar
 from app.ui.format import pct, tokens, usd
-from models.queries.workload_demand import demand_frame, hourly_shape, token_mix as mix_of, weekly
+from models.queries.workload_view import demand_frame, hourly_shape, token_mix as mix_of, weekly
 
 st.title("Workloads")
 since, until = date_range_sidebar()

@@ -89,7 +89,7 @@ def reconciliation(since: datetime, until: datetime) -> pl.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def workloads() -> pl.DataFrame:
     """Workloads with their teams."""
-    from models.queries.workload_demand import workloads as query
+    from models.queries.workload_view import workloads as query
 
     return _read(query)
 
@@ -97,7 +97,7 @@ def workloads() -> pl.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def workload_hourly(workload: str, since: datetime, until: datetime) -> pl.DataFrame:
     """One workload's tokens per hour and source."""
-    from models.queries.workload_demand import workload_hourly as query
+    from models.queries.workload_view import workload_hourly as query
 
     return _read(query, workload=workload, since=since, until=until)
 
@@ -105,7 +105,7 @@ def workload_hourly(workload: str, since: datetime, until: datetime) -> pl.DataF
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def workload_api_price(workload: str, since: datetime, until: datetime) -> dict | None:
     """Latest price (USD per 1M tokens) of the workload's main API model."""
-    from models.queries.workload_demand import workload_api_price as query
+    from models.queries.workload_view import workload_api_price as query
 
     with engine().connect() as conn:
         return query(conn, workload=workload, since=since, until=until)
@@ -137,10 +137,10 @@ def ingest_runs() -> pl.DataFrame:
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def prices() -> pl.DataFrame:
-    """The price catalog (USD per 1M tokens)."""
-    from models.queries.reference import prices as query
+    """The price catalog (USD per 1M tokens), applied and pending rows."""
+    from models.prices import catalog
 
-    return _read(query)
+    return _read(catalog)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -26,7 +26,7 @@ def available() -> bool:
 
 def demand_table(workload: str, since: datetime, until: datetime) -> pl.DataFrame:
     """The workload's hourly demand: every hour of the range, trimmed to the hours with data."""
-    from models.queries.workload_demand import demand_frame, trim_to_data
+    from models.queries.workload_view import demand_frame, trim_to_data
 
     return trim_to_data(demand_frame(data.workload_hourly(workload, since, until), since=since, until=until))
 

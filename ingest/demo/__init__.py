@@ -38,6 +38,10 @@ class DemoSummary:
     rows_written: int
     seconds: float
 
+    def __str__(self) -> str:
+        return (f"{self.rows_read:,} rows read, {self.rows_written:,} written in {self.seconds:.1f} s "
+                f"(120 days ending {self.anchor:%Y-%m-%d %H:%M}Z)")
+
 
 def anchor_hour(now: datetime | None = None) -> datetime:
     """The UTC hour that ends the demo window for a load at `now` (default: the current time)."""

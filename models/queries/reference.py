@@ -1,4 +1,4 @@
-"""Reference data the Data page shows: price catalog, attribution rules, unpriced usage, scenarios."""
+"""Reference data the Data page shows: attribution rules, unpriced usage, saved scenarios."""
 
 from __future__ import annotations
 
@@ -25,20 +25,6 @@ WHERE q.started_at >= :since AND q.started_at < :until AND q.endpoint_kind = 'ap
 GROUP BY 1, 2
 ORDER BY 1, 2
 """
-
-PRICE_COLUMNS = ["input_usd_per_mtok", "cached_input_usd_per_mtok", "cache_write_usd_per_mtok",
-                 "output_usd_per_mtok", "batch_input_usd_per_mtok", "batch_output_usd_per_mtok"]
-
-
-def prices(conn: Connection) -> pl.DataFrame:
-    """The price catalog (USD per 1M tokens), newest effective date first per model."""
-    cols = ", ".join(f"CAST({c} AS double precision)" for c in PRICE_COLUMNS)
-    return frame(conn, f"SELECT provider, model, effective_from, above_context_tokens, {cols}, source, note "
-                       "FROM prices ORDER BY provider, model, effective_from DESC", {},
-                 {"provider": pl.String, "model": pl.String, "effective_from": pl.Date,
-                  "above_context_tokens": pl.Int64, **{c: pl.Float64 for c in PRICE_COLUMNS},
-                  "source": pl.String, "note": pl.String})
-
 
 def attribution_rules(conn: Connection) -> pl.DataFrame:
     """Attribution rules in the order they apply (first match wins)."""

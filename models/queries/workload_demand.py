@@ -1,163 +1,86 @@
-"""A workload's hourly token demand: provider usage buckets, request logs where no bucket exists,
-and tokens served by its own GPU endpoints (inference_hourly rows tagged with the workload)."""
+"""A workload's hourly demand and API cost from the database, for the economics engine."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 import polars as pl
+import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from models.queries.frames import frame
-from models.queries.sql_fragments import attribution_join
+from models.queries.sql_fragments import attribution_join, price_join, priced_cost
 
-WORKLOAD_HOURLY = f"""
-WITH hourly_days AS (
-    -- (provider, account, UTC day) with provider buckets: an equality anti-join, not a range per request
-    SELECT DISTINCT provider, account_id, CAST((bucket_start_at AT TIME ZONE 'UTC') AS date) AS day
-    FROM usage_hourly
-    WHERE bucket_start_at >= CAST(:since AS timestamptz) - interval '1 day'
-      AND bucket_start_at < CAST(:until AS timestamptz) + interval '1 day'
-)
-SELECT hour, source, sum(input_tokens) AS input_tokens, sum(cached_input_tokens) AS cached_input_tokens,
-       sum(output_tokens) AS output_tokens, sum(reasoning_tokens) AS reasoning_tokens
-FROM (
-    SELECT date_trunc('hour', u.bucket_start_at) AS hour, 'api' AS source, u.input_tokens,
-           u.cached_input_tokens, u.output_tokens, u.reasoning_tokens
-    FROM usage_hourly u {attribution_join('u')}
-    WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
-      AND coalesce(wl.workload, 'unallocated') = :workload
+
+class NotHourlyError(ValueError):
+    """The workload has usage in the period but only at daily (or coarser) grain."""
+
+
+_SQL = f"""
+WITH hours AS (
+    SELECT generate_series(CAST(:since AS timestamptz), CAST(:until AS timestamptz) - interval '1 hour',
+                           interval '1 hour') AS hour
+), api_rows AS (
+    SELECT date_trunc('hour', u.bucket_start_at) AS hour, u.input_tokens, u.cached_input_tokens, u.output_tokens,
+           {priced_cost('u')} AS cost, (u.bucket_end_at - u.bucket_start_at) <= interval '1 hour' AS hourly
+    FROM usage_hourly u {price_join('u', 'bucket_start_at')} {attribution_join('u')}
+    WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until AND wl.workload = :workload
     UNION ALL
-    SELECT date_trunc('hour', q.started_at), 'api', q.input_tokens, q.cached_input_tokens, q.output_tokens,
-           q.reasoning_tokens
-    FROM usage_requests q {attribution_join('q', has_tags=True)}
+    SELECT date_trunc('hour', q.started_at), q.input_tokens, q.cached_input_tokens, q.output_tokens,
+           coalesce({priced_cost('q', cache_write=False)}, q.reported_cost_usd), TRUE
+    FROM usage_requests q {price_join('q', 'started_at')} {attribution_join('q', has_tags=True)}
     WHERE q.started_at >= :since AND q.started_at < :until AND q.endpoint_kind = 'api'
-      AND coalesce(nullif(q.workload_tag, ''), wl.workload, 'unallocated') = :workload
-      AND NOT EXISTS (SELECT 1 FROM hourly_days h WHERE h.provider = q.provider AND h.account_id = q.account_id
-                      AND h.day = CAST((q.started_at AT TIME ZONE 'UTC') AS date))
-    UNION ALL
-    SELECT i.hour_at, 'gpu', CAST(i.prompt_tokens AS bigint), 0, CAST(i.generation_tokens AS bigint), 0
-    FROM inference_hourly i
-    WHERE i.hour_at >= :since AND i.hour_at < :until AND i.workload = :workload
-) x
-GROUP BY 1, 2
-ORDER BY 1, 2
+      AND coalesce(nullif(q.workload_tag, ''), wl.workload) = :workload
+      AND NOT EXISTS (SELECT 1 FROM usage_hourly h WHERE h.provider = q.provider AND h.account_id = q.account_id
+                      AND h.bucket_start_at <= q.started_at AND h.bucket_end_at > q.started_at)
+), local_rows AS (
+    SELECT hour_at AS hour, sum(prompt_tokens) AS input_tokens, sum(generation_tokens) AS output_tokens
+    FROM inference_hourly WHERE workload = :workload AND hour_at >= :since AND hour_at < :until
+    GROUP BY 1
+), api_hourly AS (
+    SELECT hour, sum(input_tokens) AS input_tokens, sum(cached_input_tokens) AS cached_input_tokens,
+           sum(output_tokens) AS output_tokens, sum(cost) AS cost,
+           count(*) FILTER (WHERE cost IS NULL) AS unpriced_rows, bool_and(hourly) AS hourly
+    FROM api_rows GROUP BY 1
+)
+SELECT h.hour, coalesce(a.input_tokens, 0) AS api_input_tokens, coalesce(a.cached_input_tokens, 0) AS api_cached_tokens,
+       coalesce(a.output_tokens, 0) AS api_output_tokens, coalesce(a.cost, 0) AS api_cost_usd,
+       coalesce(l.input_tokens, 0) AS local_input_tokens, coalesce(l.output_tokens, 0) AS local_output_tokens,
+       coalesce(a.unpriced_rows, 0) AS unpriced_rows, coalesce(a.hourly, TRUE) AS hourly
+FROM hours h LEFT JOIN api_hourly a ON a.hour = h.hour LEFT JOIN local_rows l ON l.hour = h.hour
+ORDER BY h.hour
 """
-
-SCHEMA = {"hour": pl.Datetime("us", "UTC"), "source": pl.String, "input_tokens": pl.Int64,
-          "cached_input_tokens": pl.Int64, "output_tokens": pl.Int64, "reasoning_tokens": pl.Int64}
-TOKEN_COLUMNS = ["input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens"]
-
-
-def workloads(conn: Connection) -> pl.DataFrame:
-    """Every workload with its team and whether people wait on it."""
-    return frame(conn, "SELECT name, team, interactive, description FROM workloads ORDER BY name", {},
-                 {"name": pl.String, "team": pl.String, "interactive": pl.Boolean, "description": pl.String})
 
 
 def workload_hourly(conn: Connection, *, workload: str, since: datetime, until: datetime) -> pl.DataFrame:
-    """Tokens per UTC hour and source ('api' or 'gpu') for one workload (input includes cached)."""
-    return frame(conn, WORKLOAD_HOURLY, {"since": since, "until": until, "workload": workload}, SCHEMA)
+    """One row per hour of [since, until): API tokens and cost, local tokens, missing hours as zero.
+
+    Local tokens (served by the workload's own inference servers) are priced at the workload's
+    average API price per input and per output token over the period, since that is what the
+    same traffic would have cost on the API. Raises NotHourlyError for daily-only usage.
+    """
+    rows = conn.execute(sa.text(_SQL), {"since": since, "until": until, "workload": workload}).all()
+    frame = pl.DataFrame([tuple(r) for r in rows], orient="row", schema={
+        "hour": pl.Datetime("us", "UTC"), "api_input_tokens": pl.Float64, "api_cached_tokens": pl.Float64,
+        "api_output_tokens": pl.Float64, "api_cost_usd": pl.Float64, "local_input_tokens": pl.Float64,
+        "local_output_tokens": pl.Float64, "unpriced_rows": pl.Int64, "hourly": pl.Boolean})
+    if not frame.is_empty() and not frame["hourly"].all():
+        raise NotHourlyError(f"workload {workload!r} has only daily usage buckets in this period; "
+                             "the breakeven needs hourly demand (pull usage with bucket_width 1h)")
+    api_in, api_out = frame["api_input_tokens"].sum(), frame["api_output_tokens"].sum()
+    cost = frame["api_cost_usd"].sum()
+    # Average API price per token of this workload's traffic, split by tokens as the API bills them.
+    per_token = cost / (api_in + api_out) if api_in + api_out > 0 else 0.0
+    return frame.with_columns(
+        (pl.col("api_input_tokens") + pl.col("local_input_tokens")).alias("input_tokens"),
+        pl.col("api_cached_tokens").alias("cached_input_tokens"),
+        (pl.col("api_output_tokens") + pl.col("local_output_tokens")).alias("output_tokens"),
+        (pl.col("api_cost_usd") + (pl.col("local_input_tokens") + pl.col("local_output_tokens")) * per_token)
+        .alias("total_api_cost_usd"),
+    )
 
 
-def demand_frame(hourly: pl.DataFrame, *, since: datetime, until: datetime) -> pl.DataFrame:
-    """All sources summed per hour, with every hour of [since, until) present (zero where no tokens)."""
-    hours = pl.DataFrame({"hour": pl.datetime_range(since, until, "1h", closed="left", time_zone="UTC",
-                                                    eager=True).dt.cast_time_unit("us")})
-    summed = hourly.group_by("hour").agg(pl.col(c).sum() for c in TOKEN_COLUMNS)
-    return hours.join(summed, on="hour", how="left").with_columns(
-        pl.col(c).fill_null(0) for c in TOKEN_COLUMNS).sort("hour")
-
-
-def trim_to_data(demand: pl.DataFrame) -> pl.DataFrame:
-    """Drop the empty hours before the first and after the last hour with tokens."""
-    busy = demand.with_row_index("i").filter(pl.col("input_tokens") + pl.col("output_tokens") > 0)
-    if busy.is_empty():
-        return demand.head(0)
-    return demand.slice(int(busy["i"].min()), int(busy["i"].max()) - int(busy["i"].min()) + 1)
-
-
-def hourly_shape(demand: pl.DataFrame) -> pl.DataFrame:
-    """Mean tokens per hour by weekday (0 = Monday) and UTC hour of day."""
-    return (demand.with_columns((pl.col("input_tokens") + pl.col("output_tokens")).alias("tokens"),
-                                (pl.col("hour").dt.weekday() - 1).alias("weekday"),
-                                pl.col("hour").dt.hour().alias("hour_of_day"))
-            .group_by("weekday", "hour_of_day").agg(pl.col("tokens").mean()).sort("weekday", "hour_of_day"))
-
-
-def weekly(demand: pl.DataFrame) -> pl.DataFrame:
-    """Tokens per week (weeks start on Monday), with growth % against the week before."""
-    out = (demand.with_columns(pl.col("hour").dt.truncate("1w").alias("week_start"))
-           .group_by("week_start").agg(*[pl.col(c).sum() for c in TOKEN_COLUMNS], pl.len().alias("hours"))
-           .with_columns((pl.col("input_tokens") + pl.col("output_tokens")).alias("tokens"))
-           .sort("week_start"))
-    return out.with_columns(
-        pl.when(pl.col("tokens").shift(1) > 0).then((pl.col("tokens") / pl.col("tokens").shift(1) - 1) * 100)
-        .otherwise(None).alias("growth_pct"))
-
-
-def token_mix(demand: pl.DataFrame) -> pl.DataFrame:
-    """Totals of uncached input, cached input, output without reasoning and reasoning tokens."""
-    s = {c: int(demand[c].sum()) if not demand.is_empty() else 0 for c in TOKEN_COLUMNS}
-    return pl.DataFrame({
-        "kind": ["input (uncached)", "input (cached)", "output (not reasoning)", "reasoning"],
-        "tokens": [s["input_tokens"] - s["cached_input_tokens"], s["cached_input_tokens"],
-                   s["output_tokens"] - s["reasoning_tokens"], s["reasoning_tokens"]],
-    })
-
-
-WORKLOAD_PRICE = f"""
-WITH used AS (
-    SELECT u.provider, u.model, sum(u.input_tokens + u.output_tokens) AS tokens
-    FROM usage_hourly u {attribution_join('u')}
-    WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
-      AND coalesce(wl.workload, 'unallocated') = :workload
-    GROUP BY 1, 2
-)
-SELECT used.provider, used.model, used.tokens,
-       CAST(p.input_usd_per_mtok AS double precision), CAST(p.cached_input_usd_per_mtok AS double precision),
-       CAST(p.output_usd_per_mtok AS double precision)
-FROM used JOIN LATERAL (
-    SELECT * FROM prices pr WHERE pr.provider = used.provider AND pr.model = used.model
-      AND pr.above_context_tokens = 0 AND pr.input_usd_per_mtok IS NOT NULL
-    ORDER BY pr.effective_from DESC LIMIT 1) p ON TRUE
-ORDER BY used.tokens DESC
-LIMIT 1
-"""
-
-
-def workload_api_price(conn: Connection, *, workload: str, since: datetime, until: datetime) -> dict | None:
-    """The latest price (USD per 1M tokens) of the API model the workload used most; None when unpriced."""
-    out = frame(conn, WORKLOAD_PRICE, {"since": since, "until": until, "workload": workload}, {
-        "provider": pl.String, "model": pl.String, "tokens": pl.Int64, "input_per_mtok": pl.Float64,
-        "cached_input_per_mtok": pl.Float64, "output_per_mtok": pl.Float64})
-    if out.is_empty():
-        return None
-    row = out.row(0, named=True)
-    if row["cached_input_per_mtok"] is None:
-        row["cached_input_per_mtok"] = row["input_per_mtok"]
-    return row
-
-
-def scale_demand(demand: pl.DataFrame, factor: float) -> pl.DataFrame:
-    """The same hourly shape with every token count multiplied by `factor` (growth, what-ifs)."""
-    return demand.with_columns((pl.col(c) * factor).round().cast(pl.Int64) for c in TOKEN_COLUMNS)
-
-
-def synthetic_demand(monthly_tokens: float, *, input_share: float = 0.8, start: datetime | None = None) -> pl.DataFrame:
-    """A 4-week diurnal demand (busy 08-20 UTC weekdays) totalling `monthly_tokens` per 730 hours."""
-    import math
-    from datetime import timedelta, timezone
-
-    start = start or datetime(2026, 1, 5, tzinfo=timezone.utc)
-    hours = pl.datetime_range(start, start + timedelta(days=28), "1h", closed="left", time_zone="UTC",
-                              eager=True).dt.cast_time_unit("us")
-    weights = [(1.0 + 2.0 * (8 <= h.hour < 20)) * (0.4 if h.weekday() >= 5 else 1.0)
-               + 0.2 * math.sin(h.hour / 24 * 2 * math.pi) for h in hours]
-    per_hour = monthly_tokens * len(weights) / 730 / sum(weights)
-    total = [w * per_hour for w in weights]
-    return pl.DataFrame({"hour": hours,
-                         "input_tokens": [round(t * input_share) for t in total],
-                         "cached_input_tokens": [0] * len(total),
-                         "output_tokens": [round(t * (1 - input_share)) for t in total],
-                         "reasoning_tokens": [0] * len(total)})
+def workloads(conn: Connection) -> pl.DataFrame:
+    """Every workload with its team and whether it is interactive."""
+    rows = conn.execute(sa.text("SELECT name, team, interactive FROM workloads ORDER BY name")).all()
+    return pl.DataFrame([tuple(r) for r in rows], orient="row",
+                        schema={"workload": pl.String, "team": pl.String, "interactive": pl.Boolean})

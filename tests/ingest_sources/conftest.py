@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-SAMPLES = Path("/work/shared/samples")
+from tests_support import SAMPLES  # noqa: E402
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 Reply = tuple[int, dict[str, str], bytes | str | dict | list]
