@@ -1,5 +1,6 @@
 """Breakeven: API line, GPU staircase and hybrid envelope for a workload and GPU option; forecast, move date, payback."""
 
+import polars as pl
 import streamlit as st
 
 from app.charts.breakeven import breakeven_chart, forecast_chart
@@ -57,7 +58,7 @@ cols[2].metric("GPU cost per GPU-hour", usd(result["gpu_hourly_cost"]),
 cols[3].metric("Forecast volume", "—" if fc is None else tokens(fc["monthly_tokens"]) + "/mo",
                help=f"Theil-Sen trend on log weekly tokens, {horizon} weeks ahead; interval from the slope spread (80 %).")
 
-curve = economics.curve(table, api, gpu)
+curve = economics.curve(table, api, gpu, None if fc is None else fc["monthly_tokens_high"])
 st.plotly_chart(breakeven_chart(
     curve, today_tokens=today_monthly, breakeven_tokens=result["breakeven_monthly_tokens"],
     forecast_tokens=None if fc is None else fc["monthly_tokens"],
@@ -93,7 +94,14 @@ if payback["status"] == "ok":
                    else f"{payback['payback_vs_rent_months']:.1f} months",
                    help="Purchase / (rented USD/month − bought running USD/month).")
     cols[2].metric("Purchase", usd(payback["purchase_usd"]), help="GPUs bought × purchase price per GPU.")
-    cols[3].metric("36-month cost: buy / rent / tokens",
-                   f"{usd(payback['term_cost_buy_usd'], cents=False)} / {usd(payback['term_cost_rent_usd'], cents=False)}"
-                   f" / {usd(payback['term_cost_tokens_usd'], cents=False)}",
-                   help="Each option's cost over the term (USD), purchase included for buy.")
+    cols[3].metric("GPUs bought", f"{payback['gpus']}", help="Replicas the contract's optimum owns × GPUs per replica.")
+    st.dataframe(pl.DataFrame({
+        "option": ["buy", "rent", "tokens only"],
+        "cost_over_term_usd": [payback["term_cost_buy_usd"], payback["term_cost_rent_usd"],
+                               payback["term_cost_tokens_usd"]],
+        "monthly_usd": [payback["buy_running_monthly_usd"], payback["rent_monthly_usd"],
+                        payback["tokens_monthly_usd"]]}), hide_index=True, key="breakeven_payback_table",
+        column_config={"cost_over_term_usd": st.column_config.NumberColumn(
+            f"Cost over {payback['term_months']:.0f} months (USD)", format="$%.0f",
+            help="buy: purchase + running × months − residual; rent and tokens: monthly × months."),
+            "monthly_usd": st.column_config.NumberColumn("Running cost (USD/month)", format="$%.0f")})

@@ -27,15 +27,19 @@ def breakeven_chart(curve: pl.DataFrame, *, today_tokens: float | None = None, f
                     customdata=curve["hybrid_replicas"].to_list(),
                     hovertemplate="%{x:,.3s} tokens/month<br>$%{y:,.0f}/month with %{customdata} replica(s)"
                                   "<extra>Best hybrid</extra>")
-    for value, name, dash in ((today_tokens, "Today", "solid"), (forecast_tokens, "Forecast", "dash"),
-                              (breakeven_tokens, "First replica pays", "dot")):
-        if value is not None:
+    x_max = max(x)
+    markers = ((today_tokens, "Today", "solid", "top left"), (forecast_tokens, "Forecast", "dash", "top right"),
+               (breakeven_tokens, "First replica pays", "dot", "bottom right"))
+    for value, name, dash, where in markers:
+        if value is not None and value <= x_max:
             fig.add_vline(x=value, line_dash=dash, line_color="#64748b", annotation_text=name,
-                          annotation_position="top")
-    if forecast_low is not None and forecast_high is not None:
-        fig.add_vrect(x0=forecast_low, x1=forecast_high, fillcolor="#94a3b8", opacity=0.15, line_width=0,
-                      annotation_text="forecast interval", annotation_position="bottom left")
-    return style(fig, title=title, x_title="Volume (tokens/month)", y_title="Cost (USD/month)", money=True)
+                          annotation_position=where)
+    if forecast_low is not None and forecast_high is not None and forecast_low <= x_max:
+        fig.add_vrect(x0=forecast_low, x1=min(forecast_high, x_max), fillcolor="#94a3b8", opacity=0.15,
+                      line_width=0)
+    fig = style(fig, title=title, x_title="Volume (tokens/month)", y_title="Cost (USD/month)", money=True)
+    fig.update_xaxes(range=[0, x_max])
+    return fig
 
 
 def forecast_chart(weekly: pl.DataFrame, forecast: pl.DataFrame | None, *, breakeven_tokens: float | None = None,
@@ -55,4 +59,6 @@ def forecast_chart(weekly: pl.DataFrame, forecast: pl.DataFrame | None, *, break
                         line={"dash": "dash"})
     if breakeven_tokens is not None:
         fig.add_hline(y=breakeven_tokens, line_dash="dot", annotation_text="first replica pays")
-    return style(fig, title=title, x_title="Week starting (UTC)", y_title="Volume (tokens/month)")
+    fig = style(fig, title=title, x_title="Week starting (UTC)", y_title="Volume (tokens/month, log scale)")
+    fig.update_yaxes(type="log")
+    return fig

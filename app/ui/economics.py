@@ -79,11 +79,22 @@ def simulate(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any]) -> 
 
 
 @st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
-def curve(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any]) -> pl.DataFrame:
-    """Monthly cost of API only, GPU only and the best hybrid against monthly tokens."""
-    from models.economics.curves import breakeven_curve
+def curve(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any],
+          reach_monthly_tokens: float | None = None) -> pl.DataFrame:
+    """Monthly cost of API only, GPU only and the best hybrid against monthly tokens.
 
-    return breakeven_curve(to_demand(demand), _api(api), _gpu(gpu))
+    The curve runs to the engine's default end, or further to `reach_monthly_tokens` (a forecast's
+    upper end, say), capped at 20x today's volume so one wild forecast cannot flatten the chart.
+    """
+    from models.economics.contract import prepare
+    from models.economics.curves import breakeven_curve, default_max_multiplier
+
+    d, a, g = to_demand(demand), _api(api), _gpu(gpu)
+    k_max = default_max_multiplier(prepare(d, a, g))
+    today = float(demand["input_tokens"].sum() + demand["output_tokens"].sum()) * 730 / max(demand.height, 1)
+    if reach_monthly_tokens and today > 0:
+        k_max = max(k_max, min(20.0, 1.1 * reach_monthly_tokens / today))
+    return breakeven_curve(d, a, g, max_multiplier=k_max)
 
 
 @st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)

@@ -78,7 +78,7 @@ def test_forecast_chart_history_interval_and_line():
     fig = forecast_chart(weekly, forecast)
     assert [t.name for t in fig.data] == ["History", "Forecast interval", "Forecast"]
     assert list(fig.data[0].y) == [730_000.0]  # 168k tokens a week = 1,000/hour = 730k/month
-    assert fig.layout.yaxis.title.text == "Volume (tokens/month)"
+    assert fig.layout.yaxis.title.text == "Volume (tokens/month, log scale)"
 
 
 def test_fleet_charts():
