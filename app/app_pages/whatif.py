@@ -98,14 +98,14 @@ yours = economics.fleet_total(demand, api, gpu, replicas)
 
 monthly_tokens = float(demand["input_tokens"].sum() + demand["output_tokens"].sum()) * 730 / demand.height
 cols = st.columns(5)
-cols[0].metric("Volume", tokens(monthly_tokens) + "/mo", help="Base demand × (1 + growth)^months ahead, × 730 / H.")
-cols[1].metric("API only", usd(economics.monthly(result, result["api_only_cost"])) + "/mo",
+cols[0].metric("Volume (per month)", tokens(monthly_tokens), help="Base demand × (1 + growth)^months ahead, × 730 / H.")
+cols[1].metric("API only (USD/month)", usd(economics.monthly(result, result["api_only_cost"]), cents=False),
                help="Σ ((I−C)×input + C×cached + O×output) / 1e6 × (1 − batch share × discount) × 730 / H.")
 cols[2].metric("GPU cost per GPU-hour", usd(result["gpu_hourly_cost"]),
                help="rent: rate + ops/730; buy: purchase/(months × 730) + W/1000 × PUE × USD/kWh + ops/730.")
-cols[3].metric(f"Your {int(gpu_count)} GPUs ({replicas} replicas)", usd(yours) + "/mo",
+cols[3].metric(f"Your {int(gpu_count)} GPUs, {replicas} replicas (USD/month)", usd(yours, cents=False),
                help="Total(R) × 730 / H with R = GPUs ÷ GPUs per replica: R × h_rep × H + API cost of overflow.")
-cols[4].metric("Best hybrid", f"{usd(economics.monthly(result, result['hybrid_cost']))}/mo",
+cols[4].metric("Best hybrid (USD/month)", usd(economics.monthly(result, result["hybrid_cost"]), cents=False),
                help=f"Lowest Total(R) over R = 0..{result['peak_replicas']}: {result['optimal_replicas']} replica(s).")
 st.success(economics.recommendation(result, int(replica_gpus)))
 
@@ -116,7 +116,9 @@ left.plotly_chart(breakeven_chart(economics.curve(demand, api, gpu), today_token
 steps = economics.levers(demand, api, gpu, {"repeat_share": cache_hit, "batchable_share": batchable,
                                             "route_share": route, "route_price_ratio": ratio})
 right.plotly_chart(levers_waterfall(steps), key="whatif_waterfall")
-st.dataframe(steps, hide_index=True, key="whatif_levers_table")
+st.dataframe(steps, hide_index=True, key="whatif_levers_table", column_config={
+    "saving_usd_month": st.column_config.NumberColumn("Saving (USD/month)", format="$%.2f"),
+    "remaining_usd_month": st.column_config.NumberColumn("Remaining (USD/month)", format="$%.2f")})
 
 st.subheader("Scenarios")
 body = {"workload": workload, "api": api, "gpu": gpu, "growth_pct_month": growth, "months_ahead": ahead,

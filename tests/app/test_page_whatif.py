@@ -7,7 +7,7 @@ def test_whatif_empty_database_uses_the_synthetic_shape(cli_env):
     at = open_page("whatif")
     assert_clean(at)
     assert at.title[0].value == "What-if"
-    assert metrics(at)["Volume"] in ("1.0B tok/mo", "1,000.0M tok/mo")
+    assert metrics(at)["Volume (per month)"] in ("1.0B tok", "1,000.0M tok")
 
 
 def test_whatif_inputs_change_costs_and_waterfall(demo_env):
@@ -22,7 +22,8 @@ def test_whatif_inputs_change_costs_and_waterfall(demo_env):
     at.run()
     assert_clean(at)
     after = metrics(at)
-    assert after["Volume"] != before["Volume"] and after["API only"] != before["API only"]
+    assert after["Volume (per month)"] != before["Volume (per month)"]
+    assert after["API only (USD/month)"] != before["API only (USD/month)"]
     cache_saving = at.dataframe[0].value.set_index("lever").loc["cache", "saving_usd_month"]
     assert cache_saving > 0
 
