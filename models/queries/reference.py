@@ -8,9 +8,12 @@ import polars as pl
 from sqlalchemy import Connection
 
 from models.queries.frames import frame
+from models.queries.request_hours import request_hours_cte
 from models.queries.sql_fragments import price_join
 
 UNPRICED = f"""
+WITH request_hours AS ({request_hours_cte(only_without_buckets=False)}
+)
 SELECT u.provider, u.model, min(u.bucket_start_at) AS first_at, max(u.bucket_start_at) AS last_at,
        count(*) AS rows, sum(u.input_tokens) AS input_tokens, sum(u.output_tokens) AS output_tokens
 FROM usage_hourly u {price_join('u', 'bucket_start_at')}
@@ -18,10 +21,10 @@ WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
   AND (p.input_usd_per_mtok IS NULL OR p.output_usd_per_mtok IS NULL)
 GROUP BY 1, 2
 UNION ALL
-SELECT q.provider, q.model, min(q.started_at), max(q.started_at), count(*), sum(q.input_tokens), sum(q.output_tokens)
-FROM usage_requests q {price_join('q', 'started_at')}
-WHERE q.started_at >= :since AND q.started_at < :until AND q.endpoint_kind = 'api'
-  AND (p.input_usd_per_mtok IS NULL OR p.output_usd_per_mtok IS NULL) AND q.reported_cost_usd IS NULL
+SELECT q.provider, q.model, min(q.started_at), max(q.started_at), sum(q.unreported_rows), sum(q.input_tokens),
+       sum(q.output_tokens)
+FROM request_hours q {price_join('q', 'started_at')}
+WHERE (p.input_usd_per_mtok IS NULL OR p.output_usd_per_mtok IS NULL) AND q.unreported_rows > 0
 GROUP BY 1, 2
 ORDER BY 1, 2
 """

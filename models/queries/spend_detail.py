@@ -8,6 +8,7 @@ import polars as pl
 from sqlalchemy import Connection
 
 from models.queries.frames import frame
+from models.queries.request_hours import request_hours_cte
 from models.queries.sql_fragments import attribution_join, price_join, priced_cost
 from models.schema.costs import BASIS_RANK
 
@@ -22,6 +23,8 @@ GROUP BY 1, 2, 3, 4
 """
 
 RECONCILE = f"""
+WITH request_hours AS ({request_hours_cte(only_without_buckets=False)}
+)
 SELECT provider, month, basis, CAST(sum(amount) AS double precision) AS amount_usd, count(*) AS lines
 FROM (
     SELECT provider, date_trunc('month', charge_period_start_at AT TIME ZONE 'UTC') AS month, basis,
@@ -35,8 +38,7 @@ FROM (
     UNION ALL
     SELECT q.provider, date_trunc('month', q.started_at AT TIME ZONE 'UTC'), 'request_estimate',
            coalesce({priced_cost('q', cache_write=False)}, q.reported_cost_usd)
-    FROM usage_requests q {price_join('q', 'started_at')}
-    WHERE q.started_at >= :since AND q.started_at < :until AND q.endpoint_kind = 'api'
+    FROM request_hours q {price_join('q', 'started_at')}
 ) x
 GROUP BY 1, 2, 3
 ORDER BY 1, 2, 3

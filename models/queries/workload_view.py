@@ -9,15 +9,12 @@ import polars as pl
 from sqlalchemy import Connection
 
 from models.queries.frames import frame
+from models.queries.request_hours import HOURLY_DAYS_CTE, request_hours_cte
 from models.queries.sql_fragments import attribution_join
 
 WORKLOAD_HOURLY = f"""
-WITH hourly_days AS (
-    -- (provider, account, UTC day) with provider buckets: an equality anti-join, not a range per request
-    SELECT DISTINCT provider, account_id, CAST((bucket_start_at AT TIME ZONE 'UTC') AS date) AS day
-    FROM usage_hourly
-    WHERE bucket_start_at >= CAST(:since AS timestamptz) - interval '1 day'
-      AND bucket_start_at < CAST(:until AS timestamptz) + interval '1 day'
+WITH hourly_days AS ({HOURLY_DAYS_CTE}
+), request_hours AS ({request_hours_cte()}
 )
 SELECT hour, source, sum(input_tokens) AS input_tokens, sum(cached_input_tokens) AS cached_input_tokens,
        sum(output_tokens) AS output_tokens, sum(reasoning_tokens) AS reasoning_tokens
@@ -28,13 +25,9 @@ FROM (
     WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
       AND coalesce(wl.workload, 'unallocated') = :workload
     UNION ALL
-    SELECT date_trunc('hour', q.started_at), 'api', q.input_tokens, q.cached_input_tokens, q.output_tokens,
-           q.reasoning_tokens
-    FROM usage_requests q {attribution_join('q', has_tags=True)}
-    WHERE q.started_at >= :since AND q.started_at < :until AND q.endpoint_kind = 'api'
-      AND coalesce(nullif(q.workload_tag, ''), wl.workload, 'unallocated') = :workload
-      AND NOT EXISTS (SELECT 1 FROM hourly_days h WHERE h.provider = q.provider AND h.account_id = q.account_id
-                      AND h.day = CAST((q.started_at AT TIME ZONE 'UTC') AS date))
+    SELECT q.started_at, 'api', q.input_tokens, q.cached_input_tokens, q.output_tokens, q.reasoning_tokens
+    FROM request_hours q {attribution_join('q', has_tags=True)}
+    WHERE coalesce(nullif(q.workload_tag, ''), wl.workload, 'unallocated') = :workload
     UNION ALL
     SELECT i.hour_at, 'gpu', CAST(i.prompt_tokens AS bigint), 0, CAST(i.generation_tokens AS bigint), 0
     FROM inference_hourly i
@@ -107,12 +100,18 @@ def token_mix(demand: pl.DataFrame) -> pl.DataFrame:
 
 
 WORKLOAD_PRICE = f"""
-WITH used AS (
-    SELECT u.provider, u.model, sum(u.input_tokens + u.output_tokens) AS tokens
-    FROM usage_hourly u {attribution_join('u')}
-    WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
-      AND coalesce(wl.workload, 'unallocated') = :workload
-    GROUP BY 1, 2
+WITH request_hours AS ({request_hours_cte(only_without_buckets=False)}
+), used AS (
+    SELECT provider, model, sum(tokens) AS tokens FROM (
+        SELECT u.provider, u.model, u.input_tokens + u.output_tokens AS tokens
+        FROM usage_hourly u {attribution_join('u')}
+        WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
+          AND coalesce(wl.workload, 'unallocated') = :workload
+        UNION ALL
+        SELECT q.provider, q.model, q.input_tokens + q.output_tokens
+        FROM request_hours q {attribution_join('q', has_tags=True)}
+        WHERE coalesce(nullif(q.workload_tag, ''), wl.workload, 'unallocated') = :workload
+    ) x GROUP BY 1, 2
 )
 SELECT used.provider, used.model, used.tokens,
        CAST(p.input_usd_per_mtok AS double precision), CAST(p.cached_input_usd_per_mtok AS double precision),
