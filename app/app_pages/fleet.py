@@ -15,7 +15,7 @@ gpus = data.gpu_hours(since, until)
 inference = data.inference_hours(since, until)
 if gpus.is_empty() and inference.is_empty():
     st.info("No GPU telemetry in this period. Load the demo with `hybridcost demo load`, or start collecting with "
-            "`hybridcost collect nvml|dcgm|vllm` (see docs/gpu.md); widen the date range if data is older.")
+            "`hybridcost collect gpu` or `hybridcost ingest dcgm|vllm|nvidia-smi ...` (see docs/gpu.md); widen the date range if data is older.")
     st.stop()
 
 summary = fleet_summary(gpus)

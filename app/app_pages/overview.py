@@ -24,7 +24,7 @@ gpu_daily = data.gpu_spend_daily(since, until)
 
 if all_daily.is_empty() and gpu_daily.is_empty():
     st.info("No token usage, cost or GPU data yet. Load the demo with `hybridcost demo load`, "
-            "or bring your own with `hybridcost ingest openai|anthropic|focus FILE` (see docs/ingest.md).")
+            "or bring your own with `hybridcost ingest openai|anthropic|focus ...` (see docs/ingest.md).")
     st.stop()
 
 total = float(daily["cost_usd"].sum()) if not daily.is_empty() else 0.0
