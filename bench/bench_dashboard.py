@@ -111,12 +111,14 @@ def page_loaders():
     since, until = START, END + timedelta(days=1)
 
     def workloads():
+        """The Workloads page: workload list, demand, price and the contract."""
         data.workloads()
         table = economics.demand_table("labeling", since, until)
         api = economics.api_fields("labeling", since, until)
         economics.simulate(table, api, economics.default_gpu_fields())
 
     def breakeven():
+        """The Breakeven page: contract, curve, forecast and payback."""
         table = economics.demand_table("labeling", since, until)
         api = economics.api_fields("labeling", since, until)
         gpu = economics.default_gpu_fields()
@@ -126,6 +128,7 @@ def page_loaders():
         economics.buy_vs_rent(table, api, economics.default_gpu_fields("buy"), gpu)
 
     def whatif():
+        """The What-if page: contract, curve, levers and saved scenarios."""
         table = economics.demand_table("labeling", since, until)
         api = economics.api_fields("labeling", since, until)
         gpu = economics.default_gpu_fields()
@@ -136,8 +139,8 @@ def page_loaders():
         data.scenarios()
 
     return {
-        "overview": lambda: (data.spend_daily(since, until), data.gpu_spend_daily(since, until),
-                             data.spend_daily(*two_month_window(END.date())), data.budgets(), data.data_freshness()),
+        "overview": lambda: (data.spend_daily(min(since, two_month_window(END.date())[0]), until),
+                             data.gpu_spend_daily(since, until), data.budgets(), data.data_freshness()),
         "spend": lambda: (data.spend_daily(since, until), data.batch_daily(since, until),
                           data.reconciliation(since, until)),
         "workloads": workloads,

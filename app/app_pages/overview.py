@@ -11,13 +11,17 @@ from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.filters import apply_scope, date_range_sidebar, sidebar
 from app.ui.format import tokens, usd
 from models.edits import EditError, set_budget
-from models.queries.overview import budget_status, month_over_month, token_vs_gpu_daily, two_month_window
+from models.queries.overview import budget_status, month_over_month, token_vs_gpu_daily, two_month_window, within
 from models.queries.spend import summarise
 
 st.title("Overview")
 show_flashes()
 since, until = date_range_sidebar()
-all_daily = data.spend_daily(since, until)
+today = datetime.now(timezone.utc).date()
+# One query covers the period and the two calendar months the comparison needs.
+wide_since, wide_until = two_month_window(today)
+wide = data.spend_daily(min(since, wide_since), max(until, wide_until))
+all_daily = within(wide, since, until)
 picked_workloads, picked_teams = sidebar(all_daily)
 daily = apply_scope(all_daily, picked_workloads, picked_teams)
 gpu_daily = data.gpu_spend_daily(since, until)
@@ -56,8 +60,7 @@ right.plotly_chart(spend_by_group(summarise(daily, "workload"), title="Token spe
                    key="overview_by_workload")
 
 st.subheader("This month vs last month")
-today = datetime.now(timezone.utc).date()
-month_daily = apply_scope(data.spend_daily(*two_month_window(today)), picked_workloads, picked_teams)
+month_daily = apply_scope(within(wide, wide_since, wide_until), picked_workloads, picked_teams)
 months = month_over_month(month_daily, today)
 left, right = st.columns(2)
 left.plotly_chart(month_comparison(months), key="overview_months")

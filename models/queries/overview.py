@@ -31,6 +31,11 @@ def two_month_window(today: date) -> tuple[datetime, datetime]:
             datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc))
 
 
+def within(daily: pl.DataFrame, since: datetime, until: datetime) -> pl.DataFrame:
+    """The rows of a daily frame whose UTC day lies in [since, until)."""
+    return daily.filter((pl.col("day") >= since.date()) & (pl.col("day") < until.date()))
+
+
 def month_over_month(daily: pl.DataFrame, today: date) -> pl.DataFrame:
     """Per provider: last month's total, this month to date, last month to the same day, change %."""
     this, last = month_start(today), previous_month_start(today)
