@@ -102,13 +102,21 @@ def workload_hourly(workload: str, since: datetime, until: datetime) -> pl.DataF
     return _read(query, workload=workload, since=since, until=until)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def workload_api_price(workload: str, since: datetime, until: datetime) -> dict | None:
-    """Latest price (USD per 1M tokens) of the workload's main API model."""
-    from models.queries.workload_view import workload_api_price as query
+    """Latest price (USD per 1M tokens) of the API model the workload used most in the range; None if none."""
+    from models.queries.workload_view import main_api_model
+
+    found = main_api_model(workload_hourly(workload, since, until))
+    return None if found is None else model_price(*found)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def model_price(provider: str, model: str) -> dict | None:
+    """The latest applied price of one model (USD per 1M tokens)."""
+    from models.queries.workload_view import model_price as query
 
     with engine().connect() as conn:
-        return query(conn, workload=workload, since=since, until=until)
+        return query(conn, provider=provider, model=model)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -8,7 +8,7 @@ import polars as pl
 from sqlalchemy import Connection
 
 from models.queries.frames import frame
-from models.queries.request_hours import request_hours_cte
+from models.queries.request_hours import prefer_hash_grouping, request_hours_cte
 from models.queries.sql_fragments import price_join
 
 UNPRICED = f"""
@@ -40,6 +40,7 @@ def attribution_rules(conn: Connection) -> pl.DataFrame:
 
 def unpriced_usage(conn: Connection, *, since: datetime, until: datetime) -> pl.DataFrame:
     """Usage whose model had no price in effect, per provider and model (never summed as $0)."""
+    prefer_hash_grouping(conn)
     return frame(conn, UNPRICED, {"since": since, "until": until}, {
         "provider": pl.String, "model": pl.String, "first_at": pl.Datetime("us", "UTC"),
         "last_at": pl.Datetime("us", "UTC"), "rows": pl.Int64, "input_tokens": pl.Int64, "output_tokens": pl.Int64})

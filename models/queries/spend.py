@@ -15,9 +15,9 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from models.queries.request_hours import prefer_hash_grouping
 from models.queries.sql_fragments import attribution_join, price_join, priced_cost
 
-WORK_MEM = "64MB"  # for this transaction only (SET LOCAL)
 DIMENSIONS = {"provider": "provider", "model": "model", "workload": "workload", "team": "team",
               "account": "account_id", "day": "day"}
 
@@ -140,8 +140,7 @@ SCHEMA = {
 def allocated_daily(conn: Connection, *, since: datetime, until: datetime,
                     include_pending: bool = False) -> pl.DataFrame:
     """Token spend per provider, account, day, model, workload and team, from the best basis."""
-    # Grouping a month of request logs is a big sort; room in memory keeps it a hash, off disk.
-    conn.execute(sa.text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+    prefer_hash_grouping(conn)
     rows = conn.execute(sa.text(_allocated_sql(include_pending)), {"since": since, "until": until}).all()
     return pl.DataFrame([tuple(r) for r in rows], schema=SCHEMA, orient="row")
 

@@ -8,7 +8,7 @@ import polars as pl
 from sqlalchemy import Connection
 
 from models.queries.frames import frame
-from models.queries.request_hours import request_hours_cte
+from models.queries.request_hours import prefer_hash_grouping, request_hours_cte
 from models.queries.sql_fragments import attribution_join, price_join, priced_cost
 from models.schema.costs import BASIS_RANK
 
@@ -59,6 +59,7 @@ def reconciliation(conn: Connection, *, since: datetime, until: datetime) -> pl.
     basis present for that provider and month (invoice/FOCUS > cost API > usage x price > request logs).
     Unpriced usage has no usage x price; it is not counted as $0 (it is missing from that total).
     """
+    prefer_hash_grouping(conn)
     long = frame(conn, RECONCILE, {"since": since, "until": until}, {
         "provider": pl.String, "month": pl.Datetime("us"), "basis": pl.String,
         "amount_usd": pl.Float64, "lines": pl.Int64})

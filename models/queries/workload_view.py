@@ -6,38 +6,40 @@ from __future__ import annotations
 from datetime import datetime
 
 import polars as pl
+import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from models.queries.frames import frame
-from models.queries.request_hours import HOURLY_DAYS_CTE, request_hours_cte
+from models.queries.request_hours import HOURLY_DAYS_CTE, prefer_hash_grouping, request_hours_cte
 from models.queries.sql_fragments import attribution_join
 
 WORKLOAD_HOURLY = f"""
 WITH hourly_days AS ({HOURLY_DAYS_CTE}
 ), request_hours AS ({request_hours_cte()}
 )
-SELECT hour, source, sum(input_tokens) AS input_tokens, sum(cached_input_tokens) AS cached_input_tokens,
+SELECT hour, source, provider, model, sum(input_tokens) AS input_tokens, sum(cached_input_tokens) AS cached_input_tokens,
        sum(output_tokens) AS output_tokens, sum(reasoning_tokens) AS reasoning_tokens
 FROM (
-    SELECT date_trunc('hour', u.bucket_start_at) AS hour, 'api' AS source, u.input_tokens,
+    SELECT date_trunc('hour', u.bucket_start_at) AS hour, 'api' AS source, u.provider, u.model, u.input_tokens,
            u.cached_input_tokens, u.output_tokens, u.reasoning_tokens
     FROM usage_hourly u {attribution_join('u')}
     WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
       AND coalesce(wl.workload, 'unallocated') = :workload
     UNION ALL
-    SELECT q.started_at, 'api', q.input_tokens, q.cached_input_tokens, q.output_tokens, q.reasoning_tokens
+    SELECT q.started_at, 'api', q.provider, q.model, q.input_tokens, q.cached_input_tokens, q.output_tokens, q.reasoning_tokens
     FROM request_hours q {attribution_join('q', has_tags=True)}
     WHERE coalesce(nullif(q.workload_tag, ''), wl.workload, 'unallocated') = :workload
     UNION ALL
-    SELECT i.hour_at, 'gpu', CAST(i.prompt_tokens AS bigint), 0, CAST(i.generation_tokens AS bigint), 0
+    SELECT i.hour_at, 'gpu', 'self-hosted', i.model_name, CAST(i.prompt_tokens AS bigint), 0, CAST(i.generation_tokens AS bigint), 0
     FROM inference_hourly i
     WHERE i.hour_at >= :since AND i.hour_at < :until AND i.workload = :workload
 ) x
-GROUP BY 1, 2
-ORDER BY 1, 2
+GROUP BY 1, 2, 3, 4
+ORDER BY 1, 2, 3, 4
 """
 
-SCHEMA = {"hour": pl.Datetime("us", "UTC"), "source": pl.String, "input_tokens": pl.Int64,
+SCHEMA = {"hour": pl.Datetime("us", "UTC"), "source": pl.String, "provider": pl.String, "model": pl.String,
+          "input_tokens": pl.Int64,
           "cached_input_tokens": pl.Int64, "output_tokens": pl.Int64, "reasoning_tokens": pl.Int64}
 TOKEN_COLUMNS = ["input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens"]
 
@@ -49,7 +51,8 @@ def workloads(conn: Connection) -> pl.DataFrame:
 
 
 def workload_hourly(conn: Connection, *, workload: str, since: datetime, until: datetime) -> pl.DataFrame:
-    """Tokens per UTC hour and source ('api' or 'gpu') for one workload (input includes cached)."""
+    """Tokens per UTC hour, source ('api' or 'gpu'), provider and model for one workload (input includes cached)."""
+    prefer_hash_grouping(conn)
     return frame(conn, WORKLOAD_HOURLY, {"since": since, "until": until, "workload": workload}, SCHEMA)
 
 
@@ -99,43 +102,33 @@ def token_mix(demand: pl.DataFrame) -> pl.DataFrame:
     })
 
 
-WORKLOAD_PRICE = f"""
-WITH request_hours AS ({request_hours_cte(only_without_buckets=False)}
-), used AS (
-    SELECT provider, model, sum(tokens) AS tokens FROM (
-        SELECT u.provider, u.model, u.input_tokens + u.output_tokens AS tokens
-        FROM usage_hourly u {attribution_join('u')}
-        WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
-          AND coalesce(wl.workload, 'unallocated') = :workload
-        UNION ALL
-        SELECT q.provider, q.model, q.input_tokens + q.output_tokens
-        FROM request_hours q {attribution_join('q', has_tags=True)}
-        WHERE coalesce(nullif(q.workload_tag, ''), wl.workload, 'unallocated') = :workload
-    ) x GROUP BY 1, 2
-)
-SELECT used.provider, used.model, used.tokens,
-       CAST(p.input_usd_per_mtok AS double precision), CAST(p.cached_input_usd_per_mtok AS double precision),
-       CAST(p.output_usd_per_mtok AS double precision)
-FROM used JOIN LATERAL (
-    SELECT * FROM prices pr WHERE pr.provider = used.provider AND pr.model = used.model
-      AND pr.above_context_tokens = 0 AND pr.input_usd_per_mtok IS NOT NULL AND NOT pr.pending
-    ORDER BY pr.effective_from DESC LIMIT 1) p ON TRUE
-ORDER BY used.tokens DESC
-LIMIT 1
+MODEL_PRICE = """
+SELECT CAST(input_usd_per_mtok AS double precision), CAST(cached_input_usd_per_mtok AS double precision),
+       CAST(output_usd_per_mtok AS double precision)
+FROM prices
+WHERE provider = :provider AND model = :model AND above_context_tokens = 0 AND NOT pending
+  AND input_usd_per_mtok IS NOT NULL AND output_usd_per_mtok IS NOT NULL
+ORDER BY effective_from DESC LIMIT 1
 """
 
 
-def workload_api_price(conn: Connection, *, workload: str, since: datetime, until: datetime) -> dict | None:
-    """The latest price (USD per 1M tokens) of the API model the workload used most; None when unpriced."""
-    out = frame(conn, WORKLOAD_PRICE, {"since": since, "until": until, "workload": workload}, {
-        "provider": pl.String, "model": pl.String, "tokens": pl.Int64, "input_per_mtok": pl.Float64,
-        "cached_input_per_mtok": pl.Float64, "output_per_mtok": pl.Float64})
-    if out.is_empty():
+def main_api_model(hourly: pl.DataFrame) -> tuple[str, str] | None:
+    """(provider, model) of the API model with the most tokens in a `workload_hourly` frame."""
+    api = hourly.filter(pl.col("source") == "api")
+    if api.is_empty():
         return None
-    row = out.row(0, named=True)
-    if row["cached_input_per_mtok"] is None:
-        row["cached_input_per_mtok"] = row["input_per_mtok"]
-    return row
+    top = (api.group_by("provider", "model").agg((pl.col("input_tokens") + pl.col("output_tokens")).sum().alias("t"))
+           .sort(["t", "provider", "model"], descending=[True, False, False]).row(0, named=True))
+    return top["provider"], top["model"]
+
+
+def model_price(conn: Connection, *, provider: str, model: str) -> dict | None:
+    """The latest applied price of a model in USD per 1M tokens (cached input defaults to input); None if unpriced."""
+    row = conn.execute(sa.text(MODEL_PRICE), {"provider": provider, "model": model}).one_or_none()
+    if row is None:
+        return None
+    return {"provider": provider, "model": model, "input_per_mtok": row[0],
+            "cached_input_per_mtok": row[1] if row[1] is not None else row[0], "output_per_mtok": row[2]}
 
 
 def scale_demand(demand: pl.DataFrame, factor: float) -> pl.DataFrame:
