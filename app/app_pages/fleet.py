@@ -4,15 +4,16 @@ import streamlit as st
 
 from app.charts.fleet import idle_cost_by_gpu, queue_and_kv, utilization_heatmap
 from app.ui import data
-from app.ui.filters import date_range_sidebar, sidebar
+from app.ui.filters import apply_scope, date_range_sidebar, sidebar
 from app.ui.format import pct, usd
 from models.queries.fleet_view import capacity_signals, fleet_summary, per_gpu, saturated_throughput
 
 st.title("GPU fleet")
 since, until = date_range_sidebar()
-sidebar(data.spend_daily(since, until))
+picked_workloads, _ = sidebar(data.spend_daily(since, until))
 gpus = data.gpu_hours(since, until)
-inference = data.inference_hours(since, until)
+# GPUs carry no workload; inference endpoints do, so the workload filter narrows those.
+inference = apply_scope(data.inference_hours(since, until), picked_workloads, [])
 if gpus.is_empty() and inference.is_empty():
     st.info("No GPU telemetry in this period. Load the demo with `hybridcost demo load`, or start collecting with "
             "`hybridcost collect gpu` or `hybridcost ingest dcgm|vllm|nvidia-smi ...` (see docs/gpu.md); widen the date range if data is older.")
