@@ -84,7 +84,7 @@ def curve(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any],
     """Monthly cost of API only, GPU only and the best hybrid against monthly tokens.
 
     The curve runs to the engine's default end, or further to `reach_monthly_tokens` (a forecast's
-    upper end, say), capped at 20x today's volume so one wild forecast cannot flatten the chart.
+    upper end, say), capped at 6x today's volume so one wild forecast cannot flatten the chart.
     """
     from models.economics.contract import prepare
     from models.economics.curves import breakeven_curve, default_max_multiplier
@@ -93,7 +93,7 @@ def curve(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any],
     k_max = default_max_multiplier(prepare(d, a, g))
     today = float(demand["input_tokens"].sum() + demand["output_tokens"].sum()) * 730 / max(demand.height, 1)
     if reach_monthly_tokens and today > 0:
-        k_max = max(k_max, min(20.0, 1.1 * reach_monthly_tokens / today))
+        k_max = max(k_max, min(6.0, 1.1 * reach_monthly_tokens / today))
     return breakeven_curve(d, a, g, max_multiplier=k_max)
 
 
