@@ -8,24 +8,25 @@ import polars as pl
 from app.charts.common import empty, style
 
 
-def utilization_heatmap(gpus: pl.DataFrame, *, title: str = "GPU utilization per hour") -> go.Figure:
-    """Heatmap: GPUs (rows, host/short id) x UTC hours (columns), colour = mean utilization %."""
-    if gpus.is_empty():
+def utilization_heatmap(heat: pl.DataFrame, *, title: str = "GPU utilization per hour") -> go.Figure:
+    """Heatmap: GPUs (rows) x UTC hours (columns), colour = mean utilization % (a `gpu_heatmap` frame)."""
+    if heat.is_empty():
         return empty(title, "No GPU telemetry in this period")
-    frame = gpus.with_columns((pl.col("host") + " / " + pl.col("gpu_uuid").str.slice(0, 12)).alias("gpu"))
-    wide = frame.pivot(on="gpu", index="hour", values="utilization_pct", aggregate_function="mean").sort("hour")
-    names = sorted(c for c in wide.columns if c != "hour")
-    fig = go.Figure(go.Heatmap(z=[wide[n].to_list() for n in names], x=wide["hour"].to_list(), y=names,
+    frame = heat.with_columns(pl.col("gpu").str.slice(0, 40))
+    wide = frame.pivot(on="gpu", index="hour_at", values="utilization_mean_pct",
+                       aggregate_function="mean").sort("hour_at")
+    names = sorted(c for c in wide.columns if c != "hour_at")
+    fig = go.Figure(go.Heatmap(z=[wide[n].to_list() for n in names], x=wide["hour_at"].to_list(), y=names,
                                zmin=0, zmax=100, colorscale="Viridis", colorbar={"title": "% utilization"},
                                hovertemplate="%{y}<br>%{x}<br>%{z:.0f} % utilization<extra></extra>"))
     return style(fig, title=title, x_title="Hour (UTC)", y_title="GPU")
 
 
 def queue_and_kv(inference: pl.DataFrame, *, title: str = "Inference queue depth and KV cache") -> go.Figure:
-    """Per hour: mean and max waiting requests (left axis) and peak KV cache use (% , right axis)."""
+    """Per hour: mean and max waiting requests (left axis) and peak KV cache use (%, right axis)."""
     if inference.is_empty():
         return empty(title, "No inference-engine metrics in this period")
-    frame = inference.group_by("hour").agg(pl.col("requests_waiting_mean").sum(), pl.col("requests_waiting_max").max(),
+    frame = inference.rename({"hour_at": "hour"}).group_by("hour").agg(pl.col("requests_waiting_mean").sum(), pl.col("requests_waiting_max").max(),
                                            pl.col("kv_cache_max_frac").max()).sort("hour")
     fig = go.Figure()
     fig.add_scatter(x=frame["hour"].to_list(), y=frame["requests_waiting_mean"].to_list(), name="Queue depth (mean)",

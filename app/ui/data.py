@@ -135,19 +135,39 @@ def model_price(provider: str, model: str) -> dict | None:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def gpu_hours(since: datetime, until: datetime) -> pl.DataFrame:
-    """Per GPU and hour: utilization, cost and idle cost."""
-    from models.queries.fleet_view import gpu_hours as query
+def fleet_gpus(since: datetime, until: datetime, breakeven_util_pct: float = 30.0) -> pl.DataFrame:
+    """Per GPU: utilization percentiles, busy/idle hours, USD per GPU-hour, idle cost and signals."""
+    from models.queries.fleet import SignalThresholds, fleet_gpus as query
 
-    return _read(query, since=since, until=until)
+    with engine().connect() as conn:
+        return query(conn, since, until, SignalThresholds(breakeven_util_pct=breakeven_util_pct))
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def inference_hours(since: datetime, until: datetime) -> pl.DataFrame:
-    """Per inference endpoint and hour: tokens, queue, KV cache, saturated decode rate."""
-    from models.queries.fleet_view import inference_hours as query
+def gpu_heatmap(since: datetime, until: datetime) -> pl.DataFrame:
+    """GPU x hour utilization (long form)."""
+    from models.queries.fleet import gpu_heatmap as query
 
-    return _read(query, since=since, until=until)
+    with engine().connect() as conn:
+        return query(conn, since, until)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def inference_saturation(since: datetime, until: datetime) -> pl.DataFrame:
+    """Per endpoint and hour: queue depth, KV cache, observed and saturated generation tok/s."""
+    from models.queries.fleet import inference_saturation as query
+
+    with engine().connect() as conn:
+        return query(conn, since, until)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def inference_pressure(since: datetime, until: datetime) -> pl.DataFrame:
+    """Per endpoint: queued hours, KV cache peak, whether it is saturated."""
+    from models.queries.fleet import inference_pressure as query
+
+    with engine().connect() as conn:
+        return query(conn, since, until)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -30,7 +30,9 @@ PROFILE_JOIN = f"""
         SELECT gp.name AS profile, gp.gpu_type, gp.pricing, {PROFILE_HOURLY_USD} AS usd_per_gpu_hour
         FROM gpu_cost_profiles gp
         WHERE g.host LIKE replace(replace(gp.host_pattern, '*', '%'), '?', '_')
-        ORDER BY gp.id LIMIT 1
+        -- the most specific pattern wins, as in models.queries.fleet.cost_profiles
+        ORDER BY (CAST(position('*' IN gp.host_pattern) > 0 AS int) + CAST(position('?' IN gp.host_pattern) > 0 AS int)),
+                 length(gp.host_pattern) DESC, gp.id LIMIT 1
     ) prof ON TRUE"""
 
 GPU_SPEND_DAILY = f"""

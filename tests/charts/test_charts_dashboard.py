@@ -82,12 +82,12 @@ def test_forecast_chart_history_interval_and_line():
 
 
 def test_fleet_charts():
-    gpus = pl.DataFrame({"hour": [H0, H0, H0 + timedelta(hours=1)], "host": ["n1"] * 3,
-                         "gpu_uuid": ["GPU-a", "GPU-b", "GPU-a"], "utilization_pct": [50.0, 0.0, 100.0]})
+    gpus = pl.DataFrame({"hour_at": [H0, H0, H0 + timedelta(hours=1)], "gpu": ["n1/GPU-a", "n1/GPU-b", "n1/GPU-a"],
+                         "utilization_mean_pct": [50.0, 0.0, 100.0]})
     heat = utilization_heatmap(gpus)
     assert len(heat.data[0].y) == 2 and heat.data[0].zmax == 100
     assert heat.data[0].colorbar.title.text == "% utilization"
-    inference = pl.DataFrame({"hour": [H0], "requests_waiting_mean": [1.0], "requests_waiting_max": [3.0],
+    inference = pl.DataFrame({"hour_at": [H0], "requests_waiting_mean": [1.0], "requests_waiting_max": [3.0],
                               "kv_cache_max_frac": [0.5]})
     q = queue_and_kv(inference)
     assert [t.name for t in q.data] == ["Queue depth (mean)", "Queue depth (max)", "KV cache peak (%)"]

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from ingest import records as r
 from ingest.loader import load
 from models.edits import EditError, add_price, add_rule, save_scenario, set_budget
-from models.queries.fleet_view import fleet_summary, gpu_hours
+from models.queries.fleet import fleet_gpus
+from models.queries.fleet_view import fleet_totals
 from models.queries.gpu_spend import gpu_spend_daily
 from models.queries.overview import budget_status, budgets, month_over_month
 from models.queries.spend_detail import reconciliation, week_over_week
@@ -40,7 +41,7 @@ def test_gpu_spend_uses_the_economics_formula_per_gpu_hour(engine):
          + _samples("lab-1", "GPU-c", 50.0), source="test", target="t")
     with engine.connect() as conn:
         frame = gpu_spend_daily(conn, since=D0, until=D0 + timedelta(days=1))
-        hours = gpu_hours(conn, since=D0, until=D0 + timedelta(days=1))
+        gpus = fleet_gpus(conn, D0, D0 + timedelta(days=1))
     by = {row["profile"]: row for row in frame.iter_rows(named=True)}
     buy = 30000 / (36 * 730) + 700 / 1000 * 1.3 * 0.10 + 150 / 730
     rent = 2.99 + 146 / 730
@@ -49,8 +50,10 @@ def test_gpu_spend_uses_the_economics_formula_per_gpu_hour(engine):
     assert by["rented"]["cost_usd"] == pytest.approx(2 * rent, rel=1e-9)
     assert by["rented"]["idle_cost_usd"] == pytest.approx(2 * rent, rel=1e-9)  # never busy
     assert by[""]["unpriced_gpu_hours"] == 2 and by[""]["cost_usd"] is None  # no profile: unpriced, not $0
-    summary = fleet_summary(hours)
-    assert summary["gpus"] == 3 and summary["unpriced_gpu_hours"] == 2
+    totals = fleet_totals(gpus)
+    assert totals["gpus"] == 3 and totals["unpriced_gpu_hours"] == 2
+    assert totals["cost_usd"] == pytest.approx(2 * buy + 2 * rent, rel=1e-9)  # same formula as the Overview
+    assert totals["idle_cost_usd"] == pytest.approx(2 * rent, rel=1e-9)
 
 
 def test_budgets_forecast_month_end_by_run_rate(engine):
