@@ -5,6 +5,7 @@ Saves a full-page screenshot per page to test-artifacts/screenshots/<page>.png.
 
 from __future__ import annotations
 
+import ast
 import os
 import socket
 import subprocess
@@ -19,9 +20,17 @@ from app.cli.serve import streamlit_command
 from tests.conftest import require_program
 from tests_support import REPO_ROOT
 
-# (url path, heading); st.navigation names each page's URL after its file, the default page is "/".
-PAGES = [("", "Overview"), ("spend", "Spend"), ("workloads", "Workloads"), ("breakeven", "Breakeven"),
-         ("fleet", "GPU fleet"), ("whatif", "What-if"), ("data", "Data")]
+def _pages() -> list[tuple[str, str]]:
+    """(url path, heading) of every page in the entry point's menu; URLs are named after the files, "/" the default."""
+    tree = ast.parse((REPO_ROOT / "app" / "streamlit_app.py").read_text())
+    listed = next(ast.literal_eval(node.value) for node in tree.body
+                  if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PAGES")
+    pages_dir = REPO_ROOT / "app" / "app_pages"
+    return [("" if file == "overview.py" else file.removesuffix(".py"), title)
+            for file, title, _ in listed if (pages_dir / file).exists()]
+
+
+PAGES = _pages()
 SHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
 
 
