@@ -178,8 +178,8 @@ def _ensure_gpu_partitions(conn: Connection) -> tuple[datetime, datetime] | None
         if exists is None:
             # Rows for this day may sit in the default partition (a backfill): move them out first.
             conn.exec_driver_sql(
-                f"CREATE TEMP TABLE IF NOT EXISTS moved_default ON COMMIT DROP AS "
-                f"SELECT * FROM gpu_samples_default WITH NO DATA")
+                "CREATE TEMP TABLE IF NOT EXISTS moved_default ON COMMIT DROP AS "
+                "SELECT * FROM gpu_samples_default WITH NO DATA")
             conn.exec_driver_sql(
                 f"WITH gone AS (DELETE FROM gpu_samples_default WHERE sampled_at >= '{start}' "
                 f"AND sampled_at < '{end}' RETURNING *) INSERT INTO moved_default SELECT * FROM gone")

@@ -27,17 +27,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 from tests_support import FIXTURES, SAMPLES  # noqa: E402
 
 
-def require_program(name: str) -> str:
-    """The path of a Debian program, or skip (fail under HYBRIDCOST_REQUIRE_SYSTEM_TESTS=1)."""
-    path = shutil.which(name)
-    if path:
-        return path
-    reason = f"{name} is not installed (apt-get install {name})"
-    if os.environ.get("HYBRIDCOST_REQUIRE_SYSTEM_TESTS") == "1":
-        pytest.fail(reason + " but HYBRIDCOST_REQUIRE_SYSTEM_TESTS=1")
-    pytest.skip(reason)
-
-
 def _with_database(url: str, name: str) -> str:
     return make_url(url).set(database=name).render_as_string(hide_password=False)
 
@@ -137,3 +126,19 @@ def samples_dir() -> Path:
 def fixtures_dir() -> Path:
     """Hand-made fixtures for formats with no public sample (tests/fixtures/README.md)."""
     return FIXTURES
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state():
+    """Each test starts with no cached CLI settings or engine and empty Streamlit caches."""
+    import streamlit as st
+
+    from app.cli import context
+
+    context.reset()
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield
+    context.reset()
+    st.cache_resource.clear()
+    st.cache_data.clear()

@@ -1,4 +1,4 @@
-"""App-test fixtures: empty Streamlit caches per test, a demo-loaded database, a page opener."""
+"""App-test fixtures: a demo-loaded database and a page opener (caches are cleared in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from datetime import date, datetime, timezone
 
 import pytest
 import sqlalchemy as sa
-import streamlit as st
 from sqlalchemy.engine import make_url
 from streamlit.testing.v1 import AppTest
 
@@ -16,15 +15,6 @@ from tests_support import APP_ENTRY
 
 DEMO_NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 DEMO_RANGE = (date(2026, 10, 21), date(2026, 11, 20))
-
-
-@pytest.fixture(autouse=True)
-def _clear_streamlit_caches():
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def _admin(admin_url: str, statement: str) -> None:

@@ -9,15 +9,13 @@ import ast
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from app.cli.serve import streamlit_command
-from tests.conftest import require_program
+from tests_support import require_program
 from tests_support import REPO_ROOT
 
 def _pages() -> list[tuple[str, str]]:

@@ -2,7 +2,6 @@
 
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 from app.cli import context
@@ -11,11 +10,6 @@ from app.cli.main import app
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_context():
-    context.reset()
-    yield
-    context.reset()
 
 
 def test_doctor_ok_and_redacts_password(cli_env, monkeypatch):

@@ -2,7 +2,6 @@
 
 import json
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 
 import pytest
 from typer.testing import CliRunner

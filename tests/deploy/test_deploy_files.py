@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 
-import pytest
 import yaml
 from pydantic import AliasChoices
 
 from models.settings import Settings
+from tests_support import require_program
 from tests_support import REPO_ROOT
 
 
 def _tool(name: str) -> str:
     """A pip-installed validator's path, or skip (fail under HYBRIDCOST_REQUIRE_SYSTEM_TESTS=1)."""
-    path = shutil.which(name)
-    if path:
-        return path
-    reason = f"{name} is not installed (pip install -e '.[test]')"
-    if os.environ.get("HYBRIDCOST_REQUIRE_SYSTEM_TESTS") == "1":
-        pytest.fail(reason + " but HYBRIDCOST_REQUIRE_SYSTEM_TESTS=1")
-    pytest.skip(reason)
+    return require_program(name, "pip install -e '.[test]'")
 
 
 def _run(*command: str) -> subprocess.CompletedProcess:
@@ -41,7 +33,6 @@ def test_deploy_dockerfile_passes_hadolint():
 
 
 def test_deploy_alert_rules_pass_promtool():
-    from tests.conftest import require_program
 
     promtool = require_program("promtool")
     result = _run(promtool, "check", "rules", "deploy/alerts.yml")

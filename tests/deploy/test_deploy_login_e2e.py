@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import require_program
+from tests_support import require_program
 from tests_support import REPO_ROOT
 
 pytestmark = [pytest.mark.system, pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning"),

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import pytest
 import sqlalchemy as sa
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from disc_traffic import DAY, build, price_records
@@ -14,13 +12,6 @@ from ingest.loader import load
 from tests_support import APP_ENTRY
 
 
-@pytest.fixture(autouse=True)
-def _clear_streamlit_caches():
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 def _open(range_: tuple[date, date] | None = None) -> AppTest:

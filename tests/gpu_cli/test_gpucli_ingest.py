@@ -7,7 +7,6 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from app.cli import context
-from app.cli.errors import UserError
 from app.cli.main import app
 
 AT = "2026-07-14T08:00:00Z"

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from app.cli import context
 from app.cli.main import app
-from tests.conftest import require_program
+from tests_support import require_program
 
 H100 = "dcgm_metrics_8xH100_k8s_pod_labels_sampled_aicr.txt"
 

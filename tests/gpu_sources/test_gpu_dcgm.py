@@ -6,7 +6,6 @@ import http.server
 import os
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 

@@ -6,7 +6,6 @@ import csv
 import json
 from decimal import Decimal
 
-import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
@@ -16,11 +15,6 @@ from app.cli.main import app
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _fresh_context():
-    context.reset()
-    yield
-    context.reset()
 
 
 def _invoke(*args):
