@@ -1,0 +1,46 @@
+"""PDF by printing the report's HTML in headless Chromium (Playwright, Debian's /usr/bin/chromium)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_BROWSER = "/usr/bin/chromium"
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+class BrowserMissing(RuntimeError):
+    """No Chromium where the settings say; the message says where it looked."""
+
+
+def browser_path() -> str:
+    """The Chromium to print with: HYBRIDCOST_BROWSER_PATH, else /usr/bin/chromium."""
+    return os.environ.get("HYBRIDCOST_BROWSER_PATH") or DEFAULT_BROWSER
+
+
+def browser_available() -> bool:
+    """True when the configured Chromium exists and is executable."""
+    path = browser_path()
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def html_to_pdf(html_file: Path, pdf_file: Path, *, timeout_s: float = 60) -> None:
+    """Load the HTML file, wait until every Plotly chart has drawn, and print it to an A4 PDF."""
+    if not browser_available():
+        raise BrowserMissing(f"no Chromium at {browser_path()} (install chromium or set HYBRIDCOST_BROWSER_PATH)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=browser_path(), args=BROWSER_ARGS, headless=True)
+        try:
+            # A fixed screen width, so charts are laid out the same way on every run; scaled down to A4.
+            page = browser.new_page(viewport={"width": 1000, "height": 1400})
+            page.goto(html_file.resolve().as_uri(), wait_until="load", timeout=timeout_s * 1000)
+            page.wait_for_function(
+                "Array.from(document.querySelectorAll('.js-plotly-plot'))"
+                ".every(el => el.querySelector('.main-svg'))", timeout=timeout_s * 1000)
+            page.emulate_media(media="print")
+            page.pdf(path=str(pdf_file), format="A4", print_background=True, scale=0.72,
+                     margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+        finally:
+            browser.close()
