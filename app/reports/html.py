@@ -27,7 +27,7 @@ CSS = """
 body{font-family:-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#111827;margin:24px auto;
 max-width:1000px;padding:0 16px;font-size:14px}
 h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;border-bottom:2px solid #2563eb;padding-bottom:4px;margin-top:28px}
-h3{font-size:15px;margin:18px 0 6px}.meta{color:#4b5563;margin:0 0 12px}
+h2,h3{break-after:avoid;page-break-after:avoid}h3{font-size:15px;margin:18px 0 6px}.meta{color:#4b5563;margin:0 0 12px}
 .kpis{display:flex;gap:12px;flex-wrap:wrap;margin:12px 0}.kpi{border:1px solid #e5e7eb;border-radius:6px;
 padding:8px 14px;min-width:150px}.kpi .label{color:#6b7280;font-size:12px}.kpi .value{font-size:20px;font-weight:600}
 table{border-collapse:collapse;width:100%;margin:4px 0 10px;font-size:12.5px}th,td{border-bottom:1px solid #e5e7eb;

@@ -88,3 +88,29 @@ def write_weekly(engine: Engine, *, week: str | None, out: Path, formats: list[s
         write_xlsx(rep, stem.with_suffix(".xlsx"))
         outcome.written["xlsx"] = stem.with_suffix(".xlsx")
     return outcome
+
+
+def available_weeks(engine: Engine, *, now: datetime | None = None) -> list[str]:
+    """ISO weeks that have data and have started, newest first (at most two years back)."""
+    from datetime import timedelta, timezone
+
+    from models.report_data import data_bounds, week_of
+
+    now = now or datetime.now(timezone.utc)
+    with engine.connect() as conn:
+        lo, hi = data_bounds(conn)
+    if lo is None:
+        return []
+    last = week_of(min(hi or now, now) - timedelta(microseconds=1))
+    weeks, cursor = [], last
+    while cursor.until > lo and len(weeks) < 104:
+        weeks.append(cursor.label)
+        cursor = cursor.previous
+    return weeks
+
+
+def generate_files(engine: Engine, week: str, formats: list[str]) -> tuple[Outcome, dict[str, bytes]]:
+    """Write the report into a scratch folder and return the bytes of each file written (for downloads)."""
+    with tempfile.TemporaryDirectory(prefix="hybridcost-report-") as tmp:
+        outcome = write_weekly(engine, week=week, out=Path(tmp), formats=formats)
+        return outcome, {fmt: path.read_bytes() for fmt, path in outcome.written.items()}
