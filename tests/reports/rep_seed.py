@@ -75,3 +75,45 @@ def seed(engine) -> None:
             "requests_waiting_max, kv_cache_max_frac, saturated_seconds) "
             "SELECT h, 'http://gpu-host-1:8000', 'llama-3.1-8b', 'segment-labeling', 1e6, 2e5, 12, 0.97, 600 "
             "FROM generate_series(:s, :s + interval '5 hour', interval '1 hour') h"), {"s": SINCE})
+
+
+def clone_database(admin_url: str, template_url: str, name: str) -> str:
+    """Create database `name` from the migrated template; returns its URL (for module-scoped fixtures)."""
+    from sqlalchemy.engine import make_url
+
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_url).database}"'))
+    admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    """Drop a database made by `clone_database`."""
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def run_cli(args: list[str], env: dict[str, str]):
+    """Run the hybridcost CLI in-process with `env` set; returns the Click result (stderr kept apart)."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from app.cli import context
+    from app.cli.main import app
+
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    context.reset()
+    try:
+        return CliRunner().invoke(app, args)
+    finally:
+        context.reset()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
