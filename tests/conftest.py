@@ -24,7 +24,7 @@ for _name in ("DATABASE_URL", "HYBRIDCOST_DATABASE_URL", "HYBRIDCOST_DATA_DIR"):
 os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = (REPO_ROOT.parent / "shared" / "samples").resolve()
+from tests_support import SAMPLES  # noqa: E402
 
 
 def require_program(name: str) -> str:

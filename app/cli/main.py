@@ -7,12 +7,28 @@ import os
 import sys
 import warnings
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from app.cli import db, demo, doctor, serve
 from app.cli.errors import USER_ERROR_EXIT, user_error_types
 
+
+class HybridcostGroup(TyperGroup):
+    """The root group: a user error anywhere below prints one line and exits 2."""
+
+    def invoke(self, ctx: click.Context):
+        """Run the command, turning user errors into `error: ...` on stderr."""
+        try:
+            return super().invoke(ctx)
+        except user_error_types() as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(USER_ERROR_EXIT)
+
+
 app = typer.Typer(
+    cls=HybridcostGroup,
     name="hybridcost",
     help="Decide where AI work should run: token-priced APIs or GPUs you own or rent.",
     no_args_is_help=True,
@@ -50,8 +66,4 @@ def main() -> None:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     logging.basicConfig(level=os.environ.get("HYBRIDCOST_LOG_LEVEL", "WARNING"), stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
-    try:
-        app(standalone_mode=True)
-    except user_error_types() as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(USER_ERROR_EXIT)
+    app()

@@ -13,7 +13,9 @@ import pytest
 from ingest.base import Source, SourceError
 from ingest.sources.dcgm import DcgmSource
 
-SAMPLES = Path("/work/shared/samples/dcgm")
+from tests_support import SAMPLES as _ALL_SAMPLES  # noqa: E402
+
+SAMPLES = _ALL_SAMPLES / "dcgm"
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 MIB = 1024 * 1024
 needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared samples not present")

@@ -10,7 +10,9 @@ import pytest
 from ingest.base import SourceError
 from ingest.sources.nvidia_smi import NvidiaSmiCsvSource, parse_number, split_header
 
-SAMPLES = Path("/work/shared/samples/nvidia_smi")
+from tests_support import SAMPLES as _ALL_SAMPLES  # noqa: E402
+
+SAMPLES = _ALL_SAMPLES / "nvidia_smi"
 MIB = 1024 * 1024
 needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared samples not present")
 

@@ -10,7 +10,9 @@ import pytest
 from ingest.records import InferenceSample
 from ingest.sources.vllm import OBSERVED, SATURATED, VllmSource, throughput_from_scrapes
 
-SAMPLES = Path("/work/shared/samples/vllm")
+from tests_support import SAMPLES as _ALL_SAMPLES  # noqa: E402
+
+SAMPLES = _ALL_SAMPLES / "vllm"
 AT = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared samples not present")
 

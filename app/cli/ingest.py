@@ -1,0 +1,167 @@
+"""`hybridcost ingest ...` for the token side: provider APIs, FOCUS exports, request logs, invoices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from app.cli import context
+from app.cli.dates import parse_day
+from app.cli.errors import UserError
+from app.cli.ingest_group import attach, ingest_app
+from ingest.loader import LoadResult, load
+
+FileArg = typer.Argument(..., exists=False, help="The file to load.")
+AccountOption = typer.Option("default", "--account", help="Account or organisation id; accounts never merge.")
+
+
+def _report(result: LoadResult, what: str) -> None:
+    typer.echo(f"{what}: run {result.run_id}: {result.rows_read:,} rows read, {result.rows_written:,} written, "
+               f"{result.rows_skipped:,} duplicates skipped", err=True)
+
+
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    return path
+
+
+def _load_file(source, name: str) -> LoadResult:
+    result = load(context.engine(), source.collect(), source=name, target=source.describe())
+    _report(result, str(getattr(source, "path", name)))
+    return result
+
+
+def _day_bounds(since: str | None, until: str | None):
+    from datetime import datetime, timedelta, timezone
+
+    s, u = parse_day(since, "--since"), parse_day(until, "--until")
+    start = datetime(s.year, s.month, s.day, tzinfo=timezone.utc) if s else None
+    end = datetime(u.year, u.month, u.day, tzinfo=timezone.utc) + timedelta(days=1) if u else None
+    return start, end
+
+
+def _window_echo(a, b, results) -> None:
+    rows = sum(r.rows_written for r in results)
+    typer.echo(f"  {a:%Y-%m-%d %H:%M}Z .. {b:%Y-%m-%d %H:%M}Z: {rows:,} rows written", err=True)
+
+
+@ingest_app.command()
+def openai(
+    since: str = typer.Option(None, help="First UTC day; default: the stored cursor minus a 2-day overlap."),
+    until: str = typer.Option(None, help="Last UTC day, included; default: now."),
+    account: str = AccountOption,
+    file: Path = typer.Option(None, "--file", help="Load a saved usage (or --costs) JSON page instead of the API."),
+    costs_file: bool = typer.Option(False, "--costs", help="With --file: the file is a costs page."),
+) -> None:
+    """OpenAI usage (hourly buckets) and costs (daily) via the Admin API (OPENAI_ADMIN_KEY, OPENAI_BASE_URL)."""
+    from ingest.sources import openai_usage as oa
+    from ingest.pull import pull
+
+    if file is not None:
+        src = (oa.OpenAICostsFileSource if costs_file else oa.OpenAIUsageFileSource)(_existing(file), account)
+        _load_file(src, src.name)
+        return
+    settings = context.settings()
+    if settings.openai_admin_key is None:
+        raise UserError("OPENAI_ADMIN_KEY is not set: create an Admin key in the OpenAI console (docs/ingest.md)")
+    client = oa.make_client(settings.openai_admin_key.get_secret_value(), settings.openai_base_url)
+    start, end = _day_bounds(since, until)
+
+    def sources(a, b):
+        return [oa.OpenAIUsageSource(client, account, a, b), oa.OpenAICostsSource(client, account, a, b)]
+
+    results = pull(context.engine(), source="openai", account_id=account, make_sources=sources,
+                   since=start, until=end, on_window=_window_echo)
+    typer.echo(f"openai: {len(results)} loads, {sum(r.rows_written for r in results):,} rows written", err=True)
+
+
+@ingest_app.command()
+def anthropic(
+    since: str = typer.Option(None, help="First UTC day; default: the stored cursor minus a 2-day overlap."),
+    until: str = typer.Option(None, help="Last UTC day, included; default: now."),
+    account: str = AccountOption,
+    file: Path = typer.Option(None, "--file", help="Load a saved usage (or --costs) report JSON instead of the API."),
+    costs_file: bool = typer.Option(False, "--costs", help="With --file: the file is a cost report."),
+) -> None:
+    """Anthropic usage and cost reports via the Admin API (ANTHROPIC_ADMIN_KEY); cost amounts are cents."""
+    from ingest.pull import pull
+    from ingest.sources import anthropic_usage as an
+
+    if file is not None:
+        src = (an.AnthropicCostFileSource if costs_file else an.AnthropicUsageFileSource)(_existing(file), account)
+        _load_file(src, src.name)
+        return
+    settings = context.settings()
+    if settings.anthropic_admin_key is None:
+        raise UserError("ANTHROPIC_ADMIN_KEY is not set: create an Admin API key in the Claude console (docs/ingest.md)")
+    key, base = settings.anthropic_admin_key.get_secret_value(), settings.anthropic_base_url
+    start, end = _day_bounds(since, until)
+
+    def sources(a, b):
+        return [an.AnthropicUsageSource(account, a, b, api_key=key, base_url=base),
+                an.AnthropicCostSource(account, a, b, api_key=key, base_url=base)]
+
+    results = pull(context.engine(), source="anthropic", account_id=account, make_sources=sources,
+                   since=start, until=end, on_window=_window_echo)
+    typer.echo(f"anthropic: {len(results)} loads, {sum(r.rows_written for r in results):,} rows written", err=True)
+
+
+class _ScopesAfterRead:
+    """The billing scopes a FOCUS file re-issues, read once the file has been consumed."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def __iter__(self):
+        return iter(self.source.replacement_scopes())
+
+
+@ingest_app.command()
+def focus(file: Path = FileArg) -> None:
+    """A FOCUS 1.0-1.2 billing export (CSV or Parquet); re-issued months replace their earlier rows."""
+    from ingest.sources.focus import FocusSource
+
+    src = FocusSource(_existing(file))
+    result = load(context.engine(), src.collect(), source="focus", target=src.describe(),
+                  replace_scopes=_ScopesAfterRead(src))
+    _report(result, str(file))
+
+
+@ingest_app.command()
+def otel(file: Path = FileArg, account: str = typer.Option("", "--account", help="Account id to label rows.")) -> None:
+    """OpenTelemetry GenAI spans (OTLP JSON)."""
+    from ingest.sources.otel_genai import OtelGenAISource
+
+    _load_file(OtelGenAISource(_existing(file), account_id=account), "otel_genai")
+
+
+@ingest_app.command()
+def litellm(file: Path = FileArg, account: str = typer.Option("", "--account", help="Account id to label rows.")) -> None:
+    """A LiteLLM_SpendLogs export (CSV, JSON lines or a JSON array)."""
+    from ingest.sources.litellm import LiteLLMSpendLogsSource
+
+    _load_file(LiteLLMSpendLogsSource(_existing(file), account_id=account), "litellm")
+
+
+@ingest_app.command()
+def langfuse(file: Path = FileArg) -> None:
+    """A Langfuse trace export ({trace, observations})."""
+    from ingest.sources.langfuse import LangfuseSource
+
+    _load_file(LangfuseSource(_existing(file)), "langfuse")
+
+
+@ingest_app.command()
+def invoice(file: Path = FileArg,
+            mapping: Path = typer.Option(..., "--mapping", help="YAML naming the invoice's columns.")) -> None:
+    """An invoice CSV from any provider, read through a column mapping."""
+    from ingest.sources.invoice_csv import InvoiceCsvSource
+
+    _load_file(InvoiceCsvSource(_existing(file), _existing(mapping)), "invoice")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the ingest group (shared with the GPU-side commands)."""
+    attach(app)

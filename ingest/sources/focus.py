@@ -1,0 +1,219 @@
+"""FinOps FOCUS 1.0-1.2 cost exports (CSV or Parquet) as CostLine rows, streamed row by row.
+
+Columns are found by name, never by position. ``NULL`` (and empty) cells are None; naive
+date-times are UTC as the spec requires; money is Decimal; negative costs are kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ingest.base import SourceError
+from ingest.records import CostLine
+from ingest.sources._common import currency_code, file_describe, parse_decimal, parse_utc, stable_key
+
+REQUIRED = ("BilledCost", "BillingCurrency", "ChargePeriodStart", "ChargePeriodEnd", "ProviderName",
+            "BillingAccountId", "BillingPeriodStart", "ChargeCategory", "ServiceCategory")
+ALIASES = {"ProviderName": ("ServiceProviderName",)}  # FOCUS 1.3 renames ProviderName
+CHARGE_CATEGORIES = {"usage", "purchase", "tax", "credit", "adjustment"}
+IDENTIFYING = ("BillingAccountId", "SubAccountId", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory",
+               "ChargeClass", "ChargeDescription", "ResourceId", "SkuId", "SkuPriceId", "CommitmentDiscountId",
+               "PricingUnit", "ConsumedUnit", "RegionId", "InvoiceId", "Tags")
+_TOKEN_UNIT = re.compile(r"token", re.I)
+_GPU = re.compile(
+    r"\bgpus?\b|\b(p3|p3dn|p4d|p4de|p5|p5e|p5en|p6|g4dn|g5|g6|g6e)\.\w+|\bND\s*\w*\s*(H100|H200|A100|MI300X)"
+    r"|\bNC\w*\s*(A100|H100|T4|A10)|\bND(v[2-6]|m?_?A100|_?H100|_?H200)|\ba[234]-(high|mega|ultra|edge)gpu"
+    r"|\bg2-standard|\b(H100|H200|A100|L40S|B200|GB200|MI300X)\b|\bcapacity.?block",
+    re.I,
+)
+_GPU_FIELDS = ("SkuId", "SkuMeter", "ChargeDescription", "ResourceType", "ResourceName", "ResourceId",
+               "x_SkuMeterCategory", "x_SkuMeterSubcategory", "x_SkuDescription", "CommitmentDiscountName",
+               "CapacityReservationId", "SkuPriceDetails")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def classify(row: dict[str, Any]) -> str:
+    """token, gpu, other_ai or other, from the row's subcategory, units, SKU and descriptions."""
+    if (row.get("ServiceSubcategory") or "").strip().lower() == "generative ai":
+        return "token"
+    if any(_TOKEN_UNIT.search(str(row.get(k) or "")) for k in ("ConsumedUnit", "PricingUnit")):
+        return "token"
+    if any(_GPU.search(str(row.get(k) or "")) for k in _GPU_FIELDS):
+        return "gpu"
+    if (row.get("ServiceCategory") or "").strip().lower() == "ai and machine learning":
+        return "other_ai"
+    return "other"
+
+
+class FocusSource:
+    """A FOCUS export file (.csv, .csv.gz not needed: plain CSV, or .parquet) yielding CostLine basis=focus."""
+
+    name = "focus"
+
+    def __init__(self, path: str | Path, *, file_format: str | None = None, batch_rows: int = 10_000):
+        """Read the file at path; the format comes from the extension unless given ('csv' or 'parquet')."""
+        self.path = Path(path)
+        self.file_format = file_format or ("parquet" if self.path.suffix.lower() in (".parquet", ".pq") else "csv")
+        self.batch_rows = batch_rows
+        self._scopes: set[tuple[str, str, datetime]] = set()
+
+    def describe(self) -> str:
+        """Say which file (and its hash) this source reads."""
+        return file_describe(self.path)
+
+    def replacement_scopes(self) -> set[tuple[str, str, datetime]]:
+        """(provider, billing account, billing period start) seen so far: the loader replaces these whole."""
+        return set(self._scopes)
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _check_header(self, header: list[str]) -> dict[str, str]:
+        """Map canonical names to the file's column names; name missing or renamed columns."""
+        present = set(header)
+        by_norm = {_norm(h): h for h in header}
+        mapping = {h: h for h in header}
+        for col in REQUIRED:
+            if col in present:
+                continue
+            alias = next((a for a in ALIASES.get(col, ()) if a in present), None)
+            if alias:
+                mapping[col] = alias
+                continue
+            guess = by_norm.get(_norm(col))
+            hint = f"; found {guess!r}, which looks like a renamed {col}" if guess else ""
+            raise SourceError(str(self.path), f"missing required FOCUS column {col!r}{hint}", line=1, field=col)
+        return mapping
+
+    def _csv_rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        try:
+            fh = open(self.path, newline="", encoding="utf-8-sig")
+        except OSError as exc:
+            raise SourceError(str(self.path), f"cannot read file: {exc.strerror or exc}") from exc
+        with fh:
+            reader = csv.reader(fh)
+            try:
+                header = next(reader)
+            except StopIteration:
+                raise SourceError(str(self.path), "empty file: no header", line=1) from None
+            except csv.Error as exc:
+                raise SourceError(str(self.path), f"bad CSV: {exc}", line=1) from None
+            mapping = self._check_header(header)
+            width = len(header)
+            while True:
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise SourceError(str(self.path), f"bad CSV: {exc}", line=reader.line_num) from None
+                if not cells:
+                    continue
+                if len(cells) != width:
+                    raise SourceError(str(self.path), f"row has {len(cells)} cells, header has {width}",
+                                      line=reader.line_num)
+                raw = dict(zip(header, cells))
+                row = {canon: (None if raw[col] in ("NULL", "") else raw[col]) for canon, col in mapping.items()}
+                yield reader.line_num, row
+
+    def _parquet_rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        import pyarrow.parquet as pq
+
+        try:
+            pf = pq.ParquetFile(self.path)
+        except (OSError, Exception) as exc:  # pyarrow raises ArrowInvalid for a non-Parquet file
+            raise SourceError(str(self.path), f"cannot read Parquet file: {exc}") from exc
+        mapping = self._check_header(list(pf.schema_arrow.names))
+        number = 0
+        for batch in pf.iter_batches(batch_size=self.batch_rows):
+            for raw in batch.to_pylist():
+                number += 1
+                yield number, {canon: raw.get(col) for canon, col in mapping.items()}
+
+    # -- mapping ---------------------------------------------------------------------------------
+    def _money(self, row: dict, col: str, line: int, required: bool = False) -> Decimal | None:
+        value = row.get(col)
+        if value is None:
+            if required:
+                raise SourceError(str(self.path), "required cost is NULL", line=line, field=col)
+            return None
+        return parse_decimal(value, str(self.path), field=col, line=line)
+
+    def _time(self, row: dict, col: str, line: int) -> datetime:
+        return parse_utc(row.get(col), str(self.path), field=col, line=line, naive_is_utc=True)
+
+    def _tags(self, row: dict, line: int) -> dict[str, Any]:
+        value = row.get("Tags")
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return value
+        if isinstance(value, list):  # Parquet map columns come back as (key, value) pairs
+            return dict(value)
+        try:
+            tags = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise SourceError(str(self.path), f"Tags is not valid JSON: {exc.msg}", line=line, field="Tags") from None
+        if not isinstance(tags, dict):
+            raise SourceError(str(self.path), "Tags is not a JSON object", line=line, field="Tags")
+        return tags
+
+    def collect(self) -> Iterator[CostLine]:
+        """Yield one CostLine per row, streaming; raises SourceError naming file, line and field."""
+        where = str(self.path)
+        rows = self._parquet_rows() if self.file_format == "parquet" else self._csv_rows()
+        seen: dict[str, int] = {}
+        for line, row in rows:
+            billed = self._money(row, "BilledCost", line, required=True)
+            currency = currency_code(row.get("BillingCurrency"), where, field="BillingCurrency", line=line)
+            start, end = self._time(row, "ChargePeriodStart", line), self._time(row, "ChargePeriodEnd", line)
+            period = self._time(row, "BillingPeriodStart", line)
+            provider, account = str(row.get("ProviderName") or ""), str(row.get("BillingAccountId") or "")
+            if not provider or not account:
+                missing = "ProviderName" if not provider else "BillingAccountId"
+                raise SourceError(where, "required value is NULL", line=line, field=missing)
+            category = str(row.get("ChargeCategory") or "").strip().lower()
+            if category not in CHARGE_CATEGORIES:
+                raise SourceError(where, f"unknown ChargeCategory {row.get('ChargeCategory')!r}", line=line,
+                                  field="ChargeCategory")
+            description = str(row.get("ChargeDescription") or "")
+            if category == "usage" and billed < 0 and re.search(r"refund", description, re.I):
+                category = "refund"
+            ident = row.get("Id")
+            base = f"id:{ident}" if ident not in (None, "") else stable_key(*(row.get(c) for c in IDENTIFYING))
+            seen[base] = seen.get(base, 0) + 1
+            quantity = row.get("ConsumedQuantity")
+            self._scopes.add((provider, account, period))
+            yield CostLine(
+                basis="focus",
+                provider=provider,
+                account_id=account,
+                source_line_key=base if seen[base] == 1 else f"{base}#{seen[base]}",
+                charge_period_start_at=start,
+                charge_period_end_at=end,
+                billed_cost=billed,
+                currency=currency,
+                effective_cost=self._money(row, "EffectiveCost", line),
+                list_cost=self._money(row, "ListCost", line),
+                billing_period_start_at=period,
+                charge_category=category,
+                ai_class=classify(row),
+                sub_account_id=str(row.get("SubAccountId") or ""),
+                line_item=description,
+                service_name=str(row.get("ServiceName") or ""),
+                service_category=str(row.get("ServiceCategory") or ""),
+                service_subcategory=str(row.get("ServiceSubcategory") or ""),
+                sku_id=str(row.get("SkuId") or ""),
+                consumed_quantity=None if quantity is None else parse_decimal(quantity, where, field="ConsumedQuantity",
+                                                                              line=line),
+                consumed_unit=str(row.get("ConsumedUnit") or ""),
+                tags=self._tags(row, line),
+            )

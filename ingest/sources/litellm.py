@@ -1,0 +1,144 @@
+"""LiteLLM proxy ``LiteLLM_SpendLogs`` exports (CSV, JSON lines or a JSON array) as UsageRequest rows.
+
+Column names mix camelCase and snake_case (``startTime``, ``request_id``); we match them with
+case and underscores ignored. ``spend`` is the proxy's USD estimate, kept as Decimal from the text.
+Naive timestamps are UTC (Prisma stores them so); pass ``naive_is_utc=False`` to refuse them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ingest.base import SourceError
+from ingest.records import UsageRequest
+from ingest.sources._common import file_describe, loads_json, parse_decimal, parse_utc, token_count
+
+REQUIRED = ("request_id", "startTime", "model")
+
+
+def _norm(name: str) -> str:
+    return name.replace("_", "").lower()
+
+
+def _json_cell(value: Any, where: str, line: int | None, field: str) -> Any:
+    """JSON columns arrive as objects (JSON exports) or as text (CSV exports)."""
+    if value is None or isinstance(value, (dict, list)):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise SourceError(where, f"not valid JSON: {exc.msg}", line=line, field=field) from None
+
+
+class LiteLLMSpendLogsSource:
+    """A LiteLLM_SpendLogs export file: one UsageRequest per request row."""
+
+    name = "litellm"
+
+    def __init__(self, path: str | Path, *, account_id: str = "", naive_is_utc: bool = True):
+        """Read the file at path (.csv, .jsonl/.ndjson or .json)."""
+        self.path, self.account_id, self.naive_is_utc = Path(path), account_id, naive_is_utc
+
+    def describe(self) -> str:
+        """Say which file (and its hash) this source reads."""
+        return file_describe(self.path)
+
+    def _rows(self) -> Iterator[tuple[int | None, str, dict[str, Any]]]:
+        """(line, field prefix, row with normalised keys)."""
+        where = str(self.path)
+        try:
+            fh = open(self.path, newline="", encoding="utf-8-sig")
+        except OSError as exc:
+            raise SourceError(where, f"cannot read file: {exc.strerror or exc}") from exc
+        with fh:
+            head = fh.read(1)
+            while head and head.isspace():
+                head = fh.read(1)
+            fh.seek(0)
+            if self.path.suffix.lower() == ".csv" or head not in ("{", "["):
+                reader = csv.DictReader(fh)
+                missing = [c for c in REQUIRED if _norm(c) not in {_norm(h) for h in reader.fieldnames or []}]
+                if missing:
+                    raise SourceError(where, f"missing column {missing[0]!r}", line=1, field=missing[0])
+                try:
+                    for row in reader:
+                        yield reader.line_num, "", {_norm(k): (v if v != "" else None) for k, v in row.items() if k}
+                except csv.Error as exc:
+                    raise SourceError(where, f"bad CSV: {exc}", line=reader.line_num) from None
+            elif head == "[":
+                doc = loads_json(fh.read(), where)
+                for i, row in enumerate(doc):
+                    if not isinstance(row, dict):
+                        raise SourceError(where, "row is not an object", field=f"[{i}]")
+                    yield None, f"[{i}].", {_norm(k): v for k, v in row.items()}
+            else:
+                for number, text in enumerate(fh, 1):
+                    if text.strip():
+                        row = loads_json(text, where, line_offset=number - 1)
+                        if not isinstance(row, dict):
+                            raise SourceError(where, "line is not a JSON object", line=number)
+                        yield number, "", {_norm(k): v for k, v in row.items()}
+
+    def collect(self) -> Iterator[UsageRequest]:
+        """Yield one UsageRequest per SpendLogs row."""
+        where = str(self.path)
+        for line, prefix, row in self._rows():
+            def field(name: str) -> str:
+                return prefix + name
+
+            for col in REQUIRED:
+                if row.get(_norm(col)) in (None, ""):
+                    raise SourceError(where, "required value is missing", line=line, field=field(col))
+            start = parse_utc(row["starttime"], where, field=field("startTime"), line=line,
+                              naive_is_utc=self.naive_is_utc)
+            latency = None
+            if row.get("requestdurationms") not in (None, ""):
+                latency = float(parse_decimal(row["requestdurationms"], where, field=field("request_duration_ms"),
+                                              line=line))
+            elif row.get("endtime"):
+                end = parse_utc(row["endtime"], where, field=field("endTime"), line=line, naive_is_utc=self.naive_is_utc)
+                latency = (end - start).total_seconds() * 1000.0
+            metadata = _json_cell(row.get("metadata"), where, line, field("metadata")) or {}
+            tags_list = _json_cell(row.get("requesttags"), where, line, field("request_tags")) or []
+            if not isinstance(metadata, dict):
+                raise SourceError(where, "metadata is not a JSON object", line=line, field=field("metadata"))
+            if not isinstance(tags_list, list):
+                raise SourceError(where, "request_tags is not a JSON list", line=line, field=field("request_tags"))
+            prefixed = {t.split(":", 1)[0]: t.split(":", 1)[1] for t in tags_list if isinstance(t, str) and ":" in t}
+            tags: dict[str, Any] = {"request_tags": tags_list} if tags_list else {}
+            for key in ("call_type", "cache_hit", "model_group", "status", "end_user", "session_id", "api_base"):
+                if row.get(_norm(key)) not in (None, ""):
+                    tags[key] = str(row[_norm(key)])
+            api_key = str(row.get("apikey") or "")
+            if api_key.startswith("sk-"):  # a raw key, not LiteLLM's hash: never store it
+                api_key = hashlib.sha256(api_key.encode()).hexdigest()
+            spend = row.get("spend")
+            yield UsageRequest(
+                source="litellm",
+                request_id=str(row["requestid"]),
+                started_at=start,
+                provider=str(row.get("customllmprovider") or ""),
+                model=str(row["model"]),
+                account_id=self.account_id,
+                project_id=str(metadata.get("project_id") or ""),
+                api_key_id=api_key,
+                user_id=str(row.get("user") or ""),
+                team=str(row.get("teamid") or metadata.get("user_api_key_team_alias") or prefixed.get("team") or ""),
+                workload_tag=str(metadata.get("workload") or prefixed.get("workload") or ""),
+                tags=tags,
+                input_tokens=token_count(row.get("prompttokens"), where, field=field("prompt_tokens"), line=line),
+                output_tokens=token_count(row.get("completiontokens"), where, field=field("completion_tokens"),
+                                          line=line),
+                latency_ms=latency,
+                reported_cost_usd=None if spend in (None, "") else parse_decimal(spend, where, field=field("spend"),
+                                                                                  line=line),
+            )

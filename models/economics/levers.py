@@ -1,0 +1,137 @@
+"""Levers: a waterfall from today's monthly API cost through four cheaper moves.
+
+Applied in this order, each to what the previous left, so no dollar is saved twice:
+1. cache: serve exact repeats from a response cache (``repeat_share`` of traffic);
+2. batch: send the non-interactive share through the batch API (``batch_discount`` off);
+3. route: send a share to a cheaper model (``route_price_ratio`` = its price / today's);
+4. move: serve base load on owned replicas, sized by the contract's optimum on what is left.
+An input that was not measured (None) gives the status "not measurable" and no saving (None,
+never a silent 0); the remaining cost then carries on unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from models.economics.contract import ApiPricing, Demand, GpuOption, api_cost_per_hour, simulate
+from models.economics.units import HOURS_PER_MONTH
+
+OK, NOT_MEASURABLE = "ok", "not measurable"
+
+ASSUMPTIONS = {
+    "cache": "Exact repeats are answered from a response cache at no token cost; the cache's own "
+             "running cost is not counted.",
+    "batch": "The non-interactive share tolerates the batch API's turnaround and gets the batch "
+             "discount; traffic already sent through batch is not discounted twice.",
+    "route": "Routed traffic keeps its token mix and the cheaper model's prices are a fixed ratio "
+             "of today's for every token kind; quality is judged acceptable.",
+    "move": "Replicas are sized by the contract's optimum (max utilization headroom) on the demand "
+            "left after caching, at the price mix left after batching and routing; the rest bursts "
+            "to the API.",
+}
+
+
+@dataclass(frozen=True)
+class LeverStep:
+    """One bar of the waterfall: what a lever saves per month and what remains after it."""
+
+    lever: str
+    status: str
+    assumption: str
+    saving_usd_month: float | None
+    remaining_usd_month: float
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class LeverWaterfall:
+    """The waterfall as step records and as a polars frame (with today and after-levers rows)."""
+
+    today_usd_month: float
+    steps: list[LeverStep]
+
+    @property
+    def after_usd_month(self) -> float:
+        """Monthly cost left after every measurable lever."""
+        return self.steps[-1].remaining_usd_month if self.steps else self.today_usd_month
+
+    def frame(self) -> pl.DataFrame:
+        """Rows: today, each lever in order, after levers; savings null where not measurable."""
+        rows = [("today", "total", "", None, self.today_usd_month, "")]
+        rows += [(s.lever, s.status, s.assumption, s.saving_usd_month, s.remaining_usd_month, s.detail)
+                 for s in self.steps]
+        rows.append(("after levers", "total", "", None, self.after_usd_month, ""))
+        return pl.DataFrame(rows, orient="row", schema={
+            "lever": pl.Utf8, "status": pl.Utf8, "assumption": pl.Utf8,
+            "saving_usd_month": pl.Float64, "remaining_usd_month": pl.Float64, "detail": pl.Utf8,
+        })
+
+
+def _share(name: str, value: float | None) -> None:
+    if value is not None and not 0 <= value <= 1:
+        raise ValueError(f"{name} must be between 0 and 1, got {value}")
+
+
+def _step(lever: str, remaining: float, saving: float | None, detail: str = "") -> LeverStep:
+    if saving is None:
+        return LeverStep(lever, NOT_MEASURABLE, ASSUMPTIONS[lever], None, remaining, detail or "input not measured")
+    return LeverStep(lever, OK, ASSUMPTIONS[lever], saving, remaining - saving, detail)
+
+
+def levers_waterfall(
+    demand: Demand,
+    api: ApiPricing,
+    gpu: GpuOption | None,
+    *,
+    repeat_share: float | None,
+    batchable_share: float | None,
+    route_share: float | None,
+    route_price_ratio: float | None,
+    batch_discount: float | None = None,
+) -> LeverWaterfall:
+    """Apply cache, batch, route and move in order to today's monthly API cost."""
+    for name, value in (("repeat_share", repeat_share), ("batchable_share", batchable_share),
+                        ("route_share", route_share), ("route_price_ratio", route_price_ratio),
+                        ("batch_discount", batch_discount)):
+        _share(name, value)
+    if demand.hours == 0:
+        raise ValueError("demand has no hours")
+    today = float(api_cost_per_hour(demand, api).sum()) * HOURS_PER_MONTH / demand.hours
+    steps: list[LeverStep] = []
+    remaining = today
+
+    saving = None if repeat_share is None else remaining * repeat_share
+    steps.append(_step("cache", remaining, saving))
+    remaining = steps[-1].remaining_usd_month
+    volume_left = 1.0 - (repeat_share or 0.0)
+
+    discount = api.batch_discount if batch_discount is None else batch_discount
+    saving = None
+    if batchable_share is not None:
+        already = api.batch_share * api.batch_discount
+        target = max(batchable_share, api.batch_share) * discount
+        saving = remaining * (1.0 - (1.0 - target) / (1.0 - already)) if already < 1 else 0.0
+    steps.append(_step("batch", remaining, saving))
+    remaining = steps[-1].remaining_usd_month
+
+    saving = None
+    if route_share is not None and route_price_ratio is not None:
+        saving = remaining * route_share * (1.0 - route_price_ratio)
+    steps.append(_step("route", remaining, saving))
+    remaining = steps[-1].remaining_usd_month
+
+    if gpu is None:
+        steps.append(_step("move", remaining, None, "no GPU option given"))
+    else:
+        left_demand = demand.scaled(volume_left)
+        api_total_left = today * volume_left
+        factor = remaining / api_total_left if api_total_left > 0 else 0.0
+        moved = simulate(left_demand, api.scaled(factor), gpu)
+        hybrid = moved.monthly(moved.hybrid_cost)
+        n = moved.optimal_replicas
+        detail = (f"{n} replica{'s' if n != 1 else ''} ({n * gpu.replica_gpus} GPUs) carry the base load"
+                  if n else "no replica pays at the volume left")
+        steps.append(_step("move", remaining, max(0.0, remaining - hybrid) if n else 0.0, detail))
+    return LeverWaterfall(today_usd_month=today, steps=steps)
