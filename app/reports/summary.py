@@ -29,8 +29,13 @@ def headlines(rep: WeeklyReport) -> list[str]:
                      f"to {usd(top['cost_usd'])}.")
     if rep.recommendations is not None:
         for r in rep.recommendations.iter_rows(named=True):
-            if r.get("action") and r["action"] != "stay on tokens":
-                lines.append(f"{r['workload']}: {r['action']}" + (f" ({r['reason']})." if r.get("reason") else "."))
+            if r.get("crossed"):
+                lines.append(f"{r['workload']} crossed its breakeven: {r['action']}.")
+            elif r.get("action") not in (None, "stay on tokens", "not assessed"):
+                lines.append(f"{r['workload']}: {r['action']} (saves {usd(r['api_usd_month'] - r['hybrid_usd_month'], cents=False)}"
+                             " per month against tokens only).")
+            elif r.get("move_date") not in (None, "now", "not within 52 weeks", "not enough history to forecast"):
+                lines.append(f"{r['workload']}: stay on tokens for now; the first replica pays from {r['move_date']}.")
     fleet = rep.fleet
     if fleet.gpu_hours:
         idle = f", idle cost {usd(fleet.idle_cost_usd)}" if fleet.idle_cost_usd is not None else ""

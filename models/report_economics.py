@@ -1,0 +1,199 @@
+"""The weekly report's economics: per workload, the ECONOMICS.md contract on the week's hourly demand.
+
+Demand is the workload's provider usage (usage_hourly, attributed by the rules) for the 168
+hours of the week. API prices are those in effect for the workload's biggest model; the GPU
+option is a saved scenario named after the workload ("<workload> on ..."), else the fastest
+model in the throughput catalog on its GPU type, rented at the catalog rate with the reference
+$150 per GPU-month for operations. Lever inputs measured from the data: the share of exact
+repeats (request fingerprints), and batchable = the workload is marked non-interactive.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+from models.economics.contract import ApiPricing, Demand, GpuOption, simulate
+from models.economics.forecast import move_dates
+from models.economics.levers import levers_waterfall
+from models.queries.sql_fragments import attribution_join, price_join, priced_cost
+from models.report_data import ReportWeek, WeeklyReport
+
+HOURS_PER_MONTH = 730
+OPS_PER_GPU_MONTH = 150.0
+HISTORY_WEEKS = 8
+
+HOURLY = f"""
+SELECT coalesce(wl.workload, 'unallocated') AS workload, u.provider, u.model,
+       date_trunc('hour', u.bucket_start_at AT TIME ZONE 'UTC') AS hour,
+       sum(u.input_tokens) AS input_tokens, sum(u.cached_input_tokens) AS cached_input_tokens,
+       sum(u.output_tokens) AS output_tokens, sum({priced_cost('u')}) AS est_cost
+FROM usage_hourly u {price_join('u', 'bucket_start_at')} {attribution_join('u')}
+WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
+GROUP BY 1, 2, 3, 4
+"""
+WEEKLY_TOKENS = f"""
+SELECT coalesce(wl.workload, 'unallocated') AS workload,
+       date_trunc('week', u.bucket_start_at AT TIME ZONE 'UTC') AS week_start,
+       sum(u.input_tokens + u.output_tokens) AS tokens
+FROM usage_hourly u {attribution_join('u')}
+WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+REPEATS = f"""
+SELECT coalesce(nullif(q.workload_tag, ''), wl.workload, 'unallocated') AS workload,
+       count(*) AS requests, count(DISTINCT q.fingerprint) AS distinct_prompts
+FROM usage_requests q {attribution_join('q', has_tags=True)}
+WHERE q.started_at >= :since AND q.started_at < :until AND q.fingerprint <> ''
+GROUP BY 1
+"""
+
+
+def _demand(rows: list[Any], week: ReportWeek) -> Demand:
+    """168 consecutive hours; an hour with no usage row is zero demand."""
+    inp, cached, out = (np.zeros(168) for _ in range(3))
+    for r in rows:
+        i = int((r.hour.replace(tzinfo=week.since.tzinfo) - week.since).total_seconds() // 3600)
+        if 0 <= i < 168:
+            inp[i] += float(r.input_tokens)
+            cached[i] += float(r.cached_input_tokens)
+            out[i] += float(r.output_tokens)
+    return Demand.from_arrays(inp, cached, out)
+
+
+def _api_pricing(conn: Connection, provider: str, model: str, week: ReportWeek) -> ApiPricing | None:
+    row = conn.execute(sa.text(
+        "SELECT input_usd_per_mtok, cached_input_usd_per_mtok, output_usd_per_mtok FROM prices "
+        "WHERE provider = :p AND model = :m AND above_context_tokens = 0 AND effective_from < :u "
+        "ORDER BY effective_from DESC LIMIT 1"), {"p": provider, "m": model, "u": week.until.date()}).first()
+    if row is None or row[0] is None or row[2] is None:
+        return None
+    return ApiPricing(input_per_mtok=float(row[0]), cached_input_per_mtok=float(row[1] if row[1] is not None else row[0]),
+                      output_per_mtok=float(row[2]))
+
+
+def _gpu_option(conn: Connection, workload: str) -> tuple[GpuOption | None, str]:
+    """The saved scenario for the workload, else the fastest catalog model rented; with a description."""
+    for name, body in conn.execute(sa.text("SELECT name, body FROM scenarios ORDER BY name")).all():
+        if name.lower().startswith(workload.lower() + " ") and isinstance(body, dict) and "gpu" in body:
+            try:
+                return GpuOption(**body["gpu"]), f"scenario '{name}'"
+            except ValueError:
+                continue
+    row = conn.execute(sa.text(
+        "SELECT t.model, t.gpu_type, t.tensor_parallel, t.input_tokens_per_s, t.output_tokens_per_s, "
+        "g.rent_usd_per_gpu_hour FROM model_throughput t JOIN gpu_types g ON g.name = t.gpu_type "
+        "WHERE g.rent_usd_per_gpu_hour IS NOT NULL "
+        "ORDER BY t.output_tokens_per_s / t.tensor_parallel DESC, t.model LIMIT 1")).first()
+    if row is None:
+        return None, "no GPU option: add a model throughput and GPU type price (Data page)"
+    option = GpuOption(pricing="rent", hourly_rate=float(row.rent_usd_per_gpu_hour), ops_per_gpu_month=OPS_PER_GPU_MONTH,
+                       replica_gpus=int(row.tensor_parallel), input_tokens_per_s=float(row.input_tokens_per_s),
+                       output_tokens_per_s=float(row.output_tokens_per_s))
+    return option, (f"{row.model} on {row.tensor_parallel}x {row.gpu_type} rented at "
+                    f"${float(row.rent_usd_per_gpu_hour):.2f}/GPU-hour")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _action(res: Any, gpu: GpuOption) -> str:
+    r = res.optimal_replicas
+    if r == 0:
+        return "stay on tokens"
+    gpus = f" ({_plural(r * gpu.replica_gpus, 'GPU')})" if gpu.replica_gpus > 1 else ""
+    if r < res.peak_replicas:
+        return f"own {_plural(r, 'replica')}{gpus} and burst to the API"
+    return f"move: own {_plural(r, 'replica')}{gpus}"
+
+
+def _move_date(history: pl.DataFrame, demand: Demand, api: ApiPricing, gpu: GpuOption, paying: bool) -> str:
+    if paying:
+        return "now"
+    try:
+        dates = move_dates(history, demand, api, gpu)
+    except ValueError:
+        return "not enough history to forecast"
+    if dates.first_replica_week is None:
+        return "not within 52 weeks"
+    when = f"{dates.first_replica_week:%Y-%m-%d}"
+    lo, hi = dates.first_replica_earliest, dates.first_replica_latest
+    if lo and hi:
+        return f"{when} (between {lo:%Y-%m-%d} and {hi:%Y-%m-%d})"
+    return when
+
+
+def _repeat_shares(conn: Connection, week: ReportWeek) -> dict[str, float]:
+    rows = conn.execute(sa.text(REPEATS), {"since": week.since, "until": week.until}).all()
+    return {r.workload: 1.0 - r.distinct_prompts / r.requests for r in rows if r.requests}
+
+
+def add_to(conn: Connection, report: WeeklyReport) -> None:
+    """Fill `report.recommendations` and `report.levers` for every workload with usage this week."""
+    week = report.week
+    params = {"since": week.since, "until": week.until}
+    by_workload: dict[str, list[Any]] = defaultdict(list)
+    for r in conn.execute(sa.text(HOURLY), params).all():
+        by_workload[r.workload].append(r)
+    history_since = week.until - timedelta(weeks=HISTORY_WEEKS)
+    weekly = pl.DataFrame([tuple(r) for r in conn.execute(sa.text(WEEKLY_TOKENS), {
+        "since": history_since, "until": week.until}).all()], orient="row",
+        schema={"workload": pl.String, "week_start": pl.Datetime("us"), "tokens": pl.Float64})
+    previous = {r["group"]: (r["input_tokens"] or 0) + (r["output_tokens"] or 0)
+                for r in report.previous_daily.group_by("workload").agg(
+                    pl.col("input_tokens").sum(), pl.col("output_tokens").sum())
+                .rename({"workload": "group"}).iter_rows(named=True)} if report.previous_daily.height else {}
+    interactive = dict(conn.execute(sa.text("SELECT name, interactive FROM workloads")).all())
+    repeats = _repeat_shares(conn, week)
+    recs, levers = [], []
+    for workload in sorted(w for w in by_workload if w != "unallocated"):
+        rows = by_workload[workload]
+        costs: dict[tuple[str, str], float] = defaultdict(float)
+        for r in rows:
+            costs[(r.provider, r.model)] += float(r.est_cost or 0)
+        provider, model = max(costs, key=lambda k: (costs[k], k))
+        demand = _demand(rows, week)
+        monthly = float((demand.input_tokens + demand.output_tokens).sum()) * HOURS_PER_MONTH / 168
+        api = _api_pricing(conn, provider, model, week)
+        gpu, option = _gpu_option(conn, workload)
+        base = {"workload": workload, "monthly_tokens": int(monthly), "option": option}
+        if api is None or gpu is None:
+            recs.append(base | {"action": "not assessed", "crossed": False,
+                                "reason": f"{model} is unpriced" if api is None else option})
+            continue
+        res = simulate(demand, api, gpu)
+        breakeven = res.breakeven_monthly_tokens
+        prev_monthly = previous.get(workload, 0) * HOURS_PER_MONTH / 168
+        crossed = breakeven is not None and prev_monthly < breakeven <= monthly
+        history = weekly.filter(pl.col("workload") == workload).select("week_start", "tokens")
+        reason = (f"at {model} prices; GPU option {option}" if breakeven is None or monthly >= breakeven else
+                  f"{monthly / breakeven * 100:.0f}% of breakeven volume; GPU option {option}")
+        recs.append(base | {
+            "action": _action(res, gpu), "crossed": crossed, "replicas": res.optimal_replicas,
+            "breakeven_monthly_tokens": None if breakeven is None else int(breakeven),
+            "api_usd_month": res.monthly(res.api_only_cost), "hybrid_usd_month": res.monthly(res.hybrid_cost),
+            "move_date": _move_date(history, demand, api, gpu, res.optimal_replicas > 0), "reason": reason})
+        try:
+            fall = levers_waterfall(demand, api, gpu, repeat_share=repeats.get(workload),
+                                    batchable_share=0.0 if interactive.get(workload, True) else 1.0,
+                                    route_share=None, route_price_ratio=None)
+        except ValueError:
+            continue
+        for step in fall.steps:
+            levers.append({"workload": workload, "lever": step.lever, "status": step.status,
+                           "saving_usd_month": step.saving_usd_month,
+                           "remaining_usd_month": step.remaining_usd_month, "detail": step.detail})
+    report.recommendations = pl.DataFrame(recs, schema={
+        "workload": pl.String, "action": pl.String, "crossed": pl.Boolean, "monthly_tokens": pl.Int64,
+        "breakeven_monthly_tokens": pl.Int64, "api_usd_month": pl.Float64, "hybrid_usd_month": pl.Float64,
+        "replicas": pl.Int64, "move_date": pl.String, "reason": pl.String, "option": pl.String})
+    report.levers = pl.DataFrame(levers, schema={
+        "workload": pl.String, "lever": pl.String, "status": pl.String, "saving_usd_month": pl.Float64,
+        "remaining_usd_month": pl.Float64, "detail": pl.String})
