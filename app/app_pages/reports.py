@@ -5,7 +5,7 @@ import streamlit as st
 from app.reports.pdf import browser_available, browser_path
 from app.reports.weekly import available_weeks, file_stem, generate_files
 from app.ui import data
-from models.report_data import ReportInputError
+from models.report_data import ReportInputError, parse_week
 
 MIME = {"html": "text/html", "pdf": "application/pdf",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -19,7 +19,9 @@ if not weeks:
     st.info("No data yet. Load the demo with `hybridcost demo load`, or ingest your own data.")
     st.stop()
 
-week = st.selectbox("ISO week", weeks, index=0, help="Weeks with data, newest first; the newest may be in progress.")
+last_full = parse_week(None).label
+week = st.selectbox("ISO week", weeks, index=weeks.index(last_full) if last_full in weeks else 0,
+                    help="Weeks with data, newest first; the default is the last full week.")
 formats = ["html", "xlsx"] + (["pdf"] if browser_available() else [])
 if not browser_available():
     st.warning(f"PDF is not available: no Chromium at {browser_path()} (install chromium or set "
