@@ -45,7 +45,7 @@ SPECS: dict[type, TableSpec] = {
         "api_key_id", "user_id", "is_batch", "service_tier")),
     r.UsageRequest: _spec(r.UsageRequest, "usage_requests", ("source", "request_id"), ["tags"]),
     r.CostLine: _spec(r.CostLine, "cost_lines", ("basis", "provider", "account_id", "source_line_key"), ["tags"]),
-    r.Price: _spec(r.Price, "prices", ("provider", "model", "effective_from", "above_context_tokens")),
+    r.Price: _spec(r.Price, "prices", ("provider", "model", "effective_from", "above_context_tokens", "pending")),
     r.GpuSample: _spec(r.GpuSample, "gpu_samples", ("sampled_at", "gpu_uuid", "mig_instance", "source")),
     r.InferenceSample: _spec(r.InferenceSample, "inference_samples", ("sampled_at", "endpoint", "model_name", "engine")),
 }

@@ -115,6 +115,7 @@ class Price:
     batch_output_usd_per_mtok: Decimal | None = None
     above_context_tokens: int = 0  # tier: applies to requests above this context
     source: str = "manual"
+    pending: bool = False  # a retroactive change, applied by `prices reprice`
 
 
 @dataclass(frozen=True, slots=True)

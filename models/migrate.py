@@ -24,8 +24,19 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Apply migrations up to `revision`."""
+    """Apply migrations up to `revision`, then seed the reference catalogs that are missing."""
     command.upgrade(alembic_config(url), revision)
+    if revision == "head":
+        from sqlalchemy import create_engine
+
+        from models.catalogs import seed_catalogs
+
+        engine = create_engine(url)
+        try:
+            with engine.begin() as conn:
+                seed_catalogs(conn)
+        finally:
+            engine.dispose()
 
 
 def downgrade(url: str, revision: str) -> None:

@@ -24,7 +24,7 @@ for _name in ("DATABASE_URL", "HYBRIDCOST_DATABASE_URL", "HYBRIDCOST_DATA_DIR"):
 os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-from tests_support import SAMPLES  # noqa: E402
+from tests_support import FIXTURES, SAMPLES  # noqa: E402
 
 
 def require_program(name: str) -> str:
@@ -131,3 +131,9 @@ def samples_dir() -> Path:
     if not SAMPLES.is_dir():
         pytest.skip(f"samples folder {SAMPLES} is missing")
     return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """Hand-made fixtures for formats with no public sample (tests/fixtures/README.md)."""
+    return FIXTURES

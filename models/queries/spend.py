@@ -20,13 +20,15 @@ from models.queries.sql_fragments import attribution_join, price_join, priced_co
 DIMENSIONS = {"provider": "provider", "model": "model", "workload": "workload", "team": "team",
               "account": "account_id", "day": "day"}
 
-ALLOCATED_DAILY = f"""
+def _allocated_sql(include_pending: bool) -> str:
+    """The allocation query; include_pending prices pending changes as if applied."""
+    return f"""
 WITH usage_rows AS (
     SELECT u.provider, u.account_id, CAST((u.bucket_start_at AT TIME ZONE 'UTC') AS date) AS day, u.model,
            coalesce(wl.workload, 'unallocated') AS workload, coalesce(wl.team, 'unallocated') AS team,
            u.input_tokens, u.cached_input_tokens, u.output_tokens, u.reasoning_tokens,
            {priced_cost('u')} AS est_cost
-    FROM usage_hourly u {price_join('u', 'bucket_start_at')} {attribution_join('u')}
+    FROM usage_hourly u {price_join('u', 'bucket_start_at', include_pending=include_pending)} {attribution_join('u')}
     WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
 ), request_rows AS (
     -- request logs count only where no provider usage exists for that provider, account and day
@@ -35,7 +37,7 @@ WITH usage_rows AS (
            coalesce(nullif(q.team, ''), wl.team, 'unallocated') AS team,
            q.input_tokens, q.cached_input_tokens, q.output_tokens, q.reasoning_tokens,
            coalesce({priced_cost('q', cache_write=False)}, q.reported_cost_usd) AS est_cost
-    FROM usage_requests q {price_join('q', 'started_at')} {attribution_join('q', has_tags=True)}
+    FROM usage_requests q {price_join('q', 'started_at', include_pending=include_pending)} {attribution_join('q', has_tags=True)}
     WHERE q.started_at >= :since AND q.started_at < :until AND q.endpoint_kind = 'api'
       AND NOT EXISTS (SELECT 1 FROM usage_hourly h WHERE h.provider = q.provider AND h.account_id = q.account_id
                       AND h.bucket_start_at >= date_trunc('day', q.started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
@@ -113,17 +115,19 @@ SCHEMA = {
 }
 
 
-def allocated_daily(conn: Connection, *, since: datetime, until: datetime) -> pl.DataFrame:
+def allocated_daily(conn: Connection, *, since: datetime, until: datetime,
+                    include_pending: bool = False) -> pl.DataFrame:
     """Token spend per provider, account, day, model, workload and team, from the best basis."""
-    rows = conn.execute(sa.text(ALLOCATED_DAILY), {"since": since, "until": until}).all()
+    rows = conn.execute(sa.text(_allocated_sql(include_pending)), {"since": since, "until": until}).all()
     return pl.DataFrame([tuple(r) for r in rows], schema=SCHEMA, orient="row")
 
 
-def spend_by(conn: Connection, *, since: datetime, until: datetime, by: str) -> pl.DataFrame:
+def spend_by(conn: Connection, *, since: datetime, until: datetime, by: str,
+             include_pending: bool = False) -> pl.DataFrame:
     """Totals per group of `by` (provider, model, workload, team, account or day), biggest first."""
     if by not in DIMENSIONS:
         raise ValueError(f"--by must be one of {', '.join(DIMENSIONS)}, not {by!r}")
-    daily = allocated_daily(conn, since=since, until=until)
+    daily = allocated_daily(conn, since=since, until=until, include_pending=include_pending)
     return summarise(daily, DIMENSIONS[by])
 
 

@@ -24,16 +24,21 @@ def attribution_join(alias: str, *, has_tags: bool = False) -> str:
     ) wl ON TRUE"""
 
 
-def price_join(alias: str, at_column: str) -> str:
-    """LATERAL join giving `p.*` prices in effect for rows of `alias` at `at_column` (NULLs when unpriced)."""
+def price_join(alias: str, at_column: str, *, include_pending: bool = False) -> str:
+    """LATERAL join giving `p.*` prices in effect for rows of `alias` at `at_column` (NULLs when unpriced).
+
+    Pending (not yet applied) price changes are ignored unless include_pending, which the
+    reprice dry-run uses to show what applying them would change.
+    """
+    pending = "" if include_pending else "AND NOT pr.pending"
     return f"""
     LEFT JOIN LATERAL (
         SELECT pr.input_usd_per_mtok, pr.cached_input_usd_per_mtok, pr.cache_write_usd_per_mtok,
                pr.output_usd_per_mtok, pr.batch_input_usd_per_mtok, pr.batch_output_usd_per_mtok
         FROM prices pr
-        WHERE pr.provider = {alias}.provider AND pr.model = {alias}.model AND pr.above_context_tokens = 0
+        WHERE pr.provider = {alias}.provider AND pr.model = {alias}.model AND pr.above_context_tokens = 0 {pending}
           AND pr.effective_from <= CAST(({alias}.{at_column} AT TIME ZONE 'UTC') AS date)
-        ORDER BY pr.effective_from DESC LIMIT 1
+        ORDER BY pr.effective_from DESC, pr.pending DESC LIMIT 1
     ) p ON TRUE"""
 
 

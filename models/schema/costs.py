@@ -60,7 +60,7 @@ class Price(Base):
     __tablename__ = "prices"
     __table_args__ = (
         UniqueConstraint(
-            "provider", "model", "effective_from", "above_context_tokens", name="uq_prices_effective_key"
+            "provider", "model", "effective_from", "above_context_tokens", "pending", name="uq_prices_effective_key"
         ),
     )
 
@@ -76,6 +76,8 @@ class Price(Base):
     batch_input_usd_per_mtok: Mapped[MoneyOrNone]
     batch_output_usd_per_mtok: Mapped[MoneyOrNone]
     source: Mapped[str] = mapped_column(String, server_default="manual")
+    # A retroactive change waits here until `prices reprice` applies it (with a diff first).
+    pending: Mapped[bool] = mapped_column(Boolean, server_default="false")
     note: Mapped[Dim]
     created_at: Mapped[CreatedAt]
     is_demo: Mapped[bool] = mapped_column(Boolean, server_default="false")
