@@ -121,6 +121,8 @@ def _move_date(history: pl.DataFrame, demand: Demand, api: ApiPricing, gpu: GpuO
         dates = move_dates(history, demand, api, gpu)
     except ValueError:
         return "not enough history to forecast"
+    except ArithmeticError:  # a steep short trend extrapolated 52 weeks overflows the cost curves
+        return "forecast out of range (growth too steep to extrapolate)"
     if dates.first_replica_week is None:
         return "not within 52 weeks"
     when = f"{dates.first_replica_week:%Y-%m-%d}"

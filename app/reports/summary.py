@@ -34,7 +34,7 @@ def headlines(rep: WeeklyReport) -> list[str]:
             elif r.get("action") not in (None, "stay on tokens", "not assessed"):
                 lines.append(f"{r['workload']}: {r['action']} (saves {usd(r['api_usd_month'] - r['hybrid_usd_month'], cents=False)}"
                              " per month against tokens only).")
-            elif r.get("move_date") not in (None, "now", "not within 52 weeks", "not enough history to forecast"):
+            elif (r.get("move_date") or "")[:1].isdigit():
                 lines.append(f"{r['workload']}: stay on tokens for now; the first replica pays from {r['move_date']}.")
     fleet = rep.fleet
     if fleet.gpu_hours:
