@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from app.cli import context
-from app.cli.errors import fail
+from app.cli.dates import SinceOption, UntilOption, utc_window
+from app.cli.errors import UserError, fail
 
 report_app = typer.Typer(help="Reports to read and forward: the weekly report (HTML, PDF, XLSX).",
                          no_args_is_help=True)
 export_app = typer.Typer(help="Exports for other tools: token spend as FOCUS 1.2 CSV.", no_args_is_help=True)
-DATE_FORMATS = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"]
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
 
 @report_app.command()
 def weekly(
@@ -66,23 +60,24 @@ def _email(outcome) -> None:
 
 @export_app.command()
 def focus(
-    since: Annotated[datetime, typer.Option(formats=DATE_FORMATS, help="Start (UTC, inclusive).")],
-    until: Annotated[datetime, typer.Option(formats=DATE_FORMATS, help="End (UTC, exclusive).")],
     out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    since: str = SinceOption,
+    until: str = UntilOption,
 ) -> None:
     """Token spend as FOCUS 1.2 CSV rows with token counts (input, cached input, output)."""
     from app.reports.focus import write_focus_csv
 
-    start, end = _utc(since), _utc(until)
-    if end <= start:
-        raise fail("--until must be after --since")
+    try:
+        start, end = utc_window(since, until)
+    except UserError as exc:
+        raise fail(str(exc)) from None
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with context.engine().connect() as conn:
             n = write_focus_csv(conn, out, since=start, until=end)
     except OSError as exc:
         raise fail(f"cannot write {out}: {exc.strerror or exc}") from None
-    typer.echo(f"{n} FOCUS rows written to {out}", err=True)
+    typer.echo(f"{n} FOCUS rows for {start:%Y-%m-%d} to {end:%Y-%m-%d} (exclusive) written to {out}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -80,4 +80,4 @@ def test_rep_week_parsing_and_default_last_full_week():
 def test_rep_bad_focus_range(cli_env, tmp_path):
     result = rep_seed.run_cli(["export", "focus", "--since", "2026-11-09", "--until", "2026-11-02",
                                "--out", str(tmp_path / "f.csv")], {"DATABASE_URL": cli_env})
-    assert result.exit_code != 0 and "--until must be after --since" in _one_line(result)
+    assert result.exit_code != 0 and "is after --until" in _one_line(result)

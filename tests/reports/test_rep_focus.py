@@ -24,7 +24,7 @@ METADATA_ERRATA = {"ConsumedUnit": "String"}
 
 def _export(cli_env, tmp_path):
     out = tmp_path / "focus.csv"
-    result = rep_seed.run_cli(["export", "focus", "--since", "2026-11-02", "--until", "2026-11-09",
+    result = rep_seed.run_cli(["export", "focus", "--since", "2026-11-02", "--until", "2026-11-08",
                                "--out", str(out)], {"DATABASE_URL": cli_env})
     assert result.exit_code == 0, result.stderr
     with out.open(newline="", encoding="utf-8") as fh:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import uuid
 from decimal import Decimal
@@ -34,6 +35,10 @@ def weekly(pg_admin_url, template_db_url, tmp_path_factory):
         result = rep_seed.run_cli(["report", "weekly", "--week", rep_seed.WEEK, "--out", str(out)],
                                   {"DATABASE_URL": url, "HYBRIDCOST_DATA_DIR": str(out / "data")})
         assert result.exit_code == 0, result.stderr
+        spend = rep_seed.run_cli(["spend", "--since", "2026-11-02", "--until", "2026-11-08", "--by", "provider",
+                                  "--json"], {"DATABASE_URL": url})
+        assert spend.exit_code == 0, spend.stderr
+        totals["spend_json"] = json.loads(spend.stdout)
         yield out, totals
     finally:
         engine.dispose()
@@ -76,7 +81,9 @@ def test_rep_pdf_text_carries_totals_equal_to_spend_by(weekly):
                           check=True).stdout
     total = sum(totals["provider"]["cost_usd"].to_list(), Decimal(0))
     assert usd(total) in text
-    for row in totals["provider"].iter_rows(named=True):
+    cli_rows = totals["spend_json"]  # `hybridcost spend --json` for the same week, formatted the same way
+    assert usd(sum(Decimal(str(r["cost_usd"])) for r in cli_rows)) == usd(total)
+    for row in cli_rows:
         assert usd(row["cost_usd"]) in text
     assert "data as of 2026-11-09 00:00 UTC" in text
     for _, heading in SECTIONS:
