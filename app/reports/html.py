@@ -110,7 +110,7 @@ class _ChartWriter:
 
     def __call__(self, fig: go.Figure) -> str:
         if self.static:
-            png = fig.to_image(format="png", width=960, height=int(fig.layout.height or 380), scale=1.5)
+            png = fig.to_image(format="png", width=960, height=int(fig.layout.height or 380), scale=1)
             data = base64.b64encode(png).decode("ascii")
             title = html.escape(str(fig.layout.title.text or "chart"))
             return f"<div class='chart'><img alt='{title}' src='data:image/png;base64,{data}'></div>"
