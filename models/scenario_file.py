@@ -44,7 +44,7 @@ class Scenario:
 
     name: str
     path: Path
-    api: ApiPricing
+    api: ApiPricing | None
     gpu: GpuOption
     demand_path: Path | None
 
@@ -116,8 +116,11 @@ def _gpu(file: Path, doc: dict) -> GpuOption:
     return GpuOption(**values)
 
 
-def load_scenario(path: Path | str) -> Scenario:
-    """Read and validate a scenario YAML (the demand CSV is loaded separately)."""
+def load_scenario(path: Path | str, *, require_api: bool = True) -> Scenario:
+    """Read and validate a scenario YAML (the demand CSV is loaded separately).
+
+    With require_api=False (demand priced from the database) the api section may be absent.
+    """
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -143,7 +146,7 @@ def load_scenario(path: Path | str) -> Scenario:
     return Scenario(
         name=str(doc.get("name") or file.stem),
         path=file,
-        api=_api(file, doc),
+        api=_api(file, doc) if (require_api or "api" in doc) else None,
         gpu=_gpu(file, doc),
         demand_path=(file.parent / demand) if demand else None,
     )

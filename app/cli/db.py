@@ -15,14 +15,14 @@ app = typer.Typer(help="Database: migrations and the embedded server.", no_args_
 def upgrade(revision: str = typer.Argument("head", help="Revision to upgrade to.")) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     migrate.upgrade(database_url(context.settings()), revision)
-    typer.echo(f"database at revision {migrate.current_revision(context.engine())}", err=True)
+    typer.echo(f"database at revision {migrate.current_revision(context.engine(check_schema=False))}", err=True)
 
 
 @app.command()
 def downgrade(revision: str = typer.Argument(..., help="Revision to revert to; 'base' empties the schema.")) -> None:
     """Revert migrations down to REVISION."""
     migrate.downgrade(database_url(context.settings()), revision)
-    typer.echo(f"database at revision {migrate.current_revision(context.engine()) or 'base'}", err=True)
+    typer.echo(f"database at revision {migrate.current_revision(context.engine(check_schema=False)) or 'base'}", err=True)
 
 
 @app.command()

@@ -36,7 +36,7 @@ def doctor(json_output: bool = typer.Option(False, "--json", help="Print one JSO
     try:
         url = database_url(settings)
         report["database"] = redact_url(url)
-        engine = context.engine()
+        engine = context.engine(check_schema=False)
         with engine.connect() as conn:
             report["server_version"] = conn.execute(sa.text("SHOW server_version")).scalar()
         report["reachable"] = True

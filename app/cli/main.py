@@ -9,10 +9,13 @@ import warnings
 
 import click
 import typer
+from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
 from app.cli import db, demo, doctor, serve
 from app.cli.errors import USER_ERROR_EXIT, user_error_types
+
+DATABASE_ERROR_EXIT = 3
 
 
 class HybridcostGroup(TyperGroup):
@@ -25,6 +28,12 @@ class HybridcostGroup(TyperGroup):
         except user_error_types() as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(USER_ERROR_EXIT)
+        except DBAPIError as exc:
+            # A database that went away (or refuses us) is reported in one line; details at DEBUG.
+            logging.getLogger("hybridcost").debug("database error", exc_info=True)
+            first = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc).splitlines()[0]
+            click.echo(f"error: database: {first}", err=True)
+            ctx.exit(DATABASE_ERROR_EXIT)
 
 
 app = typer.Typer(

@@ -38,7 +38,7 @@ def check_exposure(host: str, insecure: bool) -> None:
 
 
 def _database_is_empty() -> bool:
-    with context.engine().connect() as conn:
+    with context.engine(check_schema=False).connect() as conn:
         return not conn.execute(sa.text(
             "SELECT EXISTS (SELECT 1 FROM usage_hourly) OR EXISTS (SELECT 1 FROM cost_lines) "
             "OR EXISTS (SELECT 1 FROM gpu_hourly)")).scalar()

@@ -39,8 +39,9 @@ def recommendation(result: SimulationResult) -> str:
     if n == 0:
         return "Stay on tokens: no number of replicas costs less than the API for this workload."
     if n >= result.peak_replicas:
+        gpus = n * result.replica_gpus
         return (f"Move entirely to owned GPUs: {n} replica{'s' if n != 1 else ''} "
-                f"({n * result.replica_gpus} GPUs) serve the peak for less than the API.")
+                f"({gpus} GPU{'s' if gpus != 1 else ''}) serve the peak for less than the API.")
     gpus = n * result.replica_gpus
     return (f"Own {n} replica{'s' if n != 1 else ''} ({gpus} GPU{'s' if gpus != 1 else ''}) "
             "and burst the rest to the API.")
@@ -57,7 +58,7 @@ def format_summary(name: str, result: SimulationResult) -> str:
         f"Scenario {name}: {result.hours:,} hours of demand (a month is {HOURS_PER_MONTH} hours)",
         f"  GPU cost:          ${result.gpu_hourly_cost:,.4f} per GPU-hour "
         f"({result.replica_gpus} GPU{'s' if result.replica_gpus != 1 else ''} per replica)",
-        f"  {'':18} {'this file':>16} {'per month':>16}",
+        f"  {'':18} {'these hours':>16} {'per month':>16}",
         f"  {'API only':18} {usd(result.api_only_cost):>16} {usd(m(result.api_only_cost)):>16}",
         f"  {'GPU only':18} {usd(result.gpu_only_cost):>16} {usd(m(result.gpu_only_cost)):>16}"
         f"   ({_replicas(result.peak_replicas)} for the peak)",
@@ -88,20 +89,69 @@ def run_scenario(scenario_path: Path, demand_loader: DemandLoader = demand_from_
     return scenario, run_contract(demand, scenario.api, scenario.gpu)
 
 
+def simulate_workload(scenario: Scenario, workload: str, since: str | None, until: str | None) -> SimulationResult:
+    """Simulate with demand and per-hour API cost from the database; the scenario gives the GPU side."""
+    import numpy as np
+
+    from app.cli import context
+    from app.cli.dates import utc_window
+    from app.cli.errors import UserError
+    from models.queries.workload_demand import NotHourlyError, workload_hourly
+
+    start, end = utc_window(since, until)
+    with context.engine().connect() as conn:
+        try:
+            frame = workload_hourly(conn, workload=workload, since=start, until=end)
+        except NotHourlyError as exc:
+            raise UserError(str(exc)) from None
+    if frame.is_empty() or (frame["input_tokens"].sum() + frame["output_tokens"].sum()) == 0:
+        raise UserError(f"workload {workload!r} has no usage between {start:%Y-%m-%d} and {end:%Y-%m-%d}")
+    demand = Demand.from_arrays(frame["input_tokens"].to_numpy(), frame["cached_input_tokens"].to_numpy(),
+                                frame["output_tokens"].to_numpy())
+    unpriced = int(frame["unpriced_rows"].sum())
+    typer.echo(f"Demand and API cost of {workload!r} from the database, {start:%Y-%m-%d} to {end:%Y-%m-%d} "
+               "(exclusive): each hour priced per model at the prices then in effect; the scenario's API "
+               "prices were not used." + (f" {unpriced} unpriced usage rows add no API cost." if unpriced else ""),
+               err=True)
+    return run_contract(demand, None, scenario.gpu, api_costs=frame["total_api_cost_usd"].to_numpy().astype(np.float64))
+
+
+def save_scenario(scenario_path: Path, name: str) -> None:
+    """Store the scenario YAML (as JSON) under its name, replacing an earlier one."""
+    import yaml
+
+    from app.cli import context
+    from models.scenario_store import save_scenario as store
+
+    with context.engine().begin() as conn:
+        store(conn, name, yaml.safe_load(scenario_path.read_text()))
+    typer.echo(f"scenario {name!r} saved", err=True)
+
+
 def simulate(
     scenario: Path = typer.Argument(..., help="Scenario YAML (its demand CSV path is relative to it)."),
     json_output: bool = typer.Option(False, "--json", help="Print only the contract figures as JSON."),
+    workload: str = typer.Option(None, "--workload", help="Take demand and API cost of this workload from the database."),
+    since: str = typer.Option(None, "--since", help="With --workload: first UTC day (default: 30 days back)."),
+    until: str = typer.Option(None, "--until", help="With --workload: last UTC day, included (default: today)."),
+    save: bool = typer.Option(False, "--save", help="Store the scenario in the database under its name."),
 ) -> None:
     """Compare API-only, GPU-only and hybrid cost for a scenario and recommend one."""
     try:
-        loaded, result = run_scenario(scenario)
+        if workload:
+            loaded = load_scenario(scenario, require_api=False)
+            result = simulate_workload(loaded, workload, since, until)
+        else:
+            loaded, result = run_scenario(scenario)
     except ScenarioError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
+    if save:
+        save_scenario(scenario, loaded.name)
     if json_output:
         typer.echo(json.dumps(result.as_contract_dict()))
     else:
-        typer.echo(format_summary(loaded.name, result))
+        typer.echo(format_summary(workload or loaded.name, result))
 
 
 def register(app: typer.Typer) -> None:

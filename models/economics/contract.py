@@ -211,9 +211,14 @@ class PreparedWorkload:
         return replicas * self.h_rep * self.hours + overflow
 
 
-def prepare(demand: Demand, api: ApiPricing, gpu: GpuOption) -> PreparedWorkload:
-    """Sort the hours by work once so every later query is a searchsorted away."""
-    a = api_cost_per_hour(demand, api)
+def prepare(demand: Demand, api: ApiPricing | None, gpu: GpuOption,
+            api_costs: np.ndarray | None = None) -> PreparedWorkload:
+    """Sort the hours by work once so every later query is a searchsorted away.
+
+    ``api_costs`` gives ``A_t`` directly (priced per model from the database) instead of
+    computing it from one ApiPricing.
+    """
+    a = api_cost_per_hour(demand, api) if api_costs is None else np.asarray(api_costs, dtype=np.float64)
     w = replica_work(demand, gpu)
     busy = w > 0
     order = np.argsort(w[busy], kind="stable")
@@ -364,6 +369,7 @@ def simulate_prepared(prep: PreparedWorkload, gpu: GpuOption) -> SimulationResul
     )
 
 
-def simulate(demand: Demand, api: ApiPricing, gpu: GpuOption) -> SimulationResult:
+def simulate(demand: Demand, api: ApiPricing | None, gpu: GpuOption,
+             api_costs: np.ndarray | None = None) -> SimulationResult:
     """Compute every ECONOMICS.md output for one demand table, API pricing and GPU option."""
-    return simulate_prepared(prepare(demand, api, gpu), gpu)
+    return simulate_prepared(prepare(demand, api, gpu, api_costs), gpu)
