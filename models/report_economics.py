@@ -1,7 +1,9 @@
 """The weekly report's economics: per workload, the ECONOMICS.md contract on the week's hourly demand.
 
-Demand is the workload's provider usage (usage_hourly, attributed by the rules) for the 168
-hours of the week. API prices are those in effect for the workload's biggest model; the GPU
+Demand and each hour's API cost come from `workload_hourly` (the same as `hybridcost simulate
+--workload`): provider usage and request logs priced per model at the prices then in effect,
+plus tokens the workload's own inference servers served. The forecast and the levers take one
+price list: the workload's biggest model's prices, scaled to the week's real API cost. The GPU
 option is a saved scenario named after the workload ("<workload> on ..."), else the fastest
 model in the throughput catalog on its GPU type, rented at the catalog rate with the reference
 $150 per GPU-month for operations. Lever inputs measured from the data: the share of exact
@@ -12,31 +14,33 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
-from typing import Any
-
 import numpy as np
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from models.economics.contract import ApiPricing, Demand, GpuOption, simulate
+from models.economics.contract import ApiPricing, Demand, GpuOption, api_cost_per_hour, simulate
 from models.economics.forecast import move_dates
 from models.economics.levers import levers_waterfall
 from models.queries.sql_fragments import attribution_join, price_join, priced_cost
+from models.queries.workload_demand import NotHourlyError, workload_hourly
 from models.report_data import ReportWeek, WeeklyReport
 
 HOURS_PER_MONTH = 730
 OPS_PER_GPU_MONTH = 150.0
 HISTORY_WEEKS = 8
 
-HOURLY = f"""
-SELECT coalesce(wl.workload, 'unallocated') AS workload, u.provider, u.model,
-       date_trunc('hour', u.bucket_start_at AT TIME ZONE 'UTC') AS hour,
-       sum(u.input_tokens) AS input_tokens, sum(u.cached_input_tokens) AS cached_input_tokens,
-       sum(u.output_tokens) AS output_tokens, sum({priced_cost('u')}) AS est_cost
+MODEL_COSTS = f"""
+SELECT coalesce(wl.workload, 'unallocated') AS workload, u.provider, u.model, sum({priced_cost('u')}) AS est_cost
 FROM usage_hourly u {price_join('u', 'bucket_start_at')} {attribution_join('u')}
 WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
-GROUP BY 1, 2, 3, 4
+GROUP BY 1, 2, 3
+UNION ALL
+SELECT coalesce(nullif(q.workload_tag, ''), wl.workload, 'unallocated'), q.provider, q.model,
+       sum(coalesce({priced_cost('q', cache_write=False)}, q.reported_cost_usd))
+FROM usage_requests q {price_join('q', 'started_at')} {attribution_join('q', has_tags=True)}
+WHERE q.started_at >= :since AND q.started_at < :until AND q.endpoint_kind = 'api'
+GROUP BY 1, 2, 3
 """
 WEEKLY_TOKENS = f"""
 SELECT coalesce(wl.workload, 'unallocated') AS workload,
@@ -53,18 +57,6 @@ FROM usage_requests q {attribution_join('q', has_tags=True)}
 WHERE q.started_at >= :since AND q.started_at < :until AND q.fingerprint <> ''
 GROUP BY 1
 """
-
-
-def _demand(rows: list[Any], week: ReportWeek) -> Demand:
-    """168 consecutive hours; an hour with no usage row is zero demand."""
-    inp, cached, out = (np.zeros(168) for _ in range(3))
-    for r in rows:
-        i = int((r.hour.replace(tzinfo=week.since.tzinfo) - week.since).total_seconds() // 3600)
-        if 0 <= i < 168:
-            inp[i] += float(r.input_tokens)
-            cached[i] += float(r.cached_input_tokens)
-            out[i] += float(r.output_tokens)
-    return Demand.from_arrays(inp, cached, out)
 
 
 def _api_pricing(conn: Connection, provider: str, model: str, week: ReportWeek) -> ApiPricing | None:
@@ -141,9 +133,9 @@ def add_to(conn: Connection, report: WeeklyReport) -> None:
     """Fill `report.recommendations` and `report.levers` for every workload with usage this week."""
     week = report.week
     params = {"since": week.since, "until": week.until}
-    by_workload: dict[str, list[Any]] = defaultdict(list)
-    for r in conn.execute(sa.text(HOURLY), params).all():
-        by_workload[r.workload].append(r)
+    costs: dict[str, dict[tuple[str, str], float]] = defaultdict(lambda: defaultdict(float))
+    for r in conn.execute(sa.text(MODEL_COSTS), params).all():
+        costs[r.workload][(r.provider, r.model)] += float(r.est_cost or 0)
     history_since = week.until - timedelta(weeks=HISTORY_WEEKS)
     weekly = pl.DataFrame([tuple(r) for r in conn.execute(sa.text(WEEKLY_TOKENS), {
         "since": history_since, "until": week.until}).all()], orient="row",
@@ -155,27 +147,34 @@ def add_to(conn: Connection, report: WeeklyReport) -> None:
     interactive = dict(conn.execute(sa.text("SELECT name, interactive FROM workloads")).all())
     repeats = _repeat_shares(conn, week)
     recs, levers = [], []
-    for workload in sorted(w for w in by_workload if w != "unallocated"):
-        rows = by_workload[workload]
-        costs: dict[tuple[str, str], float] = defaultdict(float)
-        for r in rows:
-            costs[(r.provider, r.model)] += float(r.est_cost or 0)
-        provider, model = max(costs, key=lambda k: (costs[k], k))
-        demand = _demand(rows, week)
-        monthly = float((demand.input_tokens + demand.output_tokens).sum()) * HOURS_PER_MONTH / 168
-        api = _api_pricing(conn, provider, model, week)
+    for workload in sorted(w for w in costs if w != "unallocated"):
+        provider, model = max(costs[workload], key=lambda k: (costs[workload][k], k))
         gpu, option = _gpu_option(conn, workload)
-        base = {"workload": workload, "monthly_tokens": int(monthly), "option": option}
-        if api is None or gpu is None:
+        base = {"workload": workload, "option": option}
+        try:
+            frame = workload_hourly(conn, workload=workload, since=week.since, until=week.until)
+        except NotHourlyError:
             recs.append(base | {"action": "not assessed", "crossed": False,
-                                "reason": f"{model} is unpriced" if api is None else option})
+                                "reason": "only daily usage buckets: the breakeven needs hourly demand"})
             continue
-        res = simulate(demand, api, gpu)
+        demand = Demand.from_arrays(frame["input_tokens"].to_numpy(), frame["cached_input_tokens"].to_numpy(),
+                                    frame["output_tokens"].to_numpy())
+        api_costs = frame["total_api_cost_usd"].to_numpy().astype(np.float64)
+        monthly = float((demand.input_tokens + demand.output_tokens).sum()) * HOURS_PER_MONTH / max(demand.hours, 1)
+        base["monthly_tokens"] = int(monthly)
+        api = _api_pricing(conn, provider, model, week)
+        if api is None or gpu is None or not api_costs.sum():
+            recs.append(base | {"action": "not assessed", "crossed": False,
+                                "reason": f"{model} is unpriced" if api is None or not api_costs.sum() else option})
+            continue
+        list_cost = float(api_cost_per_hour(demand, api).sum())
+        api = api.scaled(float(api_costs.sum()) / list_cost) if list_cost else api
+        res = simulate(demand, None, gpu, api_costs=api_costs)
         breakeven = res.breakeven_monthly_tokens
-        prev_monthly = previous.get(workload, 0) * HOURS_PER_MONTH / 168
+        prev_monthly = previous.get(workload, 0) * HOURS_PER_MONTH / max(demand.hours, 1)
         crossed = breakeven is not None and prev_monthly < breakeven <= monthly
         history = weekly.filter(pl.col("workload") == workload).select("week_start", "tokens")
-        reason = (f"at {model} prices; GPU option {option}" if breakeven is None or monthly >= breakeven else
+        reason = (f"GPU option {option}" if breakeven is None or monthly >= breakeven else
                   f"{monthly / breakeven * 100:.0f}% of breakeven volume; GPU option {option}")
         recs.append(base | {
             "action": _action(res, gpu), "crossed": crossed, "replicas": res.optimal_replicas,

@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from app.reports.pdf import browser_available
 from app.reports.summary import headlines
 from app.reports.weekly import available_weeks, write_weekly
 from app.ui.format import usd
@@ -38,6 +39,34 @@ def test_rep_demo_report_has_recommendations_levers_and_fleet(engine, tmp_path):
     assert "segment-labeling" in page and "Savings available per lever" in page and not rep.pending
 
 
+def test_rep_recommendation_agrees_with_simulate_workload(engine, cli_env, tmp_path):
+    import json
+
+    import rep_seed
+    import yaml
+
+    from ingest.demo.reference import SCENARIO_BODY
+
+    load_demo(engine, now=NOW)
+    with engine.connect() as conn:
+        from models.report_data import parse_week, weekly_report
+
+        rep = weekly_report(conn, parse_week("2026-W47"), now=NOW)
+    row = next(r for r in rep.recommendations.iter_rows(named=True) if r["workload"] == "segment-labeling")
+    assert row["option"].startswith("scenario ")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump({"name": "x", "gpu": SCENARIO_BODY["gpu"]}))
+    result = rep_seed.run_cli(["simulate", str(scenario), "--workload", "segment-labeling", "--since", "2026-11-16",
+                               "--until", "2026-11-22", "--json"], {"DATABASE_URL": cli_env})
+    assert result.exit_code == 0, result.stderr
+    contract = json.loads(result.stdout)
+    hours = contract["hours"]
+    assert abs(row["api_usd_month"] - contract["api_only_cost"] * 730 / hours) < 1e-6 * max(1, row["api_usd_month"])
+    assert abs(row["hybrid_usd_month"] - contract["hybrid_cost"] * 730 / hours) < 1e-6 * max(1, row["hybrid_usd_month"])
+    assert row["replicas"] == contract["optimal_replicas"]
+    assert row["breakeven_monthly_tokens"] == int(contract["breakeven_monthly_tokens"])
+
+
 def test_rep_page_generates_downloads(engine, cli_env):
     load_demo(engine, now=NOW)
     assert available_weeks(engine, now=NOW)[0] == "2026-W48"
@@ -49,3 +78,5 @@ def test_rep_page_generates_downloads(engine, cli_env):
     assert not at.exception
     labels = [b.label for b in at.get("download_button")]
     assert "Download HTML" in labels and "Download XLSX" in labels
+    if browser_available():
+        assert "Download PDF" in labels
