@@ -8,7 +8,9 @@ of the same file, or an overlapping API window, changes no totals.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import operator
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +34,16 @@ class TableSpec:
     key: tuple[str, ...]
     json_columns: frozenset[str] = frozenset()
     columns: tuple[str, ...] = ()
+
+    @functools.cached_property
+    def getter(self):
+        """All columns of a record in one C-level call (the hot path of every load)."""
+        return operator.attrgetter(*self.columns)
+
+    @functools.cached_property
+    def json_positions(self) -> tuple[int, ...]:
+        """Positions of the JSON columns in a row."""
+        return tuple(i for i, c in enumerate(self.columns) if c in self.json_columns)
 
 
 def _spec(record_type: type, table: str, key: tuple[str, ...], json_columns: Iterable[str] = ()) -> TableSpec:
@@ -72,13 +84,16 @@ class LoadError(RuntimeError):
         self.run_id = run_id
 
 
+_JSON = json.JSONEncoder(default=str, separators=(",", ":"))  # one encoder, reused for every row
+
+
 def _row(record: Any, spec: TableSpec) -> tuple:
-    values = []
-    for name in spec.columns:
-        value = getattr(record, name)
-        if name in spec.json_columns:
-            value = json.dumps(value, default=str, sort_keys=True)
-        values.append(value)
+    values = spec.getter(record)
+    if not spec.json_positions:
+        return values
+    values = list(values)
+    for i in spec.json_positions:
+        values[i] = _JSON.encode(values[i]) if values[i] else "{}"
     return tuple(values)
 
 
@@ -173,7 +188,8 @@ def _ensure_gpu_partitions(conn: Connection) -> tuple[datetime, datetime] | None
     return lo, hi
 
 
-def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> int:
+def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> tuple[int, int]:
+    """Merge staged rows on the natural key; return (distinct rows staged, rows inserted or changed)."""
     cols = list(spec.columns)
     key = ", ".join(spec.key)
     extra_cols = (["run_id"] if spec.table in RUN_TRACKED else []) + ["is_demo"]
@@ -181,13 +197,17 @@ def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> int
     value_cols = [c for c in cols if c not in spec.key]
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in value_cols + extra_cols)
     changed = " OR ".join(f"{spec.table}.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in value_cols) or "FALSE"
+    # Within one file the last occurrence of a key wins; one sort serves the merge and the count.
     sql = (
-        f"INSERT INTO {spec.table} ({', '.join(cols + extra_cols)}) "
-        f"SELECT DISTINCT ON ({key}) {', '.join(cols)}, {', '.join(extra_vals)} "
-        f"FROM stage_{spec.table} ORDER BY {key}, _seq DESC "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {changed}"
+        f"WITH d AS MATERIALIZED (SELECT DISTINCT ON ({key}) {', '.join(cols)} "
+        f"FROM stage_{spec.table} ORDER BY {key}, _seq DESC), "
+        f"ins AS (INSERT INTO {spec.table} ({', '.join(cols + extra_cols)}) "
+        f"SELECT {', '.join(cols)}, {', '.join(extra_vals)} FROM d "
+        f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {changed} RETURNING 1) "
+        f"SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM ins)"
     )
-    return conn.exec_driver_sql(sql).rowcount
+    distinct, written = conn.exec_driver_sql(sql).one()
+    return distinct, written
 
 
 def replace_focus_scopes(conn: Connection, scopes: Iterable[tuple[str, str, datetime]]) -> int:
@@ -220,9 +240,11 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
             if replace_scopes is not None:
                 replace_focus_scopes(conn, replace_scopes)
             gpu_range = _ensure_gpu_partitions(conn) if r.GpuSample in stager.counts else None
+            distinct = 0
             for kind in stager.counts:
                 spec = SPECS[kind]
-                written = _merge(conn, spec, run_id, is_demo)
+                staged, written = _merge(conn, spec, run_id, is_demo)
+                distinct += staged
                 result.by_table[spec.table] = written
                 result.rows_written += written
             from models import rollups
@@ -233,12 +255,6 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
                 lo, hi = conn.exec_driver_sql(
                     "SELECT min(sampled_at), max(sampled_at) FROM stage_inference_samples").one()
                 rollups.refresh_inference_hourly(conn, lo, hi)
-            distinct = sum(
-                conn.exec_driver_sql(
-                    f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(SPECS[k].key)} FROM stage_{SPECS[k].table}) d"
-                ).scalar_one()
-                for k in stager.counts
-            )
             result.rows_skipped = result.rows_read - distinct
     except (SourceError, sa.exc.SQLAlchemyError, ValueError, TypeError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -6,6 +6,8 @@ date-times are UTC as the spec requires; money is Decimal; negative costs are ke
 
 from __future__ import annotations
 
+import functools
+
 import csv
 import json
 import re
@@ -38,6 +40,7 @@ _GPU_FIELDS = ("SkuId", "SkuMeter", "ChargeDescription", "ResourceType", "Resour
                "CapacityReservationId", "SkuPriceDetails")
 
 
+@functools.lru_cache(maxsize=4096)  # column names repeat on every row
 def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 

@@ -7,6 +7,8 @@ Naive timestamps are UTC (Prisma stores them so); pass ``naive_is_utc=False`` to
 
 from __future__ import annotations
 
+import functools
+
 import csv
 import hashlib
 import json
@@ -22,6 +24,7 @@ from ingest.sources._common import file_describe, loads_json, parse_decimal, par
 REQUIRED = ("request_id", "startTime", "model")
 
 
+@functools.lru_cache(maxsize=4096)  # column names repeat on every row
 def _norm(name: str) -> str:
     return name.replace("_", "").lower()
 

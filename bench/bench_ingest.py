@@ -1,0 +1,142 @@
+"""Token-side load speed and memory: 1,000,000 per-request rows through the real path.
+
+Run by hand: `python bench/bench_ingest.py [--scale 0.1]` (default a tenth: 100,000 rows).
+The real path is the LiteLLM SpendLogs source (JSON lines parsed and validated) feeding the
+loader (COPY into staging, merge on natural keys, run recorded). The baseline, measured in the
+same run on the same server, is a plain `COPY FROM STDIN` of the same rows into a bare table.
+Goal: rows/s at least 0.5x the plain COPY. Memory: a file 10x larger is loaded in a child
+process whose peak RSS is reported; streaming means it does not grow with the file (< 500 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import make_engine, scratch_database  # noqa: E402
+
+MODELS = [("openai", "gpt-4.1-mini"), ("openai", "o3"), ("anthropic", "claude-sonnet-4")]
+
+
+def write_spendlogs(path: Path, rows: int, seed: int = 7) -> None:
+    """A LiteLLM SpendLogs JSON-lines export with `rows` requests."""
+    rng = random.Random(seed)
+    t0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    with path.open("w") as out:
+        for i in range(rows):
+            provider, model = MODELS[i % 3]
+            start = t0 + timedelta(seconds=i * 2.5)
+            prompt, completion = rng.randint(100, 4000), rng.randint(10, 800)
+            out.write(json.dumps({
+                "request_id": f"req-{i:09d}", "call_type": "acompletion", "api_key": f"key{i % 50:03d}",
+                "spend": round(prompt * 2e-6 + completion * 8e-6, 8), "total_tokens": prompt + completion,
+                "prompt_tokens": prompt, "completion_tokens": completion,
+                "startTime": start.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+                "endTime": (start + timedelta(milliseconds=rng.randint(200, 9000))).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3],
+                "model": model, "custom_llm_provider": provider, "user": f"u{i % 400}", "team_id": f"team{i % 5}",
+                "metadata": {"project_id": f"proj{i % 12}"}, "cache_hit": "False", "request_tags": ["bench"],
+                "status": "success"}) + "\n")
+
+
+def time_real_path(url: str, path: Path) -> tuple[float, int]:
+    """Seconds and rows for source + loader."""
+    from ingest.loader import load
+    from ingest.sources.litellm import LiteLLMSpendLogsSource
+
+    engine = make_engine(url)
+    src = LiteLLMSpendLogsSource(path)
+    start = time.perf_counter()
+    result = load(engine, src.collect(), source="litellm", target=src.describe())
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return elapsed, result.rows_read
+
+
+def time_records_path(url: str, path: Path) -> float:
+    """Seconds for the loader alone, fed typed records (the instrumented client's path)."""
+    from ingest.loader import load
+    from ingest.sources.litellm import LiteLLMSpendLogsSource
+
+    records = [r for r in LiteLLMSpendLogsSource(path).collect()]
+    records = [r.__class__(**{**{f: getattr(r, f) for f in r.__slots__}, "source": "client"}) for r in records]
+    engine = make_engine(url)
+    start = time.perf_counter()
+    load(engine, records, source="client", target="bench records")
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    return elapsed
+
+
+def time_plain_copy(url: str, path: Path) -> float:
+    """Seconds for a plain COPY of the same rows (already parsed to tuples) into a bare table."""
+    import psycopg
+
+    rows = []
+    with path.open() as handle:
+        for line in handle:
+            d = json.loads(line)
+            rows.append((d["request_id"], d["startTime"], d["custom_llm_provider"], d["model"], d["prompt_tokens"],
+                         d["completion_tokens"], d["spend"], d["user"], d["team_id"]))
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        conn.execute("CREATE TABLE bare (request_id text, started_at timestamptz, provider text, model text, "
+                     "input_tokens bigint, output_tokens bigint, spend numeric, user_id text, team text)")
+        start = time.perf_counter()
+        with conn.cursor().copy("COPY bare FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        return time.perf_counter() - start
+
+
+def peak_rss_of_child_load(url: str, path: Path) -> float:
+    """Peak resident memory (MB) of a child process that loads `path` through the real path."""
+    code = ("import sys; sys.path.insert(0, %r); from ingest.loader import load; "
+            "from ingest.sources.litellm import LiteLLMSpendLogsSource as S; from models.database import make_engine; "
+            "s = S(%r); load(make_engine(%r), s.collect(), source='litellm', target=s.describe()); "
+            "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
+            % (str(Path(__file__).resolve().parent.parent), str(path), url))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024.0
+
+
+def main() -> None:
+    """Generate, load through both paths, print rows/s, the ratio, and peak memory."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=float, default=0.1, help="fraction of 1,000,000 rows (default 0.1)")
+    args = parser.parse_args()
+    rows = int(1_000_000 * args.scale)
+    with tempfile.TemporaryDirectory() as tmp, scratch_database() as url:
+        small, big = Path(tmp) / "spendlogs.jsonl", Path(tmp) / "spendlogs_x10.jsonl"
+        write_spendlogs(small, rows)
+        real_s, read = time_real_path(url, small)
+        records_s = time_records_path(url, small)
+        copy_s = time_plain_copy(url, small)
+        print(f"rows: {read:,}")
+        print(f"real path (parse + validate + COPY staging + merge): {real_s:7.2f} s  {read / real_s:10,.0f} rows/s")
+        print(f"plain COPY FROM STDIN into a bare table:              {copy_s:7.2f} s  {read / copy_s:10,.0f} rows/s")
+        print(f"loader alone, typed records (client path):            {records_s:7.2f} s  {read / records_s:10,.0f} rows/s")
+        print(f"ratio file path / plain COPY (rows/s): {copy_s / real_s:.2f}  (goal >= 0.5)")
+        print(f"ratio loader alone / plain COPY (rows/s): {copy_s / records_s:.2f}")
+        write_spendlogs(small, max(rows // 10, 1000), seed=1)
+        write_spendlogs(big, rows * 10, seed=2)
+        small_mb = peak_rss_of_child_load(url, small)
+        big_mb = peak_rss_of_child_load(url, big)
+        print(f"peak RSS loading {max(rows // 10, 1000):,} rows: {small_mb:6.0f} MB; {rows * 10:,} rows: {big_mb:6.0f} MB "
+              f"(goal: flat, < 500 MB)")
+    print(f"(this process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()
