@@ -129,6 +129,25 @@ def _repeat_shares(conn: Connection, week: ReportWeek) -> dict[str, float]:
     return {r.workload: 1.0 - r.distinct_prompts / r.requests for r in rows if r.requests}
 
 
+def _lever_inputs(conn: Connection, week: ReportWeek, workload: str, demand: Demand, api: ApiPricing,
+                  fallback: dict[str, float | None]) -> dict[str, float | None]:
+    """Measured lever shares: the discipline analytics where present, else repeats and interactivity."""
+    try:
+        from models.discipline import DisciplineConfig, levers_inputs
+    except ImportError:
+        return {**fallback, "route_share": None, "route_price_ratio": None}
+    config = DisciplineConfig()
+    got = levers_inputs(conn, week.since, week.until, workload=workload, config=config)
+    cheap = ApiPricing(input_per_mtok=float(config.cheap_input_usd_per_mtok),
+                       cached_input_per_mtok=float(config.cheap_cached_input_usd_per_mtok),
+                       output_per_mtok=float(config.cheap_output_usd_per_mtok))
+    today = float(api_cost_per_hour(demand, api).sum())
+    ratio = min(1.0, float(api_cost_per_hour(demand, cheap).sum()) / today) if today else None
+    route = got.get("routable_share")
+    return {"repeat_share": got.get("repeat_share"), "batchable_share": got.get("batchable_share"),
+            "route_share": route, "route_price_ratio": ratio if route is not None else None}
+
+
 def add_to(conn: Connection, report: WeeklyReport) -> None:
     """Fill `report.recommendations` and `report.levers` for every workload with usage this week."""
     week = report.week
@@ -181,10 +200,11 @@ def add_to(conn: Connection, report: WeeklyReport) -> None:
             "breakeven_monthly_tokens": None if breakeven is None else int(breakeven),
             "api_usd_month": res.monthly(res.api_only_cost), "hybrid_usd_month": res.monthly(res.hybrid_cost),
             "move_date": _move_date(history, demand, api, gpu, res.optimal_replicas > 0), "reason": reason})
+        inputs = _lever_inputs(conn, week, workload, demand, api, fallback={
+            "repeat_share": repeats.get(workload),
+            "batchable_share": 0.0 if interactive.get(workload, True) else 1.0})
         try:
-            fall = levers_waterfall(demand, api, gpu, repeat_share=repeats.get(workload),
-                                    batchable_share=0.0 if interactive.get(workload, True) else 1.0,
-                                    route_share=None, route_price_ratio=None)
+            fall = levers_waterfall(demand, api, gpu, **inputs)
         except ValueError:
             continue
         for step in fall.steps:
