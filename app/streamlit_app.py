@@ -28,6 +28,9 @@ PAGES = [
 def main() -> None:
     """Configure the page and run the selected one."""
     st.set_page_config(page_title="hybridcost", page_icon=":material/balance:", layout="wide")
+    from app.ui.auth import require_login
+
+    require_login()  # stops here unless login is off or the user is allowed
     pages = [st.Page(str(PAGES_DIR / f), title=t, icon=i, default=(f == "overview.py"))
              for f, t, i in PAGES if (PAGES_DIR / f).exists()]
     selected = st.navigation(pages)

@@ -52,3 +52,31 @@ def get_engine(settings: Settings | None = None) -> Engine:
     from models.settings import get_settings
 
     return make_engine(database_url(settings or get_settings()))
+
+
+def reader_url(settings: Settings) -> str:
+    """The URL pages read through: HYBRIDCOST_READER_DATABASE_URL, else the main database."""
+    if settings.reader_database_url is not None:
+        return normalise_url(settings.reader_database_url.get_secret_value())
+    return database_url(settings)
+
+
+def writer_url(settings: Settings) -> str:
+    """The URL edits go through: HYBRIDCOST_WRITER_DATABASE_URL, else the main database."""
+    if settings.writer_database_url is not None:
+        return normalise_url(settings.writer_database_url.get_secret_value())
+    return database_url(settings)
+
+
+def reader_engine(settings: Settings | None = None) -> Engine:
+    """An engine that connects as the read-only role when one is configured."""
+    from models.settings import get_settings
+
+    return make_engine(reader_url(settings or get_settings()))
+
+
+def writer_engine(settings: Settings | None = None) -> Engine:
+    """An engine that connects as the writer role when one is configured."""
+    from models.settings import get_settings
+
+    return make_engine(writer_url(settings or get_settings()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import platformdirs
@@ -10,6 +11,11 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT_DATA_DIR = Path("/var/lib/hybridcost")
+SECRETS_FILE_ENV = "HYBRIDCOST_SECRETS_FILE"
+
+
+class SecretsFileError(ValueError):
+    """The secrets file is missing, unreadable or readable by others; the message says which."""
 
 
 def default_data_dir() -> Path:
@@ -26,7 +32,9 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Effective configuration: HYBRIDCOST_* variables, plus plain DATABASE_URL and SDK keys."""
 
-    model_config = SettingsConfigDict(env_prefix="HYBRIDCOST_", extra="ignore", populate_by_name=True)
+    # env_ignore_empty: an empty variable (as docker compose passes `${X:-}`) means unset
+    model_config = SettingsConfigDict(env_prefix="HYBRIDCOST_", extra="ignore", populate_by_name=True,
+                                      env_ignore_empty=True)
 
     database_url: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "HYBRIDCOST_DATABASE_URL")
@@ -49,6 +57,24 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "HYBRIDCOST_ANTHROPIC_BASE_URL")
     )
+    # Least privilege: the dashboard reads as the reader and edits as the writer (both fall back to DATABASE_URL).
+    reader_database_url: SecretStr | None = None
+    writer_database_url: SecretStr | None = None
+    # Passwords `hybridcost db roles` gives the three roles; a role without one is created NOLOGIN.
+    reader_password: SecretStr | None = None
+    writer_password: SecretStr | None = None
+    owner_password: SecretStr | None = None
+    # Login (OpenID Connect); all of client id, secret, metadata URL and cookie secret turn it on.
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_server_metadata_url: str | None = None
+    cookie_secret: SecretStr | None = None
+    public_url: str | None = None  # the dashboard's address as browsers see it; redirect_uri is derived from it
+    allowed_emails: str = ""  # comma-separated
+    allowed_domains: str = ""  # comma-separated, e.g. "example.com"
+    editor_emails: str = ""  # comma-separated; these users get edit controls
+    runtime_dir: Path | None = None  # private folder for the generated .streamlit/secrets.toml
+    exporter_cache_seconds: float = 5.0
 
     @property
     def uses_embedded(self) -> bool:
@@ -65,12 +91,38 @@ class Settings(BaseSettings):
         """Where collectors keep samples while the database is away."""
         return self.data_dir / "spool"
 
+    @property
+    def login_configured(self) -> bool:
+        """True when every setting OIDC login needs is present."""
+        return bool(self.oidc_client_id and self.oidc_client_secret and self.oidc_server_metadata_url
+                    and self.cookie_secret)
+
+    @property
+    def allowed_email_set(self) -> frozenset[str]:
+        """Allowed e-mail addresses, lower-cased."""
+        return split_list(self.allowed_emails)
+
+    @property
+    def allowed_domain_set(self) -> frozenset[str]:
+        """Allowed e-mail domains, lower-cased, without a leading '@'."""
+        return frozenset(d.lstrip("@") for d in split_list(self.allowed_domains))
+
+    @property
+    def editor_email_set(self) -> frozenset[str]:
+        """E-mail addresses of users who may edit, lower-cased."""
+        return split_list(self.editor_emails)
+
+    @property
+    def private_runtime_dir(self) -> Path:
+        """The private runtime folder (0700) for generated files such as secrets.toml."""
+        return self.runtime_dir or self.data_dir / "run"
+
     def redacted(self) -> dict[str, str]:
         """The configuration as strings, every secret and password replaced by '***'."""
         out: dict[str, str] = {}
         for name, value in self:
             if isinstance(value, SecretStr):
-                shown = redact_url(value.get_secret_value()) if name == "database_url" else "***"
+                shown = redact_url(value.get_secret_value()) if name.endswith("database_url") else "***"
             else:
                 shown = "" if value is None else str(value)
             out[name] = shown
@@ -87,6 +139,32 @@ def redact_url(url: str) -> str:
         return "***"
 
 
+def split_list(value: str) -> frozenset[str]:
+    """A comma- or whitespace-separated list as a set of lower-cased items."""
+    return frozenset(item.strip().lower() for item in value.replace(",", " ").split() if item.strip())
+
+
+def check_secrets_file(path: Path) -> None:
+    """Refuse a secrets file that is missing or that group or others may read or write."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise SecretsFileError(f"secrets file {path} cannot be read ({exc.strerror})") from exc
+    if not stat.S_ISREG(mode):
+        raise SecretsFileError(f"secrets file {path} is not a regular file")
+    if mode & 0o077:
+        raise SecretsFileError(f"secrets file {path} has mode {stat.S_IMODE(mode):04o}; "
+                               f"run `chmod 600 {path}` so only its owner can read it")
+
+
 def get_settings() -> Settings:
-    """Read the settings from the environment now."""
+    """Read the settings from the environment now, plus HYBRIDCOST_SECRETS_FILE (KEY=VALUE, mode 0600).
+
+    Variables in the environment win over the file, so a deployment can override one key.
+    """
+    secrets_file = os.environ.get(SECRETS_FILE_ENV)
+    if secrets_file:
+        path = Path(secrets_file).expanduser()
+        check_secrets_file(path)
+        return Settings(_env_file=path, _env_file_encoding="utf-8")
     return Settings()

@@ -41,3 +41,18 @@ def stop() -> None:
         raise typer.Exit(1)
     stopped = embedded.stop(settings.data_dir)
     typer.echo("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running", err=True)
+
+
+@app.command()
+def roles() -> None:
+    """Create or update the reader, writer and owner roles and their grants (idempotent; run after upgrade).
+
+    Passwords come from HYBRIDCOST_READER_PASSWORD, _WRITER_PASSWORD and _OWNER_PASSWORD; a role
+    without one is NOLOGIN. Connect as an admin (DATABASE_URL) that may create roles.
+    """
+    from models.roles import ensure_roles, passwords_from_settings
+
+    settings = context.settings()
+    for result in ensure_roles(context.engine(), passwords_from_settings(settings)):
+        state = "created" if result.created else "updated"
+        typer.echo(f"{result.name}: {state}, {'LOGIN' if result.login else 'NOLOGIN (no password set)'}", err=True)

@@ -31,7 +31,8 @@ def doctor(json_output: bool = typer.Option(False, "--json", help="Print one JSO
     """Print configuration (secrets redacted), database, reachability, schema revision and versions."""
     settings = context.settings()
     report: dict = {"settings": settings.redacted(), "versions": _versions(),
-                    "database_kind": "embedded" if settings.uses_embedded else "DATABASE_URL"}
+                    "database_kind": "embedded" if settings.uses_embedded else "DATABASE_URL",
+                    "login": "on (OpenID Connect)" if settings.login_configured else "off (dashboard on loopback only)"}
     ok = True
     try:
         url = database_url(settings)

@@ -18,8 +18,10 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from ingest.base import SourceError
     from ingest.loader import LoadError
     from models.embedded import EmbeddedDatabaseError
+    from models.settings import SecretsFileError
 
-    types: list[type[BaseException]] = [UserError, SourceError, LoadError, EmbeddedDatabaseError]
+    types: list[type[BaseException]] = [UserError, SourceError, LoadError, EmbeddedDatabaseError,
+                                        SecretsFileError]
     try:
         from models.scenario_file import ScenarioError
 

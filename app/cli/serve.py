@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,27 +15,79 @@ from app.cli import context
 from app.cli.errors import fail
 from models import migrate
 from models.database import database_url
+from models.settings import Settings
 
 ENTRY_POINT = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
-def streamlit_command(host: str, port: int) -> list[str]:
-    """The command line that serves the app; usage statistics are always off."""
-    return [
+def streamlit_command(host: str, port: int, secrets_file: Path | None = None) -> list[str]:
+    """The command line that serves the app; usage statistics are always off.
+
+    Uploads are capped at 50 MB (server.maxUploadSize) and parsed by the CLI's validating loaders.
+    """
+    command = [
         sys.executable, "-m", "streamlit", "run", str(ENTRY_POINT),
         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         "--server.maxUploadSize", "50", "--theme.base", "light",
     ]
+    if secrets_file is not None:
+        command += ["--secrets.files", str(secrets_file)]
+    return command
 
 
-def check_exposure(host: str, insecure: bool) -> None:
+def check_exposure(host: str, insecure: bool, settings: Settings | None = None) -> None:
     """Refuse to listen beyond loopback without login, unless --insecure says so."""
-    login_configured = bool(os.environ.get("HYBRIDCOST_OIDC_CLIENT_ID"))
-    if host not in LOOPBACK and not login_configured and not insecure:
-        raise fail(f"refusing to serve on {host} without login: configure OIDC (docs/deploy.md) "
+    settings = settings or context.settings()
+    if host not in LOOPBACK and not settings.login_configured and not insecure:
+        missing = [name for name, value in (
+            ("HYBRIDCOST_OIDC_CLIENT_ID", settings.oidc_client_id),
+            ("HYBRIDCOST_OIDC_CLIENT_SECRET", settings.oidc_client_secret),
+            ("HYBRIDCOST_OIDC_SERVER_METADATA_URL", settings.oidc_server_metadata_url),
+            ("HYBRIDCOST_COOKIE_SECRET", settings.cookie_secret)) if not value]
+        raise fail(f"refusing to serve on {host} without login: anyone who can reach it would see all spend "
+                   f"data. Configure OIDC login (missing: {', '.join(missing)}; see docs/deploy.md) "
                    "or pass --insecure to expose the dashboard unauthenticated")
+    if settings.login_configured and not (settings.allowed_email_set or settings.allowed_domain_set):
+        raise fail("login is configured but nobody is allowed in: set HYBRIDCOST_ALLOWED_EMAILS "
+                   "or HYBRIDCOST_ALLOWED_DOMAINS")
+
+
+def _toml_string(value: str) -> str:
+    """A TOML basic string (JSON's escapes are valid TOML)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def auth_secrets_toml(settings: Settings, host: str, port: int) -> str:
+    """The `[auth]` section of Streamlit's secrets.toml for the configured OIDC provider."""
+    base = settings.public_url or f"http://{'localhost' if host in LOOPBACK or host == '0.0.0.0' else host}:{port}"
+    values = {
+        "redirect_uri": base.rstrip("/") + "/oauth2callback",
+        "cookie_secret": settings.cookie_secret.get_secret_value(),
+        "client_id": settings.oidc_client_id,
+        "client_secret": settings.oidc_client_secret.get_secret_value(),
+        "server_metadata_url": settings.oidc_server_metadata_url,
+    }
+    lines = ["# Written by hybridcost at each start from HYBRIDCOST_* settings; do not edit.", "[auth]"]
+    lines += [f"{key} = {_toml_string(value)}" for key, value in values.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_auth_secrets(settings: Settings, host: str, port: int) -> Path | None:
+    """Write .streamlit/secrets.toml (0600) in the private runtime folder (0700); None when login is off."""
+    if not settings.login_configured:
+        return None
+    folder = settings.private_runtime_dir / ".streamlit"
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder.parent, 0o700)
+    os.chmod(folder, 0o700)
+    path = folder / "secrets.toml"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file may have had a wider mode
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(auth_secrets_toml(settings, host, port))
+    return path
 
 
 def _database_is_empty() -> bool:
@@ -45,12 +98,15 @@ def _database_is_empty() -> bool:
 
 
 def run_streamlit(host: str, port: int) -> None:
-    """Serve the app in the foreground until interrupted."""
+    """Serve the app in the foreground until interrupted (with login when OIDC is configured)."""
     env = dict(os.environ)
     env.setdefault("XDG_RUNTIME_DIR", "/tmp")
-    typer.echo(f"hybridcost dashboard: http://{'127.0.0.1' if host in LOOPBACK else host}:{port}", err=True)
+    secrets_file = write_auth_secrets(context.settings(), host, port)
+    typer.echo(f"hybridcost dashboard: http://{'127.0.0.1' if host in LOOPBACK else host}:{port}"
+               f"{' (login required)' if secrets_file else ''}", err=True)
+    command = streamlit_command(host, port, secrets_file)
     try:
-        completed = subprocess.run(streamlit_command(host, port), env=env, cwd=ENTRY_POINT.parent.parent, check=False)
+        completed = subprocess.run(command, env=env, cwd=ENTRY_POINT.parent.parent, check=False)
     except KeyboardInterrupt:
         return
     if completed.returncode not in (0, -2, 130):

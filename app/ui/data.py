@@ -15,11 +15,26 @@ TTL_SECONDS = 300
 
 @st.cache_resource(show_spinner=False)
 def engine() -> Engine:
-    """The app's engine, created once per server process."""
-    from models.database import database_url, make_engine
-    from models.settings import get_settings
+    """The engine pages read through: the read-only role when configured, created once per process."""
+    from models.database import reader_engine
 
-    return make_engine(database_url(get_settings()))
+    return reader_engine()
+
+
+@st.cache_resource(show_spinner=False)
+def _writer_engine() -> Engine:
+    from models.database import writer_engine as make_writer
+
+    return make_writer()
+
+
+def writer_engine() -> Engine:
+    """The engine edits go through (the writer role); only for users who may edit."""
+    from app.ui.auth import can_edit
+
+    if not can_edit():
+        raise PermissionError("only editors may change data")
+    return _writer_engine()
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -1,0 +1,137 @@
+"""Prometheus exporter: a custom collector that reads the database on each scrape (cached a few seconds).
+
+Metrics (definitions in models/queries/signals.py and docs/deploy.md):
+  hybridcost_spend_usd_per_hour{workload}          last 24 h average
+  hybridcost_budget_burn_ratio{scope,name}         forecast month-end spend / budget
+  hybridcost_breakeven_status{workload}            1 above breakeven (when a provider is available)
+  hybridcost_move_date_days{workload}              days until the move date (when a provider is available)
+  hybridcost_gpu_saturation{gpu_uuid}              0..1, last 15 minutes
+  hybridcost_gpu_idle_cost_usd{host}               last 24 h
+  hybridcost_exporter_up                           1 when the last read of the database worked
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, datetime, timezone
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector, CollectorRegistry
+from sqlalchemy import Engine
+
+from models.queries import signals
+
+log = logging.getLogger(__name__)
+
+# A module the economics/dashboard work may add: workload_breakeven(conn, now) -> iterable of
+# (workload, above_breakeven: bool, move_date: date | None). Until it exists those two metrics
+# are declared (HELP/TYPE) with no samples, so alert rules load but stay silent.
+BREAKEVEN_PROVIDER = ("models.queries.workload_economics", "workload_breakeven")
+
+
+def _breakeven_provider() -> Callable | None:
+    """The per-workload breakeven function, or None while no module provides it."""
+    module_name, function_name = BREAKEVEN_PROVIDER
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None
+        raise
+    return getattr(module, function_name, None)
+
+
+class HybridcostCollector(Collector):
+    """Reads the signals from the database at scrape time; results are reused for `cache_seconds`."""
+
+    def __init__(self, engine: Engine, cache_seconds: float = 5.0, clock: Callable[[], datetime] | None = None):
+        """Collect from `engine`; `clock` gives 'now' (UTC) for tests."""
+        self.engine = engine
+        self.cache_seconds = cache_seconds
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self._lock = threading.Lock()
+        self._cached: tuple[float, list[GaugeMetricFamily]] | None = None
+        self.reads = 0
+
+    def describe(self) -> list:
+        """Nothing up front, so registering never touches the database."""
+        return []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """The metric families, read fresh when the cache is older than cache_seconds."""
+        with self._lock:
+            if self._cached is None or time.monotonic() - self._cached[0] > self.cache_seconds:
+                self._cached = (time.monotonic(), self._read())
+            families = self._cached[1]
+        yield from families
+
+    def _read(self) -> list[GaugeMetricFamily]:
+        self.reads += 1
+        started = time.monotonic()
+        families = _empty_families()
+        up = GaugeMetricFamily("hybridcost_exporter_up", "1 when the last read of the database worked")
+        try:
+            now = self.clock()
+            with self.engine.connect() as conn:
+                _fill(families, conn, now)
+            up.add_metric([], 1)
+        except Exception as exc:  # a scrape must answer even when the database is away
+            log.warning("exporter could not read the database: %s", str(exc).splitlines()[0] if str(exc) else exc)
+            families = _empty_families()
+            up.add_metric([], 0)
+        took = GaugeMetricFamily("hybridcost_exporter_read_seconds", "Seconds the last database read took")
+        took.add_metric([], time.monotonic() - started)
+        return [*families.values(), up, took]
+
+
+def _empty_families() -> dict[str, GaugeMetricFamily]:
+    return {
+        "spend": GaugeMetricFamily("hybridcost_spend_usd_per_hour",
+                                   "Token spend in USD per hour, average of the last 24 hours", labels=["workload"]),
+        "budget": GaugeMetricFamily("hybridcost_budget_burn_ratio",
+                                    "Forecast month-end spend divided by the monthly budget", labels=["scope", "name"]),
+        "breakeven": GaugeMetricFamily("hybridcost_breakeven_status",
+                                       "1 when the workload is above its GPU breakeven volume, else 0",
+                                       labels=["workload"]),
+        "move": GaugeMetricFamily("hybridcost_move_date_days",
+                                  "Days until the forecast move date (negative: already past)", labels=["workload"]),
+        "saturation": GaugeMetricFamily("hybridcost_gpu_saturation",
+                                        "Mean GPU utilisation 0..1 over the last 15 minutes", labels=["gpu_uuid"]),
+        "idle": GaugeMetricFamily("hybridcost_gpu_idle_cost_usd",
+                                  "USD spent on idle GPU-hours over the last 24 hours", labels=["host"]),
+    }
+
+
+def _fill(families: dict[str, GaugeMetricFamily], conn, now: datetime) -> None:
+    for workload, usd in sorted(signals.spend_per_hour(conn, now).items()):
+        families["spend"].add_metric([workload], usd)
+    for burn in signals.budget_burn(conn, now):
+        families["budget"].add_metric([burn.scope, burn.name], burn.ratio)
+    for uuid, value in signals.gpu_saturation(conn, now).items():
+        families["saturation"].add_metric([uuid], value)
+    for host, usd in signals.gpu_idle_cost(conn, now).items():
+        families["idle"].add_metric([host], usd)
+    provider = _breakeven_provider()
+    if provider is not None:
+        for workload, above, move_date in provider(conn, now):
+            families["breakeven"].add_metric([workload], 1.0 if above else 0.0)
+            if isinstance(move_date, date):
+                families["move"].add_metric([workload], float((move_date - now.date()).days))
+
+
+def make_registry(engine: Engine, cache_seconds: float = 5.0) -> CollectorRegistry:
+    """A registry holding only the hybridcost collector (no process or platform metrics)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(HybridcostCollector(engine, cache_seconds))
+    return registry
+
+
+def serve(engine: Engine, host: str, port: int, cache_seconds: float = 5.0):
+    """Start the HTTP endpoint in a background thread; returns (server, thread)."""
+    from prometheus_client import start_http_server
+
+    return start_http_server(port, addr=host, registry=make_registry(engine, cache_seconds))
