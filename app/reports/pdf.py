@@ -28,7 +28,10 @@ def html_to_pdf(html_file: Path, pdf_file: Path, *, timeout_s: float = 60) -> No
     """Load the HTML file, wait until every Plotly chart has drawn, and print it to an A4 PDF."""
     if not browser_available():
         raise BrowserMissing(f"no Chromium at {browser_path()} (install chromium or set HYBRIDCOST_BROWSER_PATH)")
-    from playwright.sync_api import sync_playwright
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        raise BrowserMissing("the playwright package is not installed (pip install playwright)") from None
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=browser_path(), args=BROWSER_ARGS, headless=True)
