@@ -278,7 +278,8 @@ def weekly_report(conn: Connection, week: ReportWeek, *, now: datetime | None = 
         "bases": sorted(daily["cost_basis"].drop_nulls().unique().to_list()),
     }
     report = WeeklyReport(
-        week=week, as_of=min(bounds[1], now) if bounds[1] else None, generated_at=now, daily=daily, previous_daily=before,
+        week=week, as_of=min(bounds[1], now) if bounds[1] else None, generated_at=now,
+        daily=daily, previous_daily=before,
         total_usd=_total(daily), previous_total_usd=_total(before),
         by_provider=tables["provider"], by_workload=tables["workload"], by_team=tables["team"],
         movers=top_movers({"workload": tables["workload"], "model": tables["model"]}),

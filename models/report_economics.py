@@ -19,7 +19,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from models.economics.contract import ApiPricing, Demand, GpuOption, api_cost_per_hour, simulate
+from models.economics.contract import ApiPricing, Demand, GpuOption, SimulationResult, api_cost_per_hour, simulate
 from models.economics.forecast import move_dates
 from models.economics.levers import levers_waterfall
 from models.queries.sql_fragments import attribution_join, price_join, priced_cost
@@ -66,7 +66,8 @@ def _api_pricing(conn: Connection, provider: str, model: str, week: ReportWeek) 
         "ORDER BY effective_from DESC LIMIT 1"), {"p": provider, "m": model, "u": week.until.date()}).first()
     if row is None or row[0] is None or row[2] is None:
         return None
-    return ApiPricing(input_per_mtok=float(row[0]), cached_input_per_mtok=float(row[1] if row[1] is not None else row[0]),
+    cached = row[1] if row[1] is not None else row[0]
+    return ApiPricing(input_per_mtok=float(row[0]), cached_input_per_mtok=float(cached),
                       output_per_mtok=float(row[2]))
 
 
@@ -85,7 +86,8 @@ def _gpu_option(conn: Connection, workload: str) -> tuple[GpuOption | None, str]
         "ORDER BY t.output_tokens_per_s / t.tensor_parallel DESC, t.model LIMIT 1")).first()
     if row is None:
         return None, "no GPU option: add a model throughput and GPU type price (Data page)"
-    option = GpuOption(pricing="rent", hourly_rate=float(row.rent_usd_per_gpu_hour), ops_per_gpu_month=OPS_PER_GPU_MONTH,
+    option = GpuOption(pricing="rent", hourly_rate=float(row.rent_usd_per_gpu_hour),
+                       ops_per_gpu_month=OPS_PER_GPU_MONTH,
                        replica_gpus=int(row.tensor_parallel), input_tokens_per_s=float(row.input_tokens_per_s),
                        output_tokens_per_s=float(row.output_tokens_per_s))
     return option, (f"{row.model} on {row.tensor_parallel}x {row.gpu_type} rented at "
@@ -96,7 +98,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _action(res: Any, gpu: GpuOption) -> str:
+def _action(res: SimulationResult, gpu: GpuOption) -> str:
     r = res.optimal_replicas
     if r == 0:
         return "stay on tokens"

@@ -52,7 +52,10 @@ def provider_name(provider: str) -> str:
     return PROVIDER_NAMES.get(provider.lower(), provider)
 
 
-def _prices(conn: Connection) -> dict[tuple[str, str], list[tuple[date, Decimal | None, Decimal | None, Decimal | None]]]:
+PriceRow = tuple[date, Decimal | None, Decimal | None, Decimal | None]
+
+
+def _prices(conn: Connection) -> dict[tuple[str, str], list[PriceRow]]:
     rows = conn.execute(sa.text(
         "SELECT provider, model, effective_from, input_usd_per_mtok, cached_input_usd_per_mtok, output_usd_per_mtok "
         "FROM prices WHERE above_context_tokens = 0 ORDER BY effective_from DESC")).all()
@@ -110,6 +113,7 @@ def focus_rows(conn: Connection, *, since: datetime, until: datetime) -> list[di
         name = provider_name(row["provider"])
         for (kind, meter, count, _), share in zip(parts, split(cost, [w for *_, w in parts])):
             money = _num(share)
+            quantity, unit = ("", "") if count is None else (str(count), "Tokens")
             what = f"{row['model'] or 'unattributed'} {meter.lower() or 'charges without usage'}"
             out.append({c: "" for c in FOCUS_COLUMNS} | {
                 "BilledCost": money, "EffectiveCost": money, "ListCost": money, "ContractedCost": money,
@@ -119,8 +123,7 @@ def focus_rows(conn: Connection, *, since: datetime, until: datetime) -> list[di
                 "ChargeCategory": "Usage", "ChargeFrequency": "Usage-Based",
                 "ChargeDescription": f"{what} (workload {row['workload']}, basis {row['cost_basis'] or 'unpriced'})",
                 "ChargePeriodStart": _ts(start), "ChargePeriodEnd": _ts(start + timedelta(days=1)),
-                "ConsumedQuantity": "" if count is None else str(count), "ConsumedUnit": "Tokens" if count is not None else "",
-                "PricingQuantity": "" if count is None else str(count), "PricingUnit": "Tokens" if count is not None else "",
+                "ConsumedQuantity": quantity, "ConsumedUnit": unit, "PricingQuantity": quantity, "PricingUnit": unit,
                 "PricingCategory": "Standard", "PricingCurrency": "USD",
                 "InvoiceIssuerName": name, "ProviderName": name, "PublisherName": name,
                 "ServiceCategory": "AI and Machine Learning", "ServiceSubcategory": "Generative AI",

@@ -26,7 +26,8 @@ TABLE_SECTION = {"Spend": "spend", "Recommendations": "recommendations", "GPU fl
 CSS = """
 body{font-family:-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#111827;margin:24px auto;
 max-width:1000px;padding:0 16px;font-size:14px}
-h1{font-size:24px;margin-bottom:4px}h2{font-size:19px;border-bottom:2px solid #2563eb;padding-bottom:4px;margin-top:28px}
+h1{font-size:24px;margin-bottom:4px}
+h2{font-size:19px;border-bottom:2px solid #2563eb;padding-bottom:4px;margin-top:28px}
 h2,h3{break-after:avoid;page-break-after:avoid}h3{font-size:15px;margin:18px 0 6px}.meta{color:#4b5563;margin:0 0 12px}
 .kpis{display:flex;gap:12px;flex-wrap:wrap;margin:12px 0}.kpi{border:1px solid #e5e7eb;border-radius:6px;
 padding:8px 14px;min-width:150px}.kpi .label{color:#6b7280;font-size:12px}.kpi .value{font-size:20px;font-weight:600}
@@ -121,7 +122,8 @@ class _ChartWriter:
 
 
 def _kpis(rep: WeeklyReport) -> str:
-    items = [("Token spend", usd(rep.total_usd)), (f"Last week ({rep.week.previous.label})", usd(rep.previous_total_usd)),
+    items = [("Token spend", usd(rep.total_usd)),
+             (f"Last week ({rep.week.previous.label})", usd(rep.previous_total_usd)),
              ("Change", signed_pct(rep.change_pct)),
              ("Tokens", tokens(int(rep.daily["input_tokens"].sum() + rep.daily["output_tokens"].sum())
                                if rep.daily.height else 0)),

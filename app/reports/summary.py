@@ -32,16 +32,16 @@ def headlines(rep: WeeklyReport) -> list[str]:
             if r.get("crossed"):
                 lines.append(f"{r['workload']} crossed its breakeven: {r['action']}.")
             elif r.get("action") not in (None, "stay on tokens", "not assessed"):
-                lines.append(f"{r['workload']}: {r['action']} (saves {usd(r['api_usd_month'] - r['hybrid_usd_month'], cents=False)}"
-                             " per month against tokens only).")
+                saving = usd(r["api_usd_month"] - r["hybrid_usd_month"], cents=False)
+                lines.append(f"{r['workload']}: {r['action']} (saves {saving} per month against tokens only).")
             elif (r.get("move_date") or "")[:1].isdigit():
                 lines.append(f"{r['workload']}: stay on tokens for now; the first replica pays from {r['move_date']}.")
     fleet = rep.fleet
     if fleet.gpu_hours:
         idle = f", idle cost {usd(fleet.idle_cost_usd)}" if fleet.idle_cost_usd is not None else ""
         lines.append(f"GPU fleet was busy {pct(fleet.utilization, 0)} of {fleet.gpu_hours:,.0f} GPU-hours{idle}.")
-        saturated = fleet.saturation.filter(fleet.saturation["saturated_hours"] > 0) if fleet.saturation.height else None
-        if saturated is not None and saturated.height:
+        saturated = fleet.saturation.filter(fleet.saturation["saturated_hours"] > 0)
+        if saturated.height:
             names = ", ".join(saturated["endpoint"].to_list()[:3])
             lines.append(f"Saturation: {saturated.height} endpoint(s) hit capacity ({names}); "
                          "queue building up means add capacity or burst to the API.")

@@ -68,13 +68,15 @@ def economics_tables(rep: WeeklyReport) -> list[Table]:
             ("Workload", "workload", "text"), ("Action", "action", "text"),
             ("Tokens per month", "monthly_tokens", "int"),
             ("Breakeven tokens per month", "breakeven_monthly_tokens", "int"),
-            ("API cost per month (USD)", "api_usd_month", "usd"), ("Hybrid cost per month (USD)", "hybrid_usd_month", "usd"),
+            ("API cost per month (USD)", "api_usd_month", "usd"),
+            ("Hybrid cost per month (USD)", "hybrid_usd_month", "usd"),
             ("Replicas to own", "replicas", "int"), ("First replica pays", "move_date", "text"),
             ("Why", "reason", "text")], _rows(rep.recommendations)))
     if rep.levers is not None:
         out.append(Table("Savings available per lever", "Savings", "Savings", [
             ("Workload", "workload", "text"), ("Lever", "lever", "text"), ("Status", "status", "text"),
-            ("Saving per month (USD)", "saving_usd_month", "usd"), ("Left per month (USD)", "remaining_usd_month", "usd"),
+            ("Saving per month (USD)", "saving_usd_month", "usd"),
+            ("Left per month (USD)", "remaining_usd_month", "usd"),
             ("Detail", "detail", "text")], _rows(rep.levers)))
     return out
 
@@ -100,7 +102,8 @@ def quality_tables(rep: WeeklyReport) -> list[Table]:
     """Unpriced usage, unallocated money, failed ingest runs."""
     q = rep.quality
     facts = [
-        {"item": "Unpriced tokens (no price in effect; not counted as $0)", "value": q["unpriced_tokens"], "kind": "int"},
+        {"item": "Unpriced tokens (no price in effect; not counted as $0)", "value": q["unpriced_tokens"],
+         "kind": "int"},
         {"item": "Unpriced usage rows", "value": q["unpriced_rows"], "kind": "int"},
         {"item": "Unpriced models", "value": ", ".join(q["unpriced_models"]) or "none", "kind": "text"},
         {"item": "Spend not allocated to a workload (USD)", "value": q["unallocated_usd"], "kind": "usd"},

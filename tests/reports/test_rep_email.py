@@ -38,7 +38,8 @@ def test_rep_email_arrives_with_pdf_and_xlsx(engine, cli_env, tmp_path):
         result = rep_seed.run_cli(
             ["report", "weekly", "--week", rep_seed.WEEK, "--out", str(tmp_path / "out"), "--email"],
             {"DATABASE_URL": cli_env, "HYBRIDCOST_SMTP_HOST": "127.0.0.1", "HYBRIDCOST_SMTP_PORT": str(port),
-             "HYBRIDCOST_SMTP_FROM": "reports@example.com", "HYBRIDCOST_SMTP_TO": "finance@example.com, ops@example.com",
+             "HYBRIDCOST_SMTP_FROM": "reports@example.com",
+             "HYBRIDCOST_SMTP_TO": "finance@example.com, ops@example.com",
              "HYBRIDCOST_SMTP_STARTTLS": "false"})
     finally:
         controller.stop()
