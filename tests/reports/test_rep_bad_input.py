@@ -81,3 +81,13 @@ def test_rep_bad_focus_range(cli_env, tmp_path):
     result = rep_seed.run_cli(["export", "focus", "--since", "2026-11-09", "--until", "2026-11-02",
                                "--out", str(tmp_path / "f.csv")], {"DATABASE_URL": cli_env})
     assert result.exit_code != 0 and "is after --until" in _one_line(result)
+
+
+def test_rep_first_week_has_no_comparison_and_still_renders(engine, tmp_path):
+    from app.reports.summary import headlines
+    from app.reports.weekly import write_weekly
+
+    rep_seed.seed(engine)
+    outcome = write_weekly(engine, week="2026-W44", out=tmp_path, formats=["html", "xlsx"], now=rep_seed.NOW)
+    assert not outcome.failed and outcome.report.change_pct is None
+    assert "(no spend the week before)" in headlines(outcome.report)[0]
