@@ -6,7 +6,6 @@ same numbers `spend_by` gives for the same week.
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -17,11 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from models.queries.spend import allocated_daily, summarise
+from models.report_fleet import FleetSummary, fleet_week
 
 ZERO = Decimal(0)
 MONEY = pl.Decimal(38, 10)
-CENT10 = Decimal("1e-10")
-HOURS_PER_MONTH = 730
 
 
 class ReportInputError(ValueError):
@@ -96,25 +94,6 @@ def check_week(week: ReportWeek, bounds: tuple[datetime | None, datetime | None]
 
 
 @dataclass
-class FleetSummary:
-    """GPU fleet figures for one week: use, idle cost and saturation signals."""
-
-    gpu_hours: float = 0.0
-    busy_gpu_hours: float = 0.0
-    cost_usd: Decimal | None = None
-    idle_cost_usd: Decimal | None = None
-    unpriced_gpu_hours: float = 0.0
-    by_host: pl.DataFrame = field(default_factory=pl.DataFrame)
-    saturation: pl.DataFrame = field(default_factory=pl.DataFrame)
-    hourly: pl.DataFrame = field(default_factory=pl.DataFrame)
-
-    @property
-    def utilization(self) -> float | None:
-        """Busy GPU-hours over GPU-hours; None without GPUs."""
-        return self.busy_gpu_hours / self.gpu_hours if self.gpu_hours else None
-
-
-@dataclass
 class WeeklyReport:
     """The numbers behind one weekly report."""
 
@@ -185,81 +164,6 @@ def failed_runs(conn: Connection, week: ReportWeek) -> pl.DataFrame:
         "error": pl.String})
 
 
-def _profile_rate(p: dict[str, Any]) -> Decimal | None:
-    """USD per GPU-hour of a cost profile, per ECONOMICS.md (rent or amortised purchase + power, plus ops)."""
-    ops = Decimal(p["ops_usd_per_gpu_month"] or 0) / HOURS_PER_MONTH
-    if p["pricing"] == "rent":
-        return None if p["hourly_rate_usd"] is None else Decimal(p["hourly_rate_usd"]) + ops
-    if p["purchase_price_usd"] is None or not p["amortization_months"]:
-        return None
-    power = (Decimal(str(p["power_watts"] or 0)) / 1000 * Decimal(str(p["pue"] or 1))
-             * Decimal(p["electricity_usd_per_kwh"] or 0))
-    return Decimal(p["purchase_price_usd"]) / (p["amortization_months"] * HOURS_PER_MONTH) + power + ops
-
-
-GPU_WEEK = """
-SELECT host, gpu_uuid, count(*) AS hours,
-       sum(coalesce(busy_fraction, utilization_mean_pct / 100.0, 0)) AS busy_hours,
-       avg(utilization_mean_pct) AS util_mean_pct, max(utilization_max_pct) AS util_max_pct
-FROM gpu_hourly WHERE hour_at >= :since AND hour_at < :until GROUP BY host, gpu_uuid
-"""
-GPU_HOURS = """
-SELECT hour_at, count(*) AS gpus, avg(coalesce(busy_fraction, utilization_mean_pct / 100.0, 0)) AS busy
-FROM gpu_hourly WHERE hour_at >= :since AND hour_at < :until GROUP BY hour_at ORDER BY hour_at
-"""
-SATURATION = """
-SELECT endpoint, model_name, coalesce(max(workload), '') AS workload,
-       sum(prompt_tokens + generation_tokens) AS tokens,
-       count(*) FILTER (WHERE saturated_seconds > 0) AS saturated_hours,
-       sum(saturated_seconds) / 3600.0 AS saturated_hours_total,
-       max(requests_waiting_max) AS queue_max, max(kv_cache_max_frac) AS kv_cache_max
-FROM inference_hourly WHERE hour_at >= :since AND hour_at < :until
-GROUP BY endpoint, model_name ORDER BY endpoint, model_name
-"""
-
-
-def fleet_summary(conn: Connection, week: ReportWeek) -> FleetSummary:
-    """GPU-hours, busy share, cost and idle cost (by cost profile host pattern), saturation signals."""
-    params = {"since": week.since, "until": week.until}
-    profiles = [dict(r._mapping) for r in conn.execute(sa.text(
-        "SELECT * FROM gpu_cost_profiles ORDER BY id")).all()]
-    out = FleetSummary()
-    host_rows = []
-    cost = idle = ZERO
-    priced_any = False
-    for r in conn.execute(sa.text(GPU_WEEK), params).all():
-        profile = next((p for p in profiles if fnmatch.fnmatch(r.host or "", p["host_pattern"] or "*")), None)
-        rate = _profile_rate(profile) if profile else None
-        hours, busy = float(r.hours), float(r.busy_hours or 0)
-        out.gpu_hours += hours
-        out.busy_gpu_hours += busy
-        gpu_cost = gpu_idle = None
-        if rate is None:
-            out.unpriced_gpu_hours += hours
-        else:
-            priced_any = True
-            gpu_cost = (rate * Decimal(int(r.hours))).quantize(CENT10)
-            gpu_idle = (rate * Decimal(str(round(hours - busy, 6)))).quantize(CENT10)
-            cost += gpu_cost
-            idle += gpu_idle
-        host_rows.append((r.host or "", r.gpu_uuid, hours, busy / hours if hours else None,
-                          r.util_max_pct, gpu_cost, gpu_idle))
-    if priced_any:
-        out.cost_usd, out.idle_cost_usd = cost, idle
-    hosts = pl.DataFrame(host_rows, orient="row", schema={
-        "host": pl.String, "gpu_uuid": pl.String, "gpu_hours": pl.Float64, "busy_share": pl.Float64,
-        "util_max_pct": pl.Float64, "cost_usd": MONEY, "idle_cost_usd": MONEY})
-    out.by_host = hosts.sort(["host", "gpu_uuid"])
-    out.hourly = pl.DataFrame([tuple(r) for r in conn.execute(sa.text(GPU_HOURS), params).all()], orient="row",
-                              schema={"hour_at": pl.Datetime("us", "UTC"), "gpus": pl.Int64, "busy": pl.Float64})
-    out.saturation = pl.DataFrame([tuple(r) for r in conn.execute(sa.text(SATURATION), params).all()],
-                                  orient="row", schema={
-        "endpoint": pl.String, "model": pl.String, "workload": pl.String, "tokens": pl.Float64,
-        "saturated_hours": pl.Int64, "saturated_hours_total": pl.Float64, "queue_max": pl.Float64,
-        "kv_cache_max": pl.Float64})
-    return out
-
-
 def weekly_report(conn: Connection, week: ReportWeek, *, now: datetime | None = None) -> WeeklyReport:
     """Assemble every section of the weekly report for `week` (validated against the data first)."""
     now = now or datetime.now(timezone.utc)
@@ -283,7 +187,7 @@ def weekly_report(conn: Connection, week: ReportWeek, *, now: datetime | None = 
         total_usd=_total(daily), previous_total_usd=_total(before),
         by_provider=tables["provider"], by_workload=tables["workload"], by_team=tables["team"],
         movers=top_movers({"workload": tables["workload"], "model": tables["model"]}),
-        quality=quality, failed_runs=failed_runs(conn, week), fleet=fleet_summary(conn, week))
+        quality=quality, failed_runs=failed_runs(conn, week), fleet=fleet_week(conn, week.since, week.until))
     _add_economics(conn, report)
     return report
 

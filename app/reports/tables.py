@@ -86,10 +86,10 @@ def fleet_tables(rep: WeeklyReport) -> list[Table]:
     return [
         Table("GPU use and idle cost per GPU", "GPU fleet", "GPU fleet", [
             ("Host", "host", "text"), ("GPU", "gpu_uuid", "text"), ("GPU-hours", "gpu_hours", "float"),
-            ("Busy share", "busy_share", "pct"), ("Peak utilization (%)", "util_max_pct", "float"),
-            ("Cost (USD)", "cost_usd", "usd"), ("Idle cost (USD)", "idle_cost_usd", "usd")],
+            ("Busy share", "busy_share", "pct"), ("p95 utilization (%)", "util_p95_pct", "float"),
+            ("Cost (USD)", "cost_usd", "usd"), ("Idle cost (USD)", "idle_cost_usd", "usd"), ("Signals", "signals", "text")],
             _rows(rep.fleet.by_host), note="Cost from the GPU cost profile whose host pattern matches; "
-            "blank where no profile prices the host."),
+            f"blank where no profile prices the host. Figures from the {rep.fleet.source}."),
         Table("Saturation signals per endpoint", "Saturation", "GPU fleet", [
             ("Endpoint", "endpoint", "text"), ("Model", "model", "text"), ("Workload", "workload", "text"),
             ("Tokens served", "tokens", "int"), ("Hours at capacity", "saturated_hours", "int"),
