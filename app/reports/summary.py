@@ -40,6 +40,13 @@ def headlines(rep: WeeklyReport) -> list[str]:
     if fleet.gpu_hours:
         idle = f", idle cost {usd(fleet.idle_cost_usd)}" if fleet.idle_cost_usd is not None else ""
         lines.append(f"GPU fleet was busy {pct(fleet.utilization, 0)} of {fleet.gpu_hours:,.0f} GPU-hours{idle}.")
+        signals = fleet.by_host["signals"].fill_null("").to_list()
+        hot, cold = sum("add_capacity" in s for s in signals), sum("below_breakeven" in s for s in signals)
+        if hot:
+            lines.append(f"{hot} GPU(s) signal add capacity (sustained high utilization or a queue on their host).")
+        if cold:
+            lines.append(f"{cold} GPU(s) run below breakeven utilization: consolidate work onto fewer GPUs "
+                         "or give them back.")
         saturated = fleet.saturation.filter(fleet.saturation["saturated_hours"] > 0)
         if saturated.height:
             names = ", ".join(saturated["endpoint"].to_list()[:3])
