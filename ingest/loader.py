@@ -60,6 +60,8 @@ SPECS: dict[type, TableSpec] = {
     r.Price: _spec(r.Price, "prices", ("provider", "model", "effective_from", "above_context_tokens", "pending")),
     r.GpuSample: _spec(r.GpuSample, "gpu_samples", ("sampled_at", "gpu_uuid", "mig_instance", "source")),
     r.InferenceSample: _spec(r.InferenceSample, "inference_samples", ("sampled_at", "endpoint", "model_name", "engine")),
+    # Fleet aggregates (Prometheus) go straight into the rollup: there are no raw samples behind them.
+    r.GpuHourlyAggregate: _spec(r.GpuHourlyAggregate, "gpu_hourly", ("hour_at", "gpu_uuid", "mig_instance")),
 }
 # Tables whose rows carry the id of the run that wrote them (prices are edits, not facts).
 RUN_TRACKED = {"usage_hourly", "usage_requests", "cost_lines", "gpu_samples", "inference_samples"}
@@ -188,6 +190,14 @@ def _ensure_gpu_partitions(conn: Connection) -> tuple[datetime, datetime] | None
     return lo, hi
 
 
+def _gpu_samples_are_new(conn: Connection) -> bool:
+    """True when no stored GPU sample shares a GPU and the time span of the staged ones."""
+    return not conn.exec_driver_sql(
+        "SELECT EXISTS (SELECT 1 FROM gpu_samples g WHERE g.sampled_at >= (SELECT min(sampled_at) FROM stage_gpu_samples) "
+        "AND g.sampled_at <= (SELECT max(sampled_at) FROM stage_gpu_samples) "
+        "AND g.gpu_uuid IN (SELECT DISTINCT gpu_uuid FROM stage_gpu_samples))").scalar_one()
+
+
 def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> tuple[int, int]:
     """Merge staged rows on the natural key; return (distinct rows staged, rows inserted or changed)."""
     cols = list(spec.columns)
@@ -206,6 +216,18 @@ def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> tup
         f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {changed} RETURNING 1) "
         f"SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM ins)"
     )
+    # Fresh telemetry (the usual case) skips the sort and ON CONFLICT's speculative insertion, the
+    # slow part of a large load; every staged key is then inserted, so inserted = distinct. A batch
+    # that repeats a key, or a concurrent load of the same keys, falls back to the full merge.
+    if spec.table == "gpu_samples" and _gpu_samples_are_new(conn):
+        try:
+            with conn.begin_nested():
+                inserted = conn.exec_driver_sql(
+                    f"INSERT INTO {spec.table} ({', '.join(cols + extra_cols)}) "
+                    f"SELECT {', '.join(cols)}, {', '.join(extra_vals)} FROM stage_{spec.table}").rowcount
+            return inserted, inserted
+        except sa.exc.IntegrityError:
+            pass
     distinct, written = conn.exec_driver_sql(sql).one()
     return distinct, written
 
@@ -230,6 +252,8 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
     result = LoadResult(run_id=run_id)
     try:
         with engine.begin() as conn:
+            # Big loads sort the staged rows for the merge; keep that sort in memory.
+            conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
             stager = _Stager(conn)
             for record in records:
                 stager.add(record, batch_size)
@@ -250,12 +274,17 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
             from models import rollups
 
             if gpu_range is not None:
-                rollups.refresh_gpu_hourly(conn, *gpu_range)
+                uuids = conn.exec_driver_sql("SELECT DISTINCT gpu_uuid FROM stage_gpu_samples").scalars().all()
+                rollups.refresh_gpu_hourly(conn, *gpu_range, gpu_uuids=uuids)
             if r.InferenceSample in stager.counts:
                 lo, hi = conn.exec_driver_sql(
                     "SELECT min(sampled_at), max(sampled_at) FROM stage_inference_samples").one()
                 rollups.refresh_inference_hourly(conn, lo, hi)
             result.rows_skipped = result.rows_read - distinct
+            from models.ledger.periods import record_restatements
+
+            # A load that changes a closed month is kept as a restatement beside its frozen figures.
+            record_restatements(conn, run_id=run_id, reason=f"{source} load: {target}"[:500])
     except (SourceError, sa.exc.SQLAlchemyError, ValueError, TypeError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         try:

@@ -156,4 +156,24 @@ class InferenceSample:
     kv_cache_usage_frac: float | None = None
 
 
-RECORD_TYPES = (UsageHourly, UsageRequest, CostLine, Price, GpuSample, InferenceSample)
+@dataclass(frozen=True, slots=True)
+class GpuHourlyAggregate:
+    """One hour of one GPU (or MIG instance) already aggregated elsewhere (Prometheus/Thanos)."""
+
+    hour_at: datetime
+    gpu_uuid: str
+    mig_instance: str = ""
+    host: str = ""
+    model_name: str = ""
+    namespace: str = ""
+    pod: str = ""
+    samples: int = 0
+    utilization_mean_pct: float | None = None
+    utilization_max_pct: float | None = None
+    busy_fraction: float | None = None  # share of the hour above the busy threshold
+    power_mean_watts: float | None = None
+    memory_used_max_bytes: int | None = None
+    memory_total_bytes: int | None = None
+
+
+RECORD_TYPES = (UsageHourly, UsageRequest, CostLine, Price, GpuSample, InferenceSample, GpuHourlyAggregate)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from ingest.records import Price
+from models import audit
 
 PRICE_COLUMNS = ("input_usd_per_mtok", "cached_input_usd_per_mtok", "cache_write_usd_per_mtok",
                  "output_usd_per_mtok", "batch_input_usd_per_mtok", "batch_output_usd_per_mtok")
@@ -53,8 +54,48 @@ def catalog(conn: Connection, *, include_pending: bool = True) -> pl.DataFrame:
                         schema=schema, orient="row")
 
 
-def apply_pending(conn: Connection, *, since: date) -> tuple[int, int]:
-    """Apply pending prices effective on or after `since`; return (applied, still pending)."""
+def price_images(conn: Connection, prices: Iterable[Price]) -> dict[tuple, dict | None]:
+    """The stored rows (applied or pending) of each price's key: the before image of an edit."""
+    out = {}
+    for price in prices:
+        key = (price.provider, price.model, price.effective_from, price.above_context_tokens, price.pending)
+        out[key] = audit.row_dict(
+            conn, "prices", "provider = :p AND model = :m AND effective_from = :d AND above_context_tokens = :a "
+            "AND pending = :pe", {"p": key[0], "m": key[1], "d": key[2], "a": key[3], "pe": key[4]})
+    return out
+
+
+def record_price_edits(conn: Connection, before: dict[tuple, dict | None], *, actor: str | None) -> int:
+    """Audit each price whose stored row changed since `before` was taken; returns entries written."""
+    after = {}
+    for key in before:
+        after[key] = audit.row_dict(
+            conn, "prices", "provider = :p AND model = :m AND effective_from = :d AND above_context_tokens = :a "
+            "AND pending = :pe", {"p": key[0], "m": key[1], "d": key[2], "a": key[3], "pe": key[4]})
+    written = 0
+    for key, old in before.items():
+        new = after[key]
+        strip = (lambda row: None if row is None else {k: v for k, v in row.items() if k not in ("id", "created_at")})
+        if strip(old) == strip(new):
+            continue
+        audit.record(conn, actor, "price", f"{key[0]}/{key[1]} from {key[2]}" + (" (pending)" if key[4] else ""),
+                     "create" if old is None else "update", strip(old), strip(new))
+        written += 1
+    return written
+
+
+def apply_pending(conn: Connection, *, since: date, actor: str | None = None) -> tuple[int, int]:
+    """Apply pending prices effective on or after `since` (each audited); return (applied, still pending)."""
+    for row in conn.execute(sa.text(
+            "SELECT p.*, (SELECT row_to_json(a) FROM prices a WHERE NOT a.pending AND a.provider = p.provider "
+            "AND a.model = p.model AND a.effective_from = p.effective_from "
+            "AND a.above_context_tokens = p.above_context_tokens) AS replaced FROM prices p "
+            "WHERE p.pending AND p.effective_from >= :s"), {"s": since}).mappings().all():
+        row = dict(row)
+        replaced = row.pop("replaced")
+        after = {k: v for k, v in row.items() if k not in ("id", "created_at")} | {"pending": False}
+        audit.record(conn, actor, "price", f"{row['provider']}/{row['model']} from {row['effective_from']}", "apply",
+                     replaced, after)
     conn.execute(sa.text(
         "DELETE FROM prices a USING prices p WHERE p.pending AND p.effective_from >= :s AND NOT a.pending "
         "AND a.provider = p.provider AND a.model = p.model AND a.effective_from = p.effective_from "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ SELECT date_trunc('hour', sampled_at) AS hour_at, gpu_uuid, mig_instance,
 FROM gpu_samples
 WHERE sampled_at >= date_trunc('hour', CAST(:lo AS timestamptz))
   AND sampled_at < date_trunc('hour', CAST(:hi AS timestamptz)) + interval '1 hour'
+  {only_gpus}
 GROUP BY 1, 2, 3
 """
 
@@ -62,11 +64,14 @@ GROUP BY 1, 2, 3
 """
 
 
-def refresh_gpu_hourly(conn: Connection, lo: datetime, hi: datetime) -> None:
-    """Recompute the GPU hourly rollup for every hour touched by [lo, hi]."""
+def refresh_gpu_hourly(conn: Connection, lo: datetime, hi: datetime, gpu_uuids: Sequence[str] | None = None) -> None:
+    """Recompute the GPU hourly rollup for every hour touched by [lo, hi] (only these GPUs, if given)."""
+    # A daemon tick of one host must not re-aggregate the whole fleet's hour, only its own GPUs.
+    only = "AND gpu_uuid = ANY(:uuids)" if gpu_uuids is not None else ""
+    params = {"lo": lo, "hi": hi, "busy": BUSY_THRESHOLD_PCT, "uuids": list(gpu_uuids or [])}
     conn.execute(sa.text("DELETE FROM gpu_hourly WHERE hour_at >= date_trunc('hour', CAST(:lo AS timestamptz)) "
-                         "AND hour_at <= date_trunc('hour', CAST(:hi AS timestamptz))"), {"lo": lo, "hi": hi})
-    conn.execute(sa.text(_GPU_HOURLY), {"lo": lo, "hi": hi, "busy": BUSY_THRESHOLD_PCT})
+                         f"AND hour_at <= date_trunc('hour', CAST(:hi AS timestamptz)) {only}"), params)
+    conn.execute(sa.text(_GPU_HOURLY.format(only_gpus=only)), params)
 
 
 def refresh_inference_hourly(conn: Connection, lo: datetime, hi: datetime) -> None:

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8501
     reporting_currency: str = "USD"
+    # Who edits are recorded as in the audit log when no --actor is given (default: the OS user).
+    actor: str | None = None
     raw_retention_days: int = 30
     cache_ttl_seconds: int = 300
     openai_admin_key: SecretStr | None = Field(

@@ -18,10 +18,11 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     from ingest.base import SourceError
     from ingest.loader import LoadError
     from models.embedded import EmbeddedDatabaseError
+    from models.ledger import LedgerError
     from models.settings import SecretsFileError
 
     types: list[type[BaseException]] = [UserError, SourceError, LoadError, EmbeddedDatabaseError,
-                                        SecretsFileError]
+                                        SecretsFileError, LedgerError]
     try:
         from models.scenario_file import ScenarioError
 

@@ -56,7 +56,7 @@ def _register_optional() -> None:
     import importlib
 
     for module_name in ("app.cli.simulate", "app.cli.ingest", "app.cli.prices", "app.cli.spend",
-                        "app.cli.gpu", "app.cli.reports", "app.cli.discipline", "app.cli.ops"):
+                        "app.cli.gpu", "app.cli.reports", "app.cli.discipline", "app.cli.ops", "app.cli.ledger"):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

@@ -16,7 +16,7 @@ from app.cli.output import echo_json_rows, echo_table
 from app.ui.format import usd
 from ingest.loader import load
 from ingest.records import Price
-from models.prices import apply_pending, catalog, mark_retroactive
+from models.prices import apply_pending, catalog, mark_retroactive, price_images, record_price_edits
 from models.queries.spend import spend_by
 
 app = typer.Typer(help="Token prices in USD per million tokens, effective-dated.", no_args_is_help=True)
@@ -26,11 +26,17 @@ def _today() -> date:
     return datetime.now(timezone.utc).date()
 
 
-def _stage_and_load(prices: list[Price], target: str) -> None:
+ActorOption = typer.Option(None, "--actor", help="Who makes the change (default: HYBRIDCOST_ACTOR or the OS user).")
+
+
+def _stage_and_load(prices: list[Price], target: str, actor: str | None = None) -> None:
     engine = context.engine()
     with engine.connect() as conn:
         staged = mark_retroactive(conn, prices, today=_today())
+        before = price_images(conn, staged)
     result = load(engine, staged, source="prices", target=target)
+    with engine.begin() as conn:
+        record_price_edits(conn, before, actor=actor)
     pending = sum(p.pending for p in staged)
     typer.echo(f"{result.rows_written} price rows written ({pending} retroactive change(s) pending: "
                "review with `hybridcost prices reprice --since DATE --dry-run`)", err=True)
@@ -40,6 +46,7 @@ def _stage_and_load(prices: list[Price], target: str) -> None:
 def import_litellm(
     file: Path = typer.Argument(..., help="LiteLLM's model_prices_and_context_window.json (USD per token)."),
     effective_from: str = typer.Option(None, "--effective-from", help="UTC day the prices take effect; default today."),
+    actor: str = ActorOption,
 ) -> None:
     """Import LiteLLM's price map, converting USD per token to USD per million tokens."""
     from ingest.sources.litellm_prices import LiteLLMPriceSource
@@ -48,7 +55,7 @@ def import_litellm(
         raise UserError(f"{file}: no such file")
     day = parse_day(effective_from, "--effective-from") or _today()
     source = LiteLLMPriceSource(file, day)
-    _stage_and_load(list(source.collect()), source.describe())
+    _stage_and_load(list(source.collect()), source.describe(), actor)
 
 
 def _money(value: str | None, option: str) -> Decimal | None:
@@ -75,6 +82,7 @@ def set_price(
     batch_output_per_mtok: str = typer.Option(None, "--batch-output", help="USD per million batch output tokens."),
     effective_from: str = typer.Option(None, "--effective-from", help="UTC day it takes effect; default today."),
     note: str = typer.Option("", "--note", help="Why (a negotiated discount, say)."),
+    actor: str = ActorOption,
 ) -> None:
     """Add or override a price (a negotiated discount, say); a retroactive one waits for reprice."""
     price = Price(provider=provider, model=model, effective_from=parse_day(effective_from, "--effective-from") or _today(),
@@ -85,7 +93,7 @@ def set_price(
                   batch_input_usd_per_mtok=_money(batch_input_per_mtok, "--batch-input"),
                   batch_output_usd_per_mtok=_money(batch_output_per_mtok, "--batch-output"),
                   source="override" + (f": {note}" if note else ""))
-    _stage_and_load([price], f"prices set {provider} {model}")
+    _stage_and_load([price], f"prices set {provider} {model}", actor)
 
 
 @app.command("list")
@@ -108,6 +116,7 @@ def reprice(
     since: str = typer.Option(..., "--since", help="Apply pending prices effective on or after this UTC day."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the before/after diff only."),
     json_output: bool = typer.Option(False, "--json", help="Print the diff as JSON."),
+    actor: str = ActorOption,
 ) -> None:
     """Recompute derived costs after a price change: print the before/after diff, then apply."""
     day = parse_day(since, "--since")
@@ -133,7 +142,10 @@ def reprice(
         typer.echo("dry run: nothing applied", err=True)
         return
     with engine.begin() as conn:
-        applied, left = apply_pending(conn, since=day)
+        applied, left = apply_pending(conn, since=day, actor=actor)
+        from models.ledger.periods import record_restatements
+
+        record_restatements(conn, run_id=None, reason=f"reprice since {day}")
     typer.echo(f"applied {applied} pending price(s); {left} still pending (effective before {day})", err=True)
 
 

@@ -15,10 +15,22 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from models.ledger.fx import fx_factor_sql
 from models.queries.sql_fragments import attribution_join, price_join, priced_cost
 
 DIMENSIONS = {"provider": "provider", "model": "model", "workload": "workload", "team": "team",
               "account": "account_id", "day": "day"}
+
+# Each money column of a day is shared by the same weights; the last share takes each remainder.
+_MONEY = {"amount": "cost_usd", "gross": "gross_usd", "credits": "credits_usd", "tax": "tax_usd"}
+_SHARES = ",\n           ".join(
+    f"b.{col}, CASE WHEN g.day_est IS NULL OR g.day_est = 0 THEN NULL "
+    f"ELSE round(b.{col} * coalesce(g.est_cost, 0) / g.day_est, 10) END AS share_{col}" for col in _MONEY)
+_REMAINDERS = ",\n           ".join(
+    f"CASE WHEN rn = n THEN {col} - coalesce(sum(share_{col}) OVER (PARTITION BY provider, account_id, day "
+    f"ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) ELSE share_{col} END AS {out}"
+    for col, out in _MONEY.items())
+
 
 def _allocated_sql(include_pending: bool) -> str:
     """The allocation query; include_pending prices pending changes as if applied."""
@@ -53,21 +65,30 @@ WITH usage_rows AS (
     FROM (SELECT *, 'usage' AS src FROM usage_rows UNION ALL SELECT *, 'request' FROM request_rows) x
     GROUP BY 1, 2, 3, 4, 5, 6
 ), line_days AS (
-    SELECT provider, account_id, CAST((charge_period_start_at AT TIME ZONE 'UTC') AS date) AS day,
+    -- lines in another currency convert at their charge day's rate; without one they are counted, never summed
+    SELECT provider, account_id, day,
            CASE basis WHEN 'invoice' THEN 1 WHEN 'focus' THEN 1 WHEN 'cost_api' THEN 2 ELSE 9 END AS rank,
-           basis, sum(billed_cost) AS amount
-    FROM cost_lines
-    WHERE ai_class = 'token' AND currency = 'USD' AND basis IN ('invoice', 'focus', 'cost_api')
-      AND charge_period_start_at >= :since AND charge_period_start_at < :until
+           basis, sum(usd) AS amount,
+           coalesce(sum(usd) FILTER (WHERE charge_category NOT IN ('credit', 'refund', 'tax')), 0) AS gross,
+           coalesce(sum(usd) FILTER (WHERE charge_category IN ('credit', 'refund')), 0) AS credits,
+           coalesce(sum(usd) FILTER (WHERE charge_category = 'tax'), 0) AS tax,
+           count(*) FILTER (WHERE usd IS NULL) AS unconverted
+    FROM (SELECT c.provider, c.account_id, c.basis, c.charge_category,
+                 CAST((c.charge_period_start_at AT TIME ZONE 'UTC') AS date) AS day,
+                 c.billed_cost * {fx_factor_sql('c.currency', "CAST((c.charge_period_start_at AT TIME ZONE 'UTC') AS date)", "'USD'")} AS usd
+          FROM cost_lines c
+          WHERE c.ai_class = 'token' AND c.basis IN ('invoice', 'focus', 'cost_api')
+            AND c.charge_period_start_at >= :since AND c.charge_period_start_at < :until) lines
     GROUP BY 1, 2, 3, 4, 5
 ), usage_days AS (
     SELECT provider, account_id, day,
            CASE WHEN bool_or(from_requests) THEN 4 ELSE 3 END AS rank,
            CASE WHEN bool_or(from_requests) THEN 'request_estimate' ELSE 'usage_price' END AS basis,
-           sum(est_cost) AS amount
+           sum(est_cost) AS amount, sum(est_cost) AS gross, 0 AS credits, 0 AS tax, 0 AS unconverted
     FROM usage_groups GROUP BY 1, 2, 3
 ), best AS (
-    SELECT DISTINCT ON (provider, account_id, day) provider, account_id, day, basis, amount
+    SELECT DISTINCT ON (provider, account_id, day) provider, account_id, day, basis, amount, gross, credits, tax,
+           unconverted
     FROM (SELECT * FROM line_days UNION ALL SELECT * FROM usage_days WHERE amount IS NOT NULL) c
     ORDER BY provider, account_id, day, rank, basis
 ), groups AS (
@@ -76,11 +97,10 @@ WITH usage_rows AS (
     FROM usage_groups g
     WINDOW d AS (PARTITION BY g.provider, g.account_id, g.day)
 ), shares AS (
-    SELECT b.provider, b.account_id, b.day, b.basis, b.amount,
+    SELECT b.provider, b.account_id, b.day, b.basis, b.unconverted,
            coalesce(g.model, '') AS model, coalesce(g.workload, 'unallocated') AS workload,
            coalesce(g.team, 'unallocated') AS team,
-           CASE WHEN g.day_est IS NULL OR g.day_est = 0 THEN NULL
-                ELSE round(b.amount * coalesce(g.est_cost, 0) / g.day_est, 10) END AS share,
+           {_SHARES},
            row_number() OVER (PARTITION BY b.provider, b.account_id, b.day
                               ORDER BY coalesce(g.est_cost, 0), g.model, g.workload, g.team) AS rn,
            count(*) OVER (PARTITION BY b.provider, b.account_id, b.day) AS n
@@ -89,16 +109,16 @@ WITH usage_rows AS (
       AND g.day_est IS NOT NULL AND g.day_est <> 0
 ), money AS (
     SELECT provider, account_id, day, basis, model, workload, team,
-           CASE WHEN rn = n THEN amount - coalesce(sum(share) OVER (PARTITION BY provider, account_id, day
-                                                                    ORDER BY rn ROWS BETWEEN UNBOUNDED PRECEDING
-                                                                    AND 1 PRECEDING), 0)
-                ELSE share END AS cost_usd
+           CASE WHEN rn = n THEN unconverted ELSE 0 END AS unconverted_rows,
+           {_REMAINDERS}
     FROM shares
 )
 SELECT coalesce(m.provider, g.provider) AS provider, coalesce(m.account_id, g.account_id) AS account_id,
        coalesce(m.day, g.day) AS day, coalesce(m.model, g.model) AS model,
        coalesce(m.workload, g.workload) AS workload, coalesce(m.team, g.team) AS team,
        m.basis AS cost_basis, coalesce(m.cost_usd, 0) AS cost_usd,
+       coalesce(m.gross_usd, 0) AS gross_usd, coalesce(m.credits_usd, 0) AS credits_usd,
+       coalesce(m.tax_usd, 0) AS tax_usd, coalesce(m.unconverted_rows, 0) AS unconverted_rows,
        coalesce(g.input_tokens, 0) AS input_tokens, coalesce(g.cached_input_tokens, 0) AS cached_input_tokens,
        coalesce(g.output_tokens, 0) AS output_tokens, coalesce(g.reasoning_tokens, 0) AS reasoning_tokens,
        coalesce(g.unpriced_tokens, 0) AS unpriced_tokens, coalesce(g.unpriced_rows, 0) AS unpriced_rows
@@ -109,7 +129,8 @@ FROM money m FULL OUTER JOIN usage_groups g
 
 SCHEMA = {
     "provider": pl.String, "account_id": pl.String, "day": pl.Date, "model": pl.String, "workload": pl.String,
-    "team": pl.String, "cost_basis": pl.String, "cost_usd": pl.Decimal(38, 10), "input_tokens": pl.Int64,
+    "team": pl.String, "cost_basis": pl.String, "cost_usd": pl.Decimal(38, 18), "gross_usd": pl.Decimal(38, 18),
+    "credits_usd": pl.Decimal(38, 18), "tax_usd": pl.Decimal(38, 18), "unconverted_rows": pl.Int64, "input_tokens": pl.Int64,
     "cached_input_tokens": pl.Int64, "output_tokens": pl.Int64, "reasoning_tokens": pl.Int64,
     "unpriced_tokens": pl.Int64, "unpriced_rows": pl.Int64,
 }
@@ -136,10 +157,10 @@ def summarise(daily: pl.DataFrame, column: str) -> pl.DataFrame:
     return (
         daily.group_by(column)
         .agg(
-            pl.col("cost_usd").sum(),
+            pl.col("cost_usd").sum(), pl.col("gross_usd").sum(), pl.col("credits_usd").sum(), pl.col("tax_usd").sum(),
             pl.col("cost_basis").drop_nulls().unique().sort().str.join("+").alias("cost_basis"),
             *[pl.col(c).sum() for c in ("input_tokens", "cached_input_tokens", "output_tokens",
-                                        "reasoning_tokens", "unpriced_tokens", "unpriced_rows")],
+                                        "reasoning_tokens", "unpriced_tokens", "unpriced_rows", "unconverted_rows")],
         )
         .rename({column: "group"})
         .with_columns(pl.col("group").cast(pl.String))

@@ -8,9 +8,22 @@ LIKE_FROM_GLOB = (
 )
 
 
-def attribution_join(alias: str, *, has_tags: bool = False) -> str:
-    """LATERAL join giving `wl.workload` and `wl.team` for rows of `alias`: first matching rule wins."""
+def attribution_join(alias: str, *, has_tags: bool = False, gpu: bool = False) -> str:
+    """LATERAL join giving `wl.workload` and `wl.team` for rows of `alias`: first matching rule wins.
+
+    GPU rows (gpu=True, gpu_hourly) match on their Kubernetes labels: match_field 'namespace' or 'pod'.
+    """
     tag_case = f"WHEN 'tag' THEN {alias}.tags ->> ar.tag_key " if has_tags else ""
+    if gpu:
+        return f"""
+    LEFT JOIN LATERAL (
+        SELECT w.name AS workload, w.team AS team
+        FROM attribution_rules ar JOIN workloads w ON w.id = ar.workload_id
+        WHERE ar.enabled AND (CASE ar.match_field
+            WHEN 'namespace' THEN {alias}.namespace WHEN 'pod' THEN {alias}.pod
+            ELSE NULL END) LIKE {LIKE_FROM_GLOB}
+        ORDER BY ar.priority, ar.id LIMIT 1
+    ) wl ON TRUE"""
     return f"""
     LEFT JOIN LATERAL (
         SELECT w.name AS workload, w.team AS team

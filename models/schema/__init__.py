@@ -2,6 +2,7 @@
 
 from models.schema.base import Base
 from models.schema.costs import BASIS_RANK, CostLine, Price
+from models.schema.ledger import AuditEntry, Commitment, FxRate, Period, PeriodSnapshot, Restatement
 from models.schema.gpu import (
     GpuCostProfile,
     GpuHourly,
@@ -19,5 +20,6 @@ metadata = Base.metadata
 __all__ = [
     "Base", "metadata", "BASIS_RANK", "CostLine", "Price", "GpuCostProfile", "GpuHourly", "GpuSample",
     "GpuType", "InferenceHourly", "InferenceSample", "ModelThroughput", "AppSetting", "AttributionRule",
-    "Budget", "IngestCursor", "IngestRun", "Scenario", "Workload", "UsageHourly", "UsageRequest",
+    "Budget", "IngestCursor", "AuditEntry", "Commitment", "FxRate", "Period", "PeriodSnapshot",
+    "Restatement", "IngestRun", "Scenario", "Workload", "UsageHourly", "UsageRequest",
 ]

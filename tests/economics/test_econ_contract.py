@@ -122,7 +122,9 @@ def test_unit_round_trip():
 
 token = st.integers(min_value=0, max_value=500_000_000).map(float)  # token counts are whole
 hour_rows = st.lists(st.tuples(token, st.floats(0, 1), token, st.booleans()), min_size=1, max_size=40)
-price = st.floats(min_value=0, max_value=80, allow_nan=False)
+# Prices are zero or at least $0.0001 per Mtok: subnormal floats are not prices, and they make a
+# bisection reference underflow rather than test the engine.
+price = st.one_of(st.just(0.0), st.floats(min_value=1e-4, max_value=80, allow_nan=False))
 unit = st.floats(min_value=0, max_value=1)
 api_st = st.fixed_dictionaries(dict(input_per_mtok=price, cached_input_per_mtok=price, output_per_mtok=price,
                                     batch_discount=unit, batch_share=unit))

@@ -1,0 +1,143 @@
+"""Bench: load a fleet's GPU samples through the real loader vs a plain COPY; time the hourly rollup.
+
+    python bench/bench_gpu_load.py [--scale 0.1]
+
+Generates 10,000,000 x scale samples (1,000 x scale GPUs, 10 s apart) and loads them with
+``ingest.loader.load`` into a fresh database on a throwaway embedded server; then COPYs the
+same rows into a bare unpartitioned table with no keys in the same run. Both sides turn
+the same records into rows, so the ratio is the cost of staging, merging on the natural
+key, making day partitions and refreshing the rollup. Not run by pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import sqlalchemy as sa  # noqa: E402
+
+from ingest.loader import SPECS, load  # noqa: E402
+from ingest.records import GpuHourlyAggregate, GpuSample  # noqa: E402
+from models import embedded, rollups  # noqa: E402
+from models.database import ensure_database, make_engine  # noqa: E402
+from models.migrate import upgrade  # noqa: E402
+from models.queries.fleet import fleet_gpus  # noqa: E402
+
+FULL_SAMPLES = 10_000_000
+FULL_GPUS = 1_000
+STEP_S = 10
+START = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def make_samples(gpus: int, ticks: int) -> list[GpuSample]:
+    """ticks readings of gpus GPUs on 8-GPU hosts, 10 s apart, with varied utilisation and power."""
+    out = []
+    for t in range(ticks):
+        at = START + timedelta(seconds=STEP_S * t)
+        for g in range(gpus):
+            util = float((t * 7 + g * 13) % 101)
+            out.append(GpuSample(sampled_at=at, host=f"node-{g // 8:04d}", gpu_uuid=f"GPU-{g:06d}", source="nvml",
+                                 gpu_index=g % 8, model_name="NVIDIA H100 80GB HBM3", utilization_pct=util,
+                                 memory_used_bytes=int(util * 800_000_000), memory_total_bytes=85_899_345_920,
+                                 power_watts=100.0 + util * 6, energy_mj=float(t * 1_000_000),
+                                 temperature_c=40.0 + util / 5, sm_clock_mhz=1980.0))
+    return out
+
+
+def plain_copy(engine: sa.Engine, samples: list[GpuSample]) -> float:
+    """Seconds to COPY the same rows into a bare unpartitioned table (no keys, no indexes)."""
+    cols = SPECS[GpuSample].columns
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE bare_samples AS SELECT {', '.join(cols)} FROM gpu_samples WITH NO DATA")
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY bare_samples ({', '.join(cols)}) FROM STDIN") as copy:
+            for s in samples:
+                copy.write_row(tuple(getattr(s, c) for c in cols))
+    return time.perf_counter() - t0
+
+
+def time_full_fleet_queries(engine: sa.Engine) -> float:
+    """Seconds for fleet_gpus over one day of a full 1,000-GPU rollup (24,000 hourly rows, loaded here)."""
+    day = START + timedelta(days=10)
+    rows = [GpuHourlyAggregate(hour_at=day + timedelta(hours=h), gpu_uuid=f"FULL-{g:06d}", host=f"full-{g // 8:04d}",
+                               samples=360, utilization_mean_pct=float((g + h) % 101), busy_fraction=((g + h) % 101) / 100,
+                               power_mean_watts=400.0) for g in range(FULL_GPUS) for h in range(24)]
+    load(engine, rows, source="bench", target="full-size rollup")
+    with engine.connect() as conn:
+        t0 = time.perf_counter()
+        fleet_gpus(conn, day, day + timedelta(days=1))
+        return time.perf_counter() - t0
+
+
+def main() -> None:
+    """Run the bench and print samples/s, the ratio to plain COPY, rollup timings and full-size estimates."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 1,000-GPU, 10M-sample fleet")
+    args = parser.parse_args()
+    gpus = max(1, round(FULL_GPUS * args.scale))
+    ticks = round(FULL_SAMPLES * args.scale / gpus)
+    t0 = time.perf_counter()
+    samples = make_samples(gpus, ticks)
+    print(f"generated {len(samples):,} samples ({gpus} GPUs x {ticks} ticks at {STEP_S} s) "
+          f"in {time.perf_counter() - t0:.1f} s", flush=True)
+
+    tmp = Path(tempfile.mkdtemp(prefix="hybridcost-bench-"))
+    try:
+        socket_dir = embedded.start(tmp)
+        ensure_database(embedded.url_for(socket_dir, "postgres"), "bench")
+        url = embedded.url_for(socket_dir, "bench")
+        upgrade(url)
+        engine = make_engine(url)
+
+        t0 = time.perf_counter()
+        result = load(engine, samples, source="bench", target=f"scale {args.scale}")
+        loader_s = time.perf_counter() - t0
+        copy_s = plain_copy(engine, samples)
+        day = (START, START + timedelta(days=1) - timedelta(microseconds=1))
+        with engine.begin() as conn:
+            day_rows = conn.execute(sa.text("SELECT count(*) FROM gpu_samples WHERE sampled_at >= :a AND "
+                                            "sampled_at <= :b"), {"a": day[0], "b": day[1]}).scalar_one()
+            t0 = time.perf_counter()
+            rollups.refresh_gpu_hourly(conn, *day)
+            rollup_s = time.perf_counter() - t0
+            # What each daemon tick of one 8-GPU host costs: its own GPUs, one hour.
+            noon = START + timedelta(hours=12)
+            t0 = time.perf_counter()
+            rollups.refresh_gpu_hourly(conn, noon, noon, gpu_uuids=[f"GPU-{g:06d}" for g in range(min(8, gpus))])
+            tick_s = time.perf_counter() - t0
+        with engine.connect() as conn:
+            t0 = time.perf_counter()
+            fleet = fleet_gpus(conn, START, START + timedelta(days=1))
+            fleet_s = time.perf_counter() - t0
+        full_query_s = time_full_fleet_queries(engine)
+        engine.dispose()
+    finally:
+        embedded.stop(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    n = len(samples)
+    loader_rate, copy_rate = n / loader_s, n / copy_s
+    full_day_rows = FULL_GPUS * 86_400 // STEP_S
+    print(f"loader:      {loader_rate:12,.0f} samples/s ({loader_s:.1f} s, {result.rows_written:,} rows written)")
+    print(f"plain COPY:  {copy_rate:12,.0f} samples/s ({copy_s:.1f} s)")
+    print(f"ratio loader / plain COPY: {loader_rate / copy_rate:.2f} (goal >= 0.5)")
+    print(f"hourly rollup of one day ({day_rows:,} raw rows, {gpus} GPUs): {rollup_s:.3f} s")
+    print(f"rollup refresh of one host's hour (8 GPUs, what a daemon tick does): {tick_s * 1000:.1f} ms")
+    print(f"fleet query over that day's rollup ({fleet.height} GPUs): {fleet_s:.3f} s")
+    print(f"fleet query over a day of a full {FULL_GPUS}-GPU rollup (measured): {full_query_s:.3f} s (goal < 1 s)")
+    print(f"full size estimates: load {FULL_SAMPLES / loader_rate:.0f} s for {FULL_SAMPLES:,} samples; "
+          f"rollup of a day of {FULL_GPUS} GPUs ({full_day_rows:,} rows) ~{rollup_s * full_day_rows / day_rows:.1f} s "
+          f"(a day at once; the daemon refreshes one host's hour per tick)")
+
+
+if __name__ == "__main__":
+    main()
