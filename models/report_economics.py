@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
+from decimal import Decimal
+from typing import Any
 import numpy as np
 import polars as pl
 import sqlalchemy as sa
@@ -131,15 +133,41 @@ def _repeat_shares(conn: Connection, week: ReportWeek) -> dict[str, float]:
     return {r.workload: 1.0 - r.distinct_prompts / r.requests for r in rows if r.requests}
 
 
-def _lever_inputs(conn: Connection, week: ReportWeek, workload: str, demand: Demand, api: ApiPricing,
-                  fallback: dict[str, float | None]) -> dict[str, float | None]:
-    """Measured lever shares: the discipline analytics where present, else repeats and interactivity."""
+def _discipline_shares(conn: Connection, week: ReportWeek) -> tuple[dict[str, dict], Any] | None:
+    """Measured lever shares per workload from the discipline analytics, in one query; None without them.
+
+    The same shares as `models.discipline.levers_inputs`, for every workload at once (that
+    function runs the whole analysis once per workload).
+    """
     try:
-        from models.discipline import DisciplineConfig, levers_inputs
+        from models.discipline import DisciplineConfig
+        from models.queries.discipline import discipline_rows
     except ImportError:
-        return {**fallback, "route_share": None, "route_price_ratio": None}
+        return None
     config = DisciplineConfig()
-    got = levers_inputs(conn, week.since, week.until, workload=workload, config=config)
+    rows = discipline_rows(conn, since=week.since, until=week.until, by="workload", params=config.params())
+
+    def share(part: Decimal | None, whole: Decimal | None) -> float | None:
+        return float((part or Decimal(0)) / whole) if whole else (0.0 if whole is not None else None)
+
+    out = {}
+    for r in rows.iter_rows(named=True):
+        total, left = r["priced_cost_usd"], r["cost_after_cache_usd"]
+        if not total:
+            continue
+        out[r["group"]] = {"repeat_share": share(r["repeat_savings_usd"], total) if r["fingerprinted_requests"] else None,
+                           "batchable_share": share(r["batchable_cost_usd"], left),
+                           "routable_share": share(r["routable_cost_usd"], left)}
+    return out, config
+
+
+def _lever_inputs(measured: tuple[dict[str, dict], Any] | None, workload: str, demand: Demand, api: ApiPricing,
+                  fallback: dict[str, float | None]) -> dict[str, float | None]:
+    """Lever shares: the discipline analytics where present, else repeats and interactivity; route priced."""
+    if measured is None:
+        return {**fallback, "route_share": None, "route_price_ratio": None}
+    shares, config = measured
+    got = shares.get(workload, {})
     cheap = ApiPricing(input_per_mtok=float(config.cheap_input_usd_per_mtok),
                        cached_input_per_mtok=float(config.cheap_cached_input_usd_per_mtok),
                        output_per_mtok=float(config.cheap_output_usd_per_mtok))
@@ -167,6 +195,7 @@ def add_to(conn: Connection, report: WeeklyReport) -> None:
                 .rename({"workload": "group"}).iter_rows(named=True)} if report.previous_daily.height else {}
     interactive = dict(conn.execute(sa.text("SELECT name, interactive FROM workloads")).all())
     repeats = _repeat_shares(conn, week)
+    measured = _discipline_shares(conn, week)
     recs, levers = [], []
     for workload in sorted(w for w in costs if w != "unallocated"):
         provider, model = max(costs[workload], key=lambda k: (costs[workload][k], k))
@@ -202,7 +231,7 @@ def add_to(conn: Connection, report: WeeklyReport) -> None:
             "breakeven_monthly_tokens": None if breakeven is None else int(breakeven),
             "api_usd_month": res.monthly(res.api_only_cost), "hybrid_usd_month": res.monthly(res.hybrid_cost),
             "move_date": _move_date(history, demand, api, gpu, res.optimal_replicas > 0), "reason": reason})
-        inputs = _lever_inputs(conn, week, workload, demand, api, fallback={
+        inputs = _lever_inputs(measured, workload, demand, api, fallback={
             "repeat_share": repeats.get(workload),
             "batchable_share": 0.0 if interactive.get(workload, True) else 1.0})
         try:

@@ -35,6 +35,16 @@ def test_rep_demo_report_has_recommendations_levers_and_fleet(engine, tmp_path):
     assert rep.fleet.gpu_hours > 0 and rep.fleet.idle_cost_usd is not None
     lines = headlines(rep)
     assert lines[0].startswith("Token spend") and usd(rep.total_usd) in lines[0]
+    from models.discipline import levers_inputs
+    from models.report_economics import _discipline_shares
+
+    with engine.connect() as conn:
+        shares, _ = _discipline_shares(conn, rep.week)
+        for workload in ("segment-labeling", "code-review"):  # one query for all equals the per-workload one
+            one = levers_inputs(conn, rep.week.since, rep.week.until, workload=workload)
+            for key, mine in (("repeat_share", "repeat_share"), ("batchable_share", "batchable_share"),
+                              ("routable_share", "routable_share")):
+                assert shares[workload][mine] == one[key]
     page = (tmp_path / "hybridcost-weekly-2026-W47.html").read_text()
     assert "segment-labeling" in page and "Savings available per lever" in page and not rep.pending
 
