@@ -100,14 +100,15 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _action(res: SimulationResult, gpu: GpuOption) -> str:
+def _action(res: SimulationResult, gpu: GpuOption, local_share: float) -> str:
     r = res.optimal_replicas
     if r == 0:
-        return "stay on tokens"
+        return "move back to tokens" if local_share >= 0.5 else "stay on tokens"
     gpus = f" ({_plural(r * gpu.replica_gpus, 'GPU')})" if gpu.replica_gpus > 1 else ""
-    if r < res.peak_replicas:
-        return f"own {_plural(r, 'replica')}{gpus} and burst to the API"
-    return f"move: own {_plural(r, 'replica')}{gpus}"
+    burst = " and burst to the API" if r < res.peak_replicas else ""
+    if local_share >= 0.5:  # most of it already runs on the workload's own inference servers
+        return f"keep on GPUs: {_plural(r, 'replica')}{gpus}{burst}"
+    return f"own {_plural(r, 'replica')}{gpus}{burst}" if burst else f"move: own {_plural(r, 'replica')}{gpus}"
 
 
 def _move_date(history: pl.DataFrame, demand: Demand, api: ApiPricing, gpu: GpuOption, paying: bool) -> str:
@@ -155,7 +156,8 @@ def _discipline_shares(conn: Connection, week: ReportWeek) -> tuple[dict[str, di
         total, left = r["priced_cost_usd"], r["cost_after_cache_usd"]
         if not total:
             continue
-        out[r["group"]] = {"repeat_share": share(r["repeat_savings_usd"], total) if r["fingerprinted_requests"] else None,
+        repeat = share(r["repeat_savings_usd"], total) if r["fingerprinted_requests"] else None
+        out[r["group"]] = {"repeat_share": repeat,
                            "batchable_share": share(r["batchable_cost_usd"], left),
                            "routable_share": share(r["routable_cost_usd"], left)}
     return out, config
@@ -218,7 +220,15 @@ def add_to(conn: Connection, report: WeeklyReport) -> None:
                                 "reason": f"{model} is unpriced" if api is None or not api_costs.sum() else option})
             continue
         list_cost = float(api_cost_per_hour(demand, api).sum())
-        api = api.scaled(float(api_costs.sum()) / list_cost) if list_cost else api
+        api_all = api.scaled(float(api_costs.sum()) / list_cost) if list_cost else api
+        # Levers work on what is still bought as tokens: the API part of the demand at its real cost.
+        token_demand = Demand.from_arrays(frame["api_input_tokens"].to_numpy(), frame["api_cached_tokens"].to_numpy(),
+                                          frame["api_output_tokens"].to_numpy())
+        token_list = float(api_cost_per_hour(token_demand, api).sum())
+        api_tokens = api.scaled(float(frame["api_cost_usd"].sum()) / token_list) if token_list else api
+        local = float(frame["local_input_tokens"].sum() + frame["local_output_tokens"].sum())
+        total_tokens = float((demand.input_tokens + demand.output_tokens).sum())
+        local_share = local / total_tokens if total_tokens else 0.0
         res = simulate(demand, None, gpu, api_costs=api_costs)
         breakeven = res.breakeven_monthly_tokens
         prev_monthly = previous.get(workload, 0) * HOURS_PER_MONTH / max(demand.hours, 1)
@@ -227,15 +237,18 @@ def add_to(conn: Connection, report: WeeklyReport) -> None:
         reason = (f"GPU option {option}" if breakeven is None or monthly >= breakeven else
                   f"{monthly / breakeven * 100:.0f}% of breakeven volume; GPU option {option}")
         recs.append(base | {
-            "action": _action(res, gpu), "crossed": crossed, "replicas": res.optimal_replicas,
+            "action": _action(res, gpu, local_share), "crossed": crossed, "local_share": local_share,
+            "replicas": res.optimal_replicas,
             "breakeven_monthly_tokens": None if breakeven is None else int(breakeven),
             "api_usd_month": res.monthly(res.api_only_cost), "hybrid_usd_month": res.monthly(res.hybrid_cost),
-            "move_date": _move_date(history, demand, api, gpu, res.optimal_replicas > 0), "reason": reason})
-        inputs = _lever_inputs(measured, workload, demand, api, fallback={
+            "move_date": _move_date(history, demand, api_all, gpu, res.optimal_replicas > 0), "reason": reason})
+        if not token_list:
+            continue
+        inputs = _lever_inputs(measured, workload, token_demand, api_tokens, fallback={
             "repeat_share": repeats.get(workload),
             "batchable_share": 0.0 if interactive.get(workload, True) else 1.0})
         try:
-            fall = levers_waterfall(demand, api, gpu, **inputs)
+            fall = levers_waterfall(token_demand, api_tokens, gpu, **inputs)
         except ValueError:
             continue
         for step in fall.steps:
@@ -245,7 +258,8 @@ def add_to(conn: Connection, report: WeeklyReport) -> None:
     report.recommendations = pl.DataFrame(recs, schema={
         "workload": pl.String, "action": pl.String, "crossed": pl.Boolean, "monthly_tokens": pl.Int64,
         "breakeven_monthly_tokens": pl.Int64, "api_usd_month": pl.Float64, "hybrid_usd_month": pl.Float64,
-        "replicas": pl.Int64, "move_date": pl.String, "reason": pl.String, "option": pl.String})
+        "replicas": pl.Int64, "move_date": pl.String, "reason": pl.String, "option": pl.String,
+        "local_share": pl.Float64})
     report.levers = pl.DataFrame(levers, schema={
         "workload": pl.String, "lever": pl.String, "status": pl.String, "saving_usd_month": pl.Float64,
         "remaining_usd_month": pl.Float64, "detail": pl.String})

@@ -31,6 +31,10 @@ def headlines(rep: WeeklyReport) -> list[str]:
         for r in rep.recommendations.iter_rows(named=True):
             if r.get("crossed"):
                 lines.append(f"{r['workload']} crossed its breakeven: {r['action']}.")
+            elif (r.get("action") or "").startswith("keep on GPUs"):
+                lines.append(f"{r['workload']}: {r['action']}; the same traffic on tokens alone would cost "
+                             f"{usd(r['api_usd_month'], cents=False)} a month instead of "
+                             f"{usd(r['hybrid_usd_month'], cents=False)}.")
             elif r.get("action") not in (None, "stay on tokens", "not assessed"):
                 saving = usd(r["api_usd_month"] - r["hybrid_usd_month"], cents=False)
                 lines.append(f"{r['workload']}: {r['action']} (saves {saving} per month against tokens only).")

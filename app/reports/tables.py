@@ -66,7 +66,7 @@ def economics_tables(rep: WeeklyReport) -> list[Table]:
     if rep.recommendations is not None:
         out.append(Table("Recommendation per workload", "Recommendations", "Recommendations", [
             ("Workload", "workload", "text"), ("Action", "action", "text"),
-            ("Tokens per month", "monthly_tokens", "int"),
+            ("Tokens per month", "monthly_tokens", "int"), ("Served on own GPUs", "local_share", "pct"),
             ("Breakeven tokens per month", "breakeven_monthly_tokens", "int"),
             ("API cost per month (USD)", "api_usd_month", "usd"),
             ("Hybrid cost per month (USD)", "hybrid_usd_month", "usd"),
@@ -87,7 +87,8 @@ def fleet_tables(rep: WeeklyReport) -> list[Table]:
         Table("GPU use and idle cost per GPU", "GPU fleet", "GPU fleet", [
             ("Host", "host", "text"), ("GPU", "gpu_uuid", "text"), ("GPU-hours", "gpu_hours", "float"),
             ("Busy share", "busy_share", "pct"), ("p95 utilization (%)", "util_p95_pct", "float"),
-            ("Cost (USD)", "cost_usd", "usd"), ("Idle cost (USD)", "idle_cost_usd", "usd"), ("Signals", "signals", "text")],
+            ("Cost (USD)", "cost_usd", "usd"), ("Idle cost (USD)", "idle_cost_usd", "usd"),
+            ("Signals", "signals", "text")],
             _rows(rep.fleet.by_host), note="Cost from the GPU cost profile whose host pattern matches; "
             f"blank where no profile prices the host. Figures from the {rep.fleet.source}."),
         Table("Saturation signals per endpoint", "Saturation", "GPU fleet", [
