@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 import plotly.graph_objects as go
+import polars as pl
 
 from app.charts.report_charts import fleet_busy, week_over_week
 from app.charts.spend import spend_by_group, spend_over_time
@@ -92,15 +93,49 @@ def table_html(table: Table) -> str:
             f"<tbody>{''.join(body)}</tbody></table>{note}")
 
 
+def levers_total(levers: pl.DataFrame) -> pl.DataFrame:
+    """The per-workload lever steps summed over workloads, as a waterfall frame (today, levers, after)."""
+    if levers.is_empty():
+        return pl.DataFrame()
+    first = levers.group_by("workload", maintain_order=True).first()
+    today = float((first["remaining_usd_month"] + first["saving_usd_month"].fill_null(0)).sum())
+    rows = [("today", "total", None, today)]
+    for lever in levers["lever"].unique(maintain_order=True).to_list():
+        part = levers.filter(pl.col("lever") == lever)
+        saving = None if part["saving_usd_month"].null_count() == part.height else float(part["saving_usd_month"].sum())
+        rows.append((lever, "ok" if saving is not None else "not measurable", saving,
+                     float(part["remaining_usd_month"].sum())))
+    rows.append(("after levers", "total", None, rows[-1][3]))
+    return pl.DataFrame(rows, orient="row", schema={"lever": pl.String, "status": pl.String,
+                                                    "saving_usd_month": pl.Float64, "remaining_usd_month": pl.Float64})
+
+
 def report_figures(rep: WeeklyReport) -> dict[str, list[go.Figure]]:
-    """The charts per section, made by the same chart functions as the dashboard."""
-    return {
+    """The charts per section, made by the same chart functions as the dashboard (where they exist)."""
+    figures = {
         "spend": [spend_over_time(rep.daily, color="provider", title="Token spend per day, by provider"),
                   spend_by_group(summarise(rep.daily, "workload"), title="Spend by workload"),
                   week_over_week(rep.by_team, title="Spend by team, week over week",
                                  this_label=rep.week.label, last_label=rep.week.previous.label)],
         "fleet": [fleet_busy(rep.fleet.hourly)] if rep.fleet.gpu_hours else [],
+        "savings": [],
     }
+    try:
+        from app.charts.fleet import idle_cost_by_gpu
+
+        if rep.fleet.gpu_hours:
+            figures["fleet"].append(idle_cost_by_gpu(rep.fleet.by_host))
+    except ImportError:
+        pass
+    try:
+        from app.charts.whatif import levers_waterfall
+
+        if rep.levers is not None and rep.levers.height:
+            figures["savings"].append(levers_waterfall(levers_total(rep.levers),
+                                                       title="Levers over all workloads: from today's monthly cost"))
+    except ImportError:
+        pass
+    return figures
 
 
 class _ChartWriter:
