@@ -190,6 +190,15 @@ def _ensure_gpu_partitions(conn: Connection) -> tuple[datetime, datetime] | None
     return lo, hi
 
 
+def _keys_are_new(conn: Connection, spec: TableSpec) -> bool:
+    """True when no staged natural key is stored yet (an index probe per staged row, no sort)."""
+    if spec.table == "gpu_samples":
+        return _gpu_samples_are_new(conn)
+    on = " AND ".join(f"t.{c} = s.{c}" for c in spec.key)
+    return not conn.exec_driver_sql(
+        f"SELECT EXISTS (SELECT 1 FROM stage_{spec.table} s JOIN {spec.table} t ON {on})").scalar_one()
+
+
 def _gpu_samples_are_new(conn: Connection) -> bool:
     """True when no stored GPU sample shares a GPU and the time span of the staged ones."""
     return not conn.exec_driver_sql(
@@ -216,10 +225,10 @@ def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> tup
         f"ON CONFLICT ({key}) DO UPDATE SET {updates} WHERE {changed} RETURNING 1) "
         f"SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM ins)"
     )
-    # Fresh telemetry (the usual case) skips the sort and ON CONFLICT's speculative insertion, the
+    # Fresh rows (the usual case) skip the sort and ON CONFLICT's speculative insertion, the
     # slow part of a large load; every staged key is then inserted, so inserted = distinct. A batch
     # that repeats a key, or a concurrent load of the same keys, falls back to the full merge.
-    if spec.table == "gpu_samples" and _gpu_samples_are_new(conn):
+    if _keys_are_new(conn, spec):
         try:
             with conn.begin_nested():
                 inserted = conn.exec_driver_sql(

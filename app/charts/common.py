@@ -11,7 +11,7 @@ def style(fig: go.Figure, *, title: str, x_title: str, y_title: str, money: bool
     """Apply titles, axis labels (with units) and the house layout."""
     fig.update_layout(
         title={"text": title, "x": 0.0, "xanchor": "left"}, template="plotly_white", colorway=PALETTE,
-        margin={"l": 60, "r": 20, "t": 60, "b": 50}, legend={"orientation": "h", "y": -0.2}, height=380,
+        margin={"l": 60, "r": 20, "t": 60, "b": 60}, legend={"orientation": "h", "y": -0.3}, height=400,
     )
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title, tickprefix="$" if money else None, separatethousands=True)

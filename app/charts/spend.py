@@ -31,3 +31,58 @@ def spend_by_group(summary: pl.DataFrame, *, title: str) -> go.Figure:
     fig = go.Figure(go.Bar(x=frame["cost_usd"].cast(pl.Float64).to_list(), y=frame["group"].to_list(),
                            orientation="h", hovertemplate="%{y}: $%{x:,.2f}<extra></extra>"))
     return style(fig, title=title, x_title="Spend (USD)", y_title="", money=False)
+
+
+def month_comparison(months: pl.DataFrame, *, title: str = "This month vs last month by provider") -> go.Figure:
+    """Grouped bars per provider: last month, last month to the same day, this month to date (USD)."""
+    if months.is_empty():
+        return empty(title, "No token spend in the last two months")
+    fig = go.Figure()
+    providers = months["provider"].to_list()
+    for column, name in (("last_month_usd", "Last month (whole)"),
+                         ("last_month_to_date_usd", "Last month, same days"),
+                         ("this_month_usd", "This month to date")):
+        fig.add_bar(x=providers, y=months[column].to_list(), name=name,
+                    hovertemplate="%{x}: $%{y:,.2f}<extra>" + name + "</extra>")
+    fig.update_layout(barmode="group")
+    return style(fig, title=title, x_title="Provider", y_title="Spend (USD)", money=True)
+
+
+def token_vs_gpu(frame: pl.DataFrame, *, title: str = "Token API spend vs GPU spend per day") -> go.Figure:
+    """Stacked bars per UTC day: token API spend and GPU spend (USD), from a `token_vs_gpu_daily` frame."""
+    if frame.is_empty():
+        return empty(title, "No token or GPU spend in this period")
+    fig = go.Figure()
+    for kind in ("token APIs", "GPUs"):
+        part = frame.filter(pl.col("kind") == kind)
+        fig.add_bar(x=part["day"].to_list(), y=part["cost_usd"].to_list(), name=kind,
+                    hovertemplate="%{x}<br>$%{y:,.2f}<extra>" + kind + "</extra>")
+    fig.update_layout(barmode="stack")
+    return style(fig, title=title, x_title="Day (UTC)", y_title="Spend (USD)", money=True)
+
+
+def share_lines(shares: pl.DataFrame, *, title: str = "Cached and batch shares per day") -> go.Figure:
+    """Lines per day: cached share of input tokens and batch share of tokens (% of tokens)."""
+    if shares.is_empty():
+        return empty(title, "No token usage in this period")
+    fig = go.Figure()
+    for column, name in (("cached_share", "Cached input / input"), ("batch_share", "Batch tokens / all tokens")):
+        if column in shares.columns:
+            fig.add_scatter(x=shares["day"].to_list(), y=(shares[column] * 100).to_list(), mode="lines", name=name)
+    fig = style(fig, title=title, x_title="Day (UTC)", y_title="Share of tokens (%)")
+    fig.update_yaxes(ticksuffix=" %", rangemode="tozero")
+    return fig
+
+
+def reconciliation_bars(long: pl.DataFrame, *, title: str = "Reconciliation: each basis's total per month") -> go.Figure:
+    """Grouped bars per provider-month, one per basis (USD), so bases can be compared side by side."""
+    if long.is_empty():
+        return empty(title, "No cost lines or priced usage in this period")
+    fig = go.Figure()
+    frame = long.with_columns((pl.col("provider") + " " + pl.col("month").dt.strftime("%Y-%m")).alias("period"))
+    for basis in frame["basis"].unique().sort().to_list():
+        part = frame.filter(pl.col("basis") == basis)
+        fig.add_bar(x=part["period"].to_list(), y=part["amount_usd"].to_list(), name=basis,
+                    hovertemplate="%{x}: $%{y:,.2f}<extra>" + basis + "</extra>")
+    fig.update_layout(barmode="group")
+    return style(fig, title=title, x_title="Provider and month (UTC)", y_title="Total (USD)", money=True)

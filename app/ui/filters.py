@@ -25,3 +25,30 @@ def date_range_sidebar(default_days: int = 30) -> tuple[datetime, datetime]:
         return utc_range(picked[0], picked[1])
     single = picked[0] if isinstance(picked, (tuple, list)) else picked
     return utc_range(single, single)
+
+
+def scope_sidebar(workload_names: list[str], team_names: list[str]) -> tuple[list[str], list[str]]:
+    """Workload and team multiselects shared by every page; empty means all."""
+    picked_workloads = st.sidebar.multiselect("Workloads", sorted(set(workload_names)), key="filters_workloads",
+                                              help="Only these workloads; leave empty for all.")
+    picked_teams = st.sidebar.multiselect("Teams", sorted(set(team_names)), key="filters_teams",
+                                          help="Only these teams; leave empty for all.")
+    return picked_workloads, picked_teams
+
+
+def apply_scope(frame, workloads: list[str], teams: list[str]):
+    """Keep the rows of a frame with `workload`/`team` columns that match the sidebar selection."""
+    import polars as pl
+
+    if workloads and "workload" in frame.columns:
+        frame = frame.filter(pl.col("workload").is_in(workloads))
+    if teams and "team" in frame.columns:
+        frame = frame.filter(pl.col("team").is_in(teams))
+    return frame
+
+
+def sidebar(daily) -> tuple[list[str], list[str]]:
+    """The workload/team filter with options taken from an allocated daily frame."""
+    if daily.is_empty():
+        return scope_sidebar([], [])
+    return scope_sidebar(daily["workload"].unique().to_list(), daily["team"].unique().to_list())

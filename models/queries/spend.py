@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from models.ledger.fx import fx_factor_sql
+from models.queries.request_hours import prefer_hash_grouping
 from models.queries.sql_fragments import attribution_join, price_join, priced_cost
 
 DIMENSIONS = {"provider": "provider", "model": "model", "workload": "workload", "team": "team",
@@ -35,32 +36,53 @@ _REMAINDERS = ",\n           ".join(
 def _allocated_sql(include_pending: bool) -> str:
     """The allocation query; include_pending prices pending changes as if applied."""
     return f"""
-WITH usage_rows AS (
+WITH hourly_days AS (
+    -- (provider, account, UTC day) with provider buckets: an equality anti-join, not a range per request
+    SELECT DISTINCT provider, account_id, CAST((bucket_start_at AT TIME ZONE 'UTC') AS date) AS day
+    FROM usage_hourly
+    WHERE bucket_start_at >= CAST(:since AS timestamptz) - interval '1 day'
+      AND bucket_start_at < CAST(:until AS timestamptz) + interval '1 day'
+), usage_rows AS (
     SELECT u.provider, u.account_id, CAST((u.bucket_start_at AT TIME ZONE 'UTC') AS date) AS day, u.model,
            coalesce(wl.workload, 'unallocated') AS workload, coalesce(wl.team, 'unallocated') AS team,
            u.input_tokens, u.cached_input_tokens, u.output_tokens, u.reasoning_tokens,
-           {priced_cost('u')} AS est_cost
+           {priced_cost('u')} AS est_cost, 1 AS rows_, 0 AS unreported_rows, 0 AS unreported_tokens
     FROM usage_hourly u {price_join('u', 'bucket_start_at', include_pending=include_pending)} {attribution_join('u')}
     WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
+), request_hours AS (
+    -- request logs count only where no provider usage exists for that provider, account and day.
+    -- Requests are summed per hour and attribution key first, so the price and rule lookups run
+    -- once per group rather than once per request (prices are per day, rules per key: same answer).
+    SELECT date_trunc('hour', q.started_at) AS started_at, q.provider, q.account_id, q.model, q.project_id,
+           q.api_key_id, q.user_id, q.team, q.workload_tag, q.is_batch, q.tags,
+           sum(q.input_tokens) AS input_tokens, sum(q.cached_input_tokens) AS cached_input_tokens,
+           sum(q.output_tokens) AS output_tokens, sum(q.reasoning_tokens) AS reasoning_tokens,
+           sum(q.reported_cost_usd) AS reported_cost_usd, count(*) AS rows_,
+           count(*) FILTER (WHERE q.reported_cost_usd IS NULL) AS unreported_rows,
+           coalesce(sum(q.input_tokens + q.output_tokens) FILTER (WHERE q.reported_cost_usd IS NULL), 0)
+               AS unreported_tokens
+    FROM usage_requests q
+    WHERE q.started_at >= :since AND q.started_at < :until AND q.endpoint_kind = 'api'
+      AND NOT EXISTS (SELECT 1 FROM hourly_days h WHERE h.provider = q.provider AND h.account_id = q.account_id
+                      AND h.day = CAST((q.started_at AT TIME ZONE 'UTC') AS date))
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
 ), request_rows AS (
-    -- request logs count only where no provider usage exists for that provider, account and day
     SELECT q.provider, q.account_id, CAST((q.started_at AT TIME ZONE 'UTC') AS date) AS day, q.model,
            coalesce(nullif(q.workload_tag, ''), wl.workload, 'unallocated') AS workload,
            coalesce(nullif(q.team, ''), wl.team, 'unallocated') AS team,
            q.input_tokens, q.cached_input_tokens, q.output_tokens, q.reasoning_tokens,
-           coalesce({priced_cost('q', cache_write=False)}, q.reported_cost_usd) AS est_cost
-    FROM usage_requests q {price_join('q', 'started_at', include_pending=include_pending)} {attribution_join('q', has_tags=True)}
-    WHERE q.started_at >= :since AND q.started_at < :until AND q.endpoint_kind = 'api'
-      AND NOT EXISTS (SELECT 1 FROM usage_hourly h WHERE h.provider = q.provider AND h.account_id = q.account_id
-                      AND h.bucket_start_at >= date_trunc('day', q.started_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-                      AND h.bucket_start_at < (date_trunc('day', q.started_at AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC')
+           coalesce({priced_cost('q', cache_write=False)}, q.reported_cost_usd) AS est_cost, q.rows_,
+           CASE WHEN {priced_cost('q', cache_write=False)} IS NULL THEN q.unreported_rows ELSE 0 END,
+           CASE WHEN {priced_cost('q', cache_write=False)} IS NULL THEN q.unreported_tokens ELSE 0 END
+    FROM request_hours q {price_join('q', 'started_at', include_pending=include_pending)} {attribution_join('q', has_tags=True)}
 ), usage_groups AS (
     SELECT provider, account_id, day, model, workload, team,
            sum(input_tokens) AS input_tokens, sum(cached_input_tokens) AS cached_input_tokens,
            sum(output_tokens) AS output_tokens, sum(reasoning_tokens) AS reasoning_tokens,
            sum(est_cost) AS est_cost,
-           sum(CASE WHEN est_cost IS NULL THEN input_tokens + output_tokens ELSE 0 END) AS unpriced_tokens,
-           count(*) FILTER (WHERE est_cost IS NULL) AS unpriced_rows,
+           sum(CASE WHEN est_cost IS NULL THEN input_tokens + output_tokens ELSE unreported_tokens END)
+               AS unpriced_tokens,
+           sum(CASE WHEN est_cost IS NULL THEN rows_ ELSE unreported_rows END) AS unpriced_rows,
            bool_or(src = 'request') AS from_requests
     FROM (SELECT *, 'usage' AS src FROM usage_rows UNION ALL SELECT *, 'request' FROM request_rows) x
     GROUP BY 1, 2, 3, 4, 5, 6
@@ -139,6 +161,7 @@ SCHEMA = {
 def allocated_daily(conn: Connection, *, since: datetime, until: datetime,
                     include_pending: bool = False) -> pl.DataFrame:
     """Token spend per provider, account, day, model, workload and team, from the best basis."""
+    prefer_hash_grouping(conn)
     rows = conn.execute(sa.text(_allocated_sql(include_pending)), {"since": since, "until": until}).all()
     return pl.DataFrame([tuple(r) for r in rows], schema=SCHEMA, orient="row")
 

@@ -1,7 +1,21 @@
-"""Each app test starts with empty Streamlit caches (the engine is cached per process)."""
+"""App-test fixtures: empty Streamlit caches per test, a demo-loaded database, a page opener."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
 
 import pytest
+import sqlalchemy as sa
 import streamlit as st
+from sqlalchemy.engine import make_url
+from streamlit.testing.v1 import AppTest
+
+from tests_support import APP_ENTRY
+
+DEMO_NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+DEMO_RANGE = (date(2026, 10, 21), date(2026, 11, 20))
 
 
 @pytest.fixture(autouse=True)
@@ -11,3 +25,72 @@ def _clear_streamlit_caches():
     yield
     st.cache_resource.clear()
     st.cache_data.clear()
+
+
+def _admin(admin_url: str, statement: str) -> None:
+    engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(statement))
+    finally:
+        engine.dispose()
+
+
+def _url(admin_url: str, name: str) -> str:
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def demo_template_url(pg_admin_url: str, template_db_url: str) -> Iterator[str]:
+    """A migrated database with the demo loaded once (anchor DEMO_NOW); tests clone it."""
+    from ingest.demo import load_demo
+    from models.database import make_engine
+
+    name = f"hc_demo_{uuid.uuid4().hex[:8]}"
+    _admin(pg_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_db_url).database}"')
+    url = _url(pg_admin_url, name)
+    engine = make_engine(url)
+    load_demo(engine, now=DEMO_NOW)
+    engine.dispose()
+    yield url
+    _admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def demo_env(pg_admin_url: str, demo_template_url: str, tmp_path, monkeypatch) -> Iterator[str]:
+    """DATABASE_URL set to a fresh clone of the demo database (dropped after the test)."""
+    name = f"hc_test_{uuid.uuid4().hex[:10]}"
+    _admin(pg_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{make_url(demo_template_url).database}"')
+    url = _url(pg_admin_url, name)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("HYBRIDCOST_DATA_DIR", str(tmp_path / "data"))
+    yield url
+    _admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def open_page(page: str, *, date_range: tuple[date, date] | None = DEMO_RANGE, **state) -> AppTest:
+    """Run the entry point, switch to app_pages/<page>.py and run it, with the date range and state set."""
+    at = AppTest.from_file(APP_ENTRY, default_timeout=120)
+    if date_range is not None:
+        at.session_state["filters_range"] = date_range
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(f"app_pages/{page}.py")
+    return at.run()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    """Metric label -> shown value."""
+    return {m.label: m.value for m in at.metric}
+
+
+def texts(at: AppTest) -> str:
+    """Every info, warning, success, caption and markdown text on the page, joined."""
+    parts = [e.value for kind in (at.info, at.warning, at.success, at.caption, at.markdown) for e in kind]
+    return "\n".join(str(p) for p in parts)
+
+
+def assert_clean(at: AppTest) -> None:
+    """No exception and no error element on the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]

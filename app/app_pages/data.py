@@ -1,0 +1,100 @@
+"""Data: ingest runs and freshness, attribution rules, price catalog, unpriced usage; forms that edit them."""
+
+from datetime import datetime, timezone
+
+import streamlit as st
+
+from app.ui import data
+from app.ui.flash import flash_and_rerun, show_flashes
+from app.ui.filters import date_range_sidebar, sidebar
+from models.edits import MATCH_FIELDS, EditError, add_price, add_rule
+
+st.title("Data")
+show_flashes()
+since, until = date_range_sidebar()
+sidebar(data.spend_daily(since, until))
+
+st.subheader("Ingest runs")
+runs = data.ingest_runs()
+if runs.is_empty():
+    st.info("No ingest runs yet. Load the demo with `hybridcost demo load`, or ingest files with "
+            "`hybridcost ingest openai|anthropic|focus FILE`.")
+else:
+    failed = runs.filter(runs["status"] == "failed").height
+    cols = st.columns(3)
+    cols[0].metric("Runs", f"{runs.height:,}", help="Latest ingest runs recorded (up to 200).")
+    cols[1].metric("Failed runs", f"{failed:,}", help="Runs whose status is 'failed': nothing of them was written.")
+    cols[2].metric("Rows written", f"{int(runs['rows_written'].sum()):,}", help="Σ rows written by these runs.")
+    st.dataframe(runs, hide_index=True, key="data_runs_table")
+st.markdown("**Freshness**")
+st.dataframe(data.data_freshness(), hide_index=True, key="data_freshness_table")
+
+st.subheader("Attribution rules")
+st.caption("Rules apply in priority order (lowest first); the first whose glob pattern (* and ?) matches assigns "
+           "the row to a workload. Rows that match none are 'unallocated'.")
+rules = data.attribution_rules()
+if rules.is_empty():
+    st.info("No attribution rules: all spend is unallocated. Add one below, or load the demo (`hybridcost demo load`).")
+else:
+    st.dataframe(rules, hide_index=True, key="data_rules_table")
+with st.form("data_rule_form"):
+    st.markdown("**Add a rule**")
+    c = st.columns(5)
+    workload = c[0].text_input("Workload", key="data_rule_workload", help="Created if it does not exist yet.")
+    team = c[1].text_input("Team (for a new workload)", key="data_rule_team")
+    field = c[2].selectbox("Match field", MATCH_FIELDS, key="data_rule_field")
+    pattern = c[3].text_input("Pattern (glob)", key="data_rule_pattern", placeholder="proj_labeling*")
+    tag_key = c[4].text_input("Tag key (tag rules only)", key="data_rule_tag_key")
+    if st.form_submit_button("Add rule"):
+        try:
+            rule_id = add_rule(data.engine(), workload=workload, match_field=field, pattern=pattern,
+                               tag_key=tag_key, team=team)
+        except EditError as exc:
+            st.error(f"Rule not added: {exc}")
+        else:
+            data.clear()
+            flash_and_rerun(f"Added rule {rule_id}: {field} matching {pattern.strip()!r} → {workload.strip()}.")
+
+st.subheader("Price catalog")
+st.caption("All prices are **USD per 1,000,000 tokens** (per Mtok), effective from a UTC date until the next "
+           "price of the same model. A LiteLLM price of 2.5e-06 per token is 2.50 here.")
+catalog = data.prices()
+if catalog.is_empty():
+    st.info("No prices yet: usage is shown as unpriced. Add prices below, or import LiteLLM's price map "
+            "(see docs/ingest.md).")
+else:
+    st.dataframe(catalog, hide_index=True, key="data_prices_table")
+with st.form("data_price_form"):
+    st.markdown("**Add a price** (USD per 1M tokens)")
+    c = st.columns(3)
+    provider = c[0].text_input("Provider", key="data_price_provider", placeholder="openai")
+    model = c[1].text_input("Model", key="data_price_model", placeholder="gpt-4.1")
+    effective = c[2].date_input("Effective from (UTC)", value=datetime.now(timezone.utc).date(),
+                                key="data_price_from")
+    c = st.columns(5)
+    inp = c[0].text_input("Input, USD per 1M tokens", key="data_price_input", placeholder="2.00")
+    out = c[1].text_input("Output, USD per 1M tokens", key="data_price_output", placeholder="8.00")
+    cached = c[2].text_input("Cached input, USD per 1M tokens", key="data_price_cached", placeholder="optional")
+    b_in = c[3].text_input("Batch input, USD per 1M tokens", key="data_price_batch_in", placeholder="optional")
+    b_out = c[4].text_input("Batch output, USD per 1M tokens", key="data_price_batch_out", placeholder="optional")
+    if st.form_submit_button("Add price"):
+        try:
+            pending = add_price(data.engine(), provider=provider, model=model, effective_from=effective,
+                      input_usd_per_mtok=inp, output_usd_per_mtok=out, cached_input_usd_per_mtok=cached,
+                      batch_input_usd_per_mtok=b_in, batch_output_usd_per_mtok=b_out)
+        except EditError as exc:
+            st.error(f"Price not added: {exc}")
+        else:
+            data.clear()
+            flash_and_rerun(f"Added the price of {provider.strip()}/{model.strip()} from {effective}"
+                            + (": it changes money already shown, so it is pending until "
+                               "`hybridcost prices reprice --since DATE` applies it." if pending else "."))
+
+st.subheader("Unpriced usage")
+unpriced = data.unpriced_usage(since, until)
+if unpriced.is_empty():
+    st.success("Every usage row in this period has a price.")
+else:
+    st.warning(f"{unpriced['rows'].sum():,} usage rows have no price in effect; they are counted as unpriced, "
+               "never as $0. Add their prices above.")
+    st.dataframe(unpriced, hide_index=True, key="data_unpriced_table")

@@ -1,0 +1,62 @@
+"""Spend: by provider, model, workload or team over time; movers; cached and batch shares; reconciliation."""
+
+import streamlit as st
+
+from app.charts.spend import reconciliation_bars, share_lines, spend_by_group, spend_over_time
+from app.ui import data
+from app.ui.filters import apply_scope, date_range_sidebar, sidebar
+from app.ui.format import pct, usd
+from models.queries.spend import summarise
+from models.queries.spend_detail import reconciliation_wide, shares_over_time, token_shares, week_over_week
+
+st.title("Spend")
+since, until = date_range_sidebar()
+all_daily = data.spend_daily(since, until)
+picked_workloads, picked_teams = sidebar(all_daily)
+daily = apply_scope(all_daily, picked_workloads, picked_teams)
+
+if daily.is_empty():
+    st.info("No token spend in this period. Load the demo with `hybridcost demo load`, or ingest usage and "
+            "costs with `hybridcost ingest openai|anthropic|focus FILE`; widen the date range if data is older.")
+    st.stop()
+
+batch = apply_scope(data.batch_daily(since, until), picked_workloads, picked_teams)
+shares = token_shares(daily, batch)
+cols = st.columns(4)
+cols[0].metric("Token spend", usd(float(daily["cost_usd"].sum())), help="Σ best-basis spend (USD) over the period.")
+cols[1].metric("Cached share", pct(shares["cached_share"]), help="Cached input tokens / all input tokens.")
+cols[2].metric("Batch share", pct(shares["batch_share"]), help="Tokens sent through batch APIs / all tokens "
+               "(provider usage buckets).")
+cols[3].metric("Unpriced rows", f"{int(daily['unpriced_rows'].sum()):,}", help="Usage rows with no price in effect; "
+               "not summed as $0.")
+
+by = st.segmented_control("Break down by", ["provider", "model", "workload", "team"], default="provider",
+                          key="spend_by") or "provider"
+left, right = st.columns([3, 2])
+left.plotly_chart(spend_over_time(daily, color=by, title=f"Token spend per day by {by}"), key="spend_over_time")
+summary = summarise(daily, by)
+right.plotly_chart(spend_by_group(summary, title=f"Token spend by {by}"), key="spend_by_group")
+st.dataframe(summary, hide_index=True, key="spend_summary_table", column_config={
+    "group": by, "cost_usd": st.column_config.NumberColumn("Spend (USD)", format="$%.2f"),
+    "cost_basis": st.column_config.TextColumn("Bases", help="Which cost bases fed the total")})
+
+st.subheader("Week-over-week movers")
+last_day = daily["day"].max()
+movers = week_over_week(daily, by, last_day)
+st.caption(f"7 days to {last_day} vs the 7 days before, by {by}; change % = (this − last) / last.")
+st.dataframe(movers, hide_index=True, key="spend_movers_table", column_config={
+    "group": by, "this_week_usd": st.column_config.NumberColumn("This week (USD)", format="$%.2f"),
+    "last_week_usd": st.column_config.NumberColumn("Week before (USD)", format="$%.2f"),
+    "change_usd": st.column_config.NumberColumn("Change (USD)", format="$%.2f"),
+    "change_pct": st.column_config.NumberColumn("Change (%)", format="%.1f %%")})
+
+st.subheader("Cached and batch shares")
+st.plotly_chart(share_lines(shares_over_time(daily, batch)), key="spend_shares")
+
+st.subheader("Reconciliation")
+st.caption("Each basis's total per provider and UTC month, side by side. Variance % = (basis − reference) / "
+           "reference, where the reference is the best basis present (invoice/FOCUS > cost API > usage × price "
+           "> request-log estimate). Request logs are often a sample, so large negative variances there are expected.")
+recon = data.reconciliation(since, until)
+st.plotly_chart(reconciliation_bars(recon), key="spend_recon_chart")
+st.dataframe(reconciliation_wide(recon), hide_index=True, key="spend_recon_table")

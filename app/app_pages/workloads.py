@@ -1,0 +1,78 @@
+"""Workloads: one workload's hourly shape, weekly growth, token mix, reasoning share and a recommendation."""
+
+import streamlit as st
+
+from app.charts.workloads import hourly_heatmap, token_mix, weekly_volume
+from app.ui import data, economics
+from app.ui.filters import date_range_sidebar, sidebar
+from app.ui.format import pct, tokens, usd
+from models.queries.workload_view import demand_frame, hourly_shape, token_mix as mix_of, weekly
+
+st.title("Workloads")
+since, until = date_range_sidebar()
+all_daily = data.spend_daily(since, until)
+picked_workloads, _ = sidebar(all_daily)
+names = data.workloads()["name"].to_list()
+if not names:
+    st.info("No workloads yet. Load the demo with `hybridcost demo load`, or add an attribution rule on the "
+            "Data page so usage is assigned to a workload.")
+    st.stop()
+options = names + ["unallocated"]
+default = options.index(picked_workloads[0]) if picked_workloads and picked_workloads[0] in options else 0
+workload = st.selectbox("Workload", options, index=default, key="workloads_workload")
+
+demand = demand_frame(data.workload_hourly(workload, since, until), since=since, until=until)
+total_tokens = int(demand["input_tokens"].sum() + demand["output_tokens"].sum())
+if total_tokens == 0:
+    st.info(f"No tokens for {workload} between {since:%Y-%m-%d} and {until:%Y-%m-%d}. Widen the date range, or "
+            "load data with `hybridcost demo load` / `hybridcost ingest ...`.")
+    st.stop()
+
+weeks = weekly(demand)
+mix = mix_of(demand)
+output = int(demand["output_tokens"].sum())
+reasoning = int(demand["reasoning_tokens"].sum())
+complete = weeks.filter(weeks["hours"] == 168)
+growth = complete["growth_pct"].drop_nulls().tail(4).mean() if complete.height > 1 else None
+cols = st.columns(4)
+cols[0].metric("Tokens in period", tokens(total_tokens), help="Input (cached included) + output (reasoning "
+               "included), API and own GPU endpoints.")
+cols[1].metric("Monthly volume", tokens(total_tokens * 730 / demand.height),
+               help="Tokens in the period × 730 / hours in the period (tokens/month).")
+cols[2].metric("Weekly growth", "—" if growth is None else f"{growth:+.1f} %",
+               help="Mean of the last 4 full weeks' change: tokens this week / tokens the week before − 1.")
+cols[3].metric("Reasoning share", pct(reasoning / output if output else None),
+               help="Reasoning tokens / output tokens (output includes reasoning).")
+
+left, right = st.columns([3, 2])
+left.plotly_chart(hourly_heatmap(hourly_shape(demand)), key="workloads_heatmap")
+right.plotly_chart(token_mix(mix), key="workloads_mix")
+st.plotly_chart(weekly_volume(weeks), key="workloads_weekly")
+st.dataframe(weeks, hide_index=True, key="workloads_weekly_table")
+
+st.subheader("Recommendation")
+if not economics.available():
+    st.info("The recommendation appears once the economics engine (`models.economics`) is installed.")
+    st.stop()
+api = economics.api_fields(workload, since, until)
+if api is None:
+    st.info(f"{workload} has no priced API model in this period, so there is no token price to compare with. "
+            "Add a price on the Data page (USD per 1M tokens).")
+    st.stop()
+gpu = economics.default_gpu_fields()
+table = economics.demand_table(workload, since, until)
+result = economics.simulate(table, api, gpu)
+st.success(economics.recommendation(result, gpu["replica_gpus"]))
+cols = st.columns(4)
+cols[0].metric("API only", usd(economics.monthly(result, result["api_only_cost"])) + "/mo",
+               help="Σ_t A_t × 730 / H, A_t = ((I−C)×input + C×cached + O×output) / 1e6 × (1 − batch share × discount); "
+                    f"prices of {api['model']} in USD per 1M tokens.")
+cols[1].metric("Best hybrid", usd(economics.monthly(result, result["hybrid_cost"])) + "/mo",
+               help="Total(R*) × 730 / H with R* the cheapest replica count: R × h_rep × H + Σ (1 − f_t) A_t.")
+cols[2].metric("Optimal replicas", f"{result['optimal_replicas']} of peak {result['peak_replicas']}",
+               help="R in 0..R_peak with the lowest Total(R); ties go to fewer replicas.")
+cols[3].metric("Breakeven utilization", pct(result["breakeven_utilization"]),
+               help="h_rep / (3600 × api_only_cost / Σ W_t): share of time a replica must be busy to pay for itself.")
+st.caption(f"Default GPU option: rented H100 at ${gpu['hourly_rate']:.2f}/GPU-hour + ${gpu['ops_per_gpu_month']:.0f} ops "
+           f"per GPU-month, Llama 3.1 8B FP8 at {gpu['output_tokens_per_s']:,.0f} output tok/s per replica. "
+           "Change it on the Breakeven or What-if page.")

@@ -1,0 +1,138 @@
+"""Edits made from the dashboard: budgets, attribution rules, prices, saved scenarios.
+
+Each function validates its input and raises EditError with a message a person can act on;
+nothing is written unless every check passes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+MATCH_FIELDS = ("provider", "account_id", "project_id", "api_key_id", "user_id", "model", "tag")
+SCOPES = ("team", "workload")
+
+
+class EditError(ValueError):
+    """An edit was refused; the message says why and what to change."""
+
+
+def _decimal(label: str, value: Any, *, required: bool = True) -> Decimal | None:
+    """A non-negative Decimal from a number or text; None when optional and blank."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise EditError(f"{label} is required")
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise EditError(f"{label} must be a number, not {value!r}") from exc
+    if not number.is_finite() or number < 0:
+        raise EditError(f"{label} must be a non-negative number, not {value!r}")
+    return number
+
+
+def _text(label: str, value: Any) -> str:
+    text = (value or "").strip() if isinstance(value, str) or value is None else str(value)
+    if not text:
+        raise EditError(f"{label} is required")
+    return text
+
+
+def set_budget(engine: Engine, *, scope: str, name: str, monthly_usd: Any) -> None:
+    """Create or replace the monthly budget (USD) of a team or workload."""
+    if scope not in SCOPES:
+        raise EditError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+    name = _text("name", name)
+    amount = _decimal("monthly budget (USD)", monthly_usd)
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO budgets (scope, name, monthly_usd) VALUES (:s, :n, :u) "
+            "ON CONFLICT (scope, name) DO UPDATE SET monthly_usd = EXCLUDED.monthly_usd"),
+            {"s": scope, "n": name, "u": amount})
+
+
+def delete_budget(engine: Engine, *, scope: str, name: str) -> bool:
+    """Remove a budget; False when there was none."""
+    with engine.begin() as conn:
+        return conn.execute(sa.text("DELETE FROM budgets WHERE scope = :s AND name = :n"),
+                            {"s": scope, "n": name}).rowcount > 0
+
+
+def add_rule(engine: Engine, *, workload: str, match_field: str, pattern: str, priority: int | None = None,
+             tag_key: str = "", team: str = "") -> int:
+    """Add an attribution rule (glob pattern on one field); creates the workload if it is new. Returns its id."""
+    workload = _text("workload", workload)
+    pattern = _text("pattern", pattern)
+    if match_field not in MATCH_FIELDS:
+        raise EditError(f"match field must be one of {', '.join(MATCH_FIELDS)}, not {match_field!r}")
+    if match_field == "tag" and not (tag_key or "").strip():
+        raise EditError("a tag rule needs the tag key (for example 'workload')")
+    if priority is not None and (not isinstance(priority, int) or priority < 0):
+        raise EditError("priority must be a whole number of 0 or more (lower applies first)")
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO workloads (name, team) VALUES (:n, :t) ON CONFLICT (name) DO NOTHING"),
+                     {"n": workload, "t": (team or "").strip()})
+        if priority is None:
+            priority = conn.execute(sa.text("SELECT coalesce(max(priority), 0) + 10 FROM attribution_rules")).scalar_one()
+        return conn.execute(sa.text(
+            "INSERT INTO attribution_rules (priority, workload_id, match_field, tag_key, pattern) "
+            "SELECT :p, id, :f, :k, :pat FROM workloads WHERE name = :w RETURNING id"),
+            {"p": priority, "f": match_field, "k": (tag_key or "").strip(), "pat": pattern, "w": workload}).scalar_one()
+
+
+def add_price(engine: Engine, *, provider: str, model: str, effective_from: date, input_usd_per_mtok: Any,
+              output_usd_per_mtok: Any, cached_input_usd_per_mtok: Any = None, batch_input_usd_per_mtok: Any = None,
+              batch_output_usd_per_mtok: Any = None, note: str = "", today: date | None = None) -> bool:
+    """Add a price in USD per 1,000,000 tokens from a UTC date; True when it waits as a pending retroactive change.
+
+    Written through the loader like `hybridcost prices set`: a change to a price already in
+    effect before today stays pending until `hybridcost prices reprice` applies it.
+    """
+    from datetime import datetime, timezone
+
+    from ingest.loader import load
+    from ingest.records import Price
+    from models.prices import mark_retroactive
+
+    provider, model = _text("provider", provider), _text("model", model)
+    if not isinstance(effective_from, date):
+        raise EditError("effective from must be a date")
+    price = Price(
+        provider=provider, model=model, effective_from=effective_from,
+        input_usd_per_mtok=_decimal("input price (USD per 1M tokens)", input_usd_per_mtok),
+        output_usd_per_mtok=_decimal("output price (USD per 1M tokens)", output_usd_per_mtok),
+        cached_input_usd_per_mtok=_decimal("cached input price (USD per 1M tokens)", cached_input_usd_per_mtok,
+                                           required=False),
+        batch_input_usd_per_mtok=_decimal("batch input price (USD per 1M tokens)", batch_input_usd_per_mtok,
+                                          required=False),
+        batch_output_usd_per_mtok=_decimal("batch output price (USD per 1M tokens)", batch_output_usd_per_mtok,
+                                           required=False),
+        source="dashboard" + (f": {note}" if note else ""))
+    if max(price.input_usd_per_mtok, price.output_usd_per_mtok) > 10_000:
+        raise EditError("a price above $10,000 per 1M tokens: is it per token or per 1K tokens? "
+                        "Enter USD per 1,000,000 tokens")
+    with engine.connect() as conn:
+        staged = mark_retroactive(conn, [price], today=today or datetime.now(timezone.utc).date())
+    load(engine, staged, source="prices", target=f"dashboard price {provider} {model}")
+    return staged[0].pending
+
+
+def save_scenario(engine: Engine, *, name: str, body: dict[str, Any]) -> None:
+    """Save (or overwrite) a named what-if scenario; the body is its inputs as plain JSON."""
+    name = _text("scenario name", name)
+    if len(name) > 80:
+        raise EditError("scenario name must be 80 characters or fewer")
+    try:
+        payload = json.dumps(body)
+    except (TypeError, ValueError) as exc:
+        raise EditError(f"scenario inputs are not plain values: {exc}") from exc
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO scenarios (name, body) VALUES (:n, CAST(:b AS jsonb)) "
+            "ON CONFLICT (name) DO UPDATE SET body = EXCLUDED.body, updated_at = now()"), {"n": name, "b": payload})

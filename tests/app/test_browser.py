@@ -1,0 +1,135 @@
+"""Every dashboard page in a real headless Chromium against a running `streamlit run`, on demo data.
+
+Saves a full-page screenshot per page to test-artifacts/screenshots/<page>.png.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from app.cli.serve import streamlit_command
+from tests.conftest import require_program
+from tests_support import REPO_ROOT
+
+def _pages() -> list[tuple[str, str]]:
+    """(url path, heading) of every page in the entry point's menu; URLs are named after the files, "/" the default."""
+    tree = ast.parse((REPO_ROOT / "app" / "streamlit_app.py").read_text())
+    listed = next(ast.literal_eval(node.value) for node in tree.body
+                  if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "PAGES")
+    pages_dir = REPO_ROOT / "app" / "app_pages"
+    return [("" if file == "overview.py" else file.removesuffix(".py"), title)
+            for file, title, _ in listed if (pages_dir / file).exists()]
+
+
+PAGES = _pages()
+SHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+@pytest.fixture
+def served_demo(db_url, tmp_path):
+    """A `streamlit run` of the dashboard on a free loopback port over a demo-loaded database."""
+    from ingest.demo import load_demo
+    from models.database import make_engine
+
+    engine = make_engine(db_url)
+    load_demo(engine)  # anchored now, so the default 30-day range shows data
+    engine.dispose()
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": db_url, "HYBRIDCOST_DATA_DIR": str(tmp_path / "data"),
+           "PYTHONPATH": str(REPO_ROOT)}
+    log = open(tmp_path / "streamlit.log", "w")
+    proc = subprocess.Popen(streamlit_command("127.0.0.1", port), cwd=REPO_ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _wait_finished(page, heading: str) -> None:
+    page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
+    page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=60_000)
+    # Streamlit shows the status widget while the script runs; wait until it has been gone a moment.
+    quiet_since = None
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        running = page.locator('[data-testid="stStatusWidget"]').count() > 0
+        if running:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since > 1.5:
+            break
+        page.wait_for_timeout(200)
+    page.wait_for_timeout(800)  # let Plotly finish drawing before the screenshot
+
+
+def _full_height(page) -> None:
+    """Streamlit scrolls inside its main container: grow the viewport to the content so the shot has it all."""
+    height = page.evaluate("""() => Math.max(1000, ...Array.from(document.querySelectorAll(
+        '[data-testid="stMain"], [data-testid="stMainBlockContainer"], [data-testid="stAppViewContainer"]'))
+        .map(e => e.scrollHeight))""")
+    page.set_viewport_size({"width": 1440, "height": min(int(height) + 80, 16_000)})
+    page.wait_for_timeout(1000)
+
+
+def test_every_page_loads_in_chromium(served_demo):
+    chromium = require_program("chromium")
+    playwright = pytest.importorskip("playwright.sync_api")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    problems = []
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            for path, heading in PAGES:
+                page.goto(f"{served_demo}/{path}", wait_until="domcontentloaded")
+                _wait_finished(page, heading)
+                exceptions = page.locator('[data-testid="stException"]').count()
+                errors = page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
+                if exceptions or errors:
+                    problems.append(f"/{path}: {exceptions} exception(s), errors {errors}")
+                _full_height(page)
+                page.screenshot(path=str(SHOTS / f"{path or 'overview'}.png"), full_page=True)
+                page.set_viewport_size({"width": 1440, "height": 1000})
+        finally:
+            browser.close()
+    assert not problems, problems
+    assert all((SHOTS / f"{p or 'overview'}.png").stat().st_size > 10_000 for p, _ in PAGES)

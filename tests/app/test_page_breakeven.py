@@ -1,0 +1,35 @@
+"""Breakeven page: empty state, curve with markers, move date, payback, and inputs that change it."""
+
+from datetime import date
+
+from tests.app.conftest import assert_clean, metrics, open_page, texts
+
+QUARTER = (date(2026, 8, 22), date(2026, 11, 20))
+
+
+def test_breakeven_empty_database_says_what_to_load(cli_env):
+    at = open_page("breakeven")
+    assert_clean(at)
+    assert at.title[0].value == "Breakeven"
+    assert "hybridcost demo load" in texts(at)
+
+
+def test_breakeven_on_demo_shows_volume_breakeven_move_date_and_payback(demo_env):
+    at = open_page("breakeven", date_range=QUARTER, breakeven_workload="support-assistant")
+    assert_clean(at)
+    shown = metrics(at)
+    for label in ("Today's volume", "Breakeven volume", "GPU cost per GPU-hour", "Forecast volume"):
+        assert label in shown
+    assert shown["Today's volume"].endswith("tok/mo")
+    body = texts(at)
+    assert "First replica pays" in body and "Full move pays" in body
+    assert "Payback vs tokens" in shown or "insufficient history" in body
+
+
+def test_breakeven_gpu_pricing_and_workload_change_the_numbers(demo_env):
+    rent = metrics(open_page("breakeven", date_range=QUARTER, breakeven_workload="support-assistant"))
+    buy = metrics(open_page("breakeven", date_range=QUARTER, breakeven_workload="support-assistant",
+                            breakeven_pricing="buy"))
+    other = metrics(open_page("breakeven", date_range=QUARTER, breakeven_workload="doc-summaries"))
+    assert rent["GPU cost per GPU-hour"] != buy["GPU cost per GPU-hour"]
+    assert rent["Today's volume"] != other["Today's volume"]
