@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from models.economics.contract import ApiPricing, Demand, GpuOption, SimulationResult, api_cost_per_hour, simulate
-from models.economics.forecast import move_dates
+from models.economics.forecast import forecast_monthly_volume, move_dates
 from models.economics.levers import levers_waterfall
 from models.queries.sql_fragments import attribution_join, price_join, priced_cost
 from models.queries.workload_demand import NotHourlyError, workload_hourly
@@ -31,6 +31,7 @@ from models.report_data import ReportWeek, WeeklyReport
 HOURS_PER_MONTH = 730
 OPS_PER_GPU_MONTH = 150.0
 HISTORY_WEEKS = 8
+MAX_FORECAST_GROWTH = 50.0  # forecast volumes beyond 50x today are not priced (see _move_date)
 
 MODEL_COSTS = f"""
 SELECT coalesce(wl.workload, 'unallocated') AS workload, u.provider, u.model, sum({priced_cost('u')}) AS est_cost
@@ -112,21 +113,32 @@ def _action(res: SimulationResult, gpu: GpuOption, local_share: float) -> str:
 
 
 def _move_date(history: pl.DataFrame, demand: Demand, api: ApiPricing, gpu: GpuOption, paying: bool) -> str:
+    """When the first replica pays, per the forecast; the horizon stops where the fast line passes 50x today.
+
+    `move_dates` prices every replica count up to the peak at each forecast volume, so a trend
+    that runs away (a short, steep history) would take minutes, and dates that far out mean little.
+    """
     if paying:
         return "now"
     try:
-        dates = move_dates(history, demand, api, gpu)
+        _, forecast = forecast_monthly_volume(history)
+        now = float((demand.input_tokens + demand.output_tokens).sum()) * HOURS_PER_MONTH / max(demand.hours, 1)
+        within = forecast["monthly_tokens_high"].to_numpy() <= MAX_FORECAST_GROWTH * now
+        horizon = len(within) if within.all() else int(np.argmin(within))
+        if now <= 0 or horizon == 0:
+            return "forecast out of range (growth too steep to extrapolate)"
+        dates = move_dates(history, demand, api, gpu, horizon_weeks=horizon)
     except ValueError:
         return "not enough history to forecast"
-    except ArithmeticError:  # a steep short trend extrapolated 52 weeks overflows the cost curves
+    except ArithmeticError:  # overflow of an extreme trend
         return "forecast out of range (growth too steep to extrapolate)"
     if dates.first_replica_week is None:
-        return "not within 52 weeks"
+        return f"not within {horizon} weeks"
     when = f"{dates.first_replica_week:%Y-%m-%d}"
     lo, hi = dates.first_replica_earliest, dates.first_replica_latest
     if lo and hi:
         return f"{when} (between {lo:%Y-%m-%d} and {hi:%Y-%m-%d})"
-    return when
+    return f"{when} (earliest {lo:%Y-%m-%d})" if lo else when
 
 
 def _repeat_shares(conn: Connection, week: ReportWeek) -> dict[str, float]:

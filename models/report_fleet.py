@@ -105,7 +105,8 @@ def fleet_week(conn: Connection, since: datetime, until: datetime) -> FleetSumma
     per_gpu = _fleet_per_gpu(conn, params, fleet) if fleet else _own_per_gpu(conn, params)
     out = FleetSummary(by_host=per_gpu, source="fleet queries" if fleet else "gpu_hourly")
     out.gpu_hours = float(per_gpu["gpu_hours"].sum()) if per_gpu.height else 0.0
-    out.busy_gpu_hours = float((per_gpu["gpu_hours"] * per_gpu["busy_share"].fill_null(0)).sum()) if per_gpu.height else 0.0
+    busy = (per_gpu["gpu_hours"] * per_gpu["busy_share"].fill_null(0)).sum() if per_gpu.height else 0.0
+    out.busy_gpu_hours = float(busy)
     priced = per_gpu.filter(pl.col("cost_usd").is_not_null())
     out.unpriced_gpu_hours = out.gpu_hours - (float(priced["gpu_hours"].sum()) if priced.height else 0.0)
     if priced.height:
