@@ -65,7 +65,14 @@ st.plotly_chart(breakeven_chart(
     forecast_low=None if fc is None else fc["monthly_tokens_low"],
     forecast_high=None if fc is None else fc["monthly_tokens_high"],
     title=f"Breakeven for {workload} on {gpu_type} ({pricing})"), key="breakeven_curve")
-st.dataframe(curve, hide_index=True, key="breakeven_curve_table")
+with st.expander("Curve data (monthly tokens and USD per 730-hour month)"):
+    st.dataframe(curve, hide_index=True, key="breakeven_curve_table", column_config={
+        "monthly_tokens": st.column_config.NumberColumn("Tokens per month", format="compact"),
+        "api_only_usd": st.column_config.NumberColumn("API only (USD/month)", format="dollar"),
+        "gpu_only_usd": st.column_config.NumberColumn("GPU only (USD/month)", format="dollar"),
+        "hybrid_usd": st.column_config.NumberColumn("Best hybrid (USD/month)", format="dollar"),
+        "hybrid_replicas": st.column_config.NumberColumn("Replicas in the hybrid", format="%d"),
+    })
 
 st.subheader("Move date")
 if moves is None:
@@ -102,6 +109,6 @@ if payback["status"] == "ok":
         "monthly_usd": [payback["buy_running_monthly_usd"], payback["rent_monthly_usd"],
                         payback["tokens_monthly_usd"]]}), hide_index=True, key="breakeven_payback_table",
         column_config={"cost_over_term_usd": st.column_config.NumberColumn(
-            f"Cost over {payback['term_months']:.0f} months (USD)", format="$%.0f",
+            f"Cost over {payback['term_months']:.0f} months (USD)", format="dollar",
             help="buy: purchase + running × months − residual; rent and tokens: monthly × months."),
-            "monthly_usd": st.column_config.NumberColumn("Running cost (USD/month)", format="$%.0f")})
+            "monthly_usd": st.column_config.NumberColumn("Running cost (USD/month)", format="dollar")})

@@ -42,8 +42,8 @@ right.plotly_chart(queue_and_kv(saturation), key="fleet_queue")
 st.dataframe(costed.drop("signals"), hide_index=True, key="fleet_gpu_table", column_config={
     "utilization_mean": st.column_config.NumberColumn("Mean utilization (%)", format="%.1f"),
     "gpu_hour_cost_usd": st.column_config.NumberColumn("USD per GPU-hour", format="$%.3f"),
-    "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="$%.2f"),
-    "idle_cost_usd": st.column_config.NumberColumn("Idle cost (USD)", format="$%.2f")})
+    "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="dollar"),
+    "idle_cost_usd": st.column_config.NumberColumn("Idle cost (USD)", format="dollar")})
 
 st.subheader("Signals")
 signals = signal_rows(gpus, data.inference_pressure(since, until), float(threshold))

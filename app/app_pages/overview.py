@@ -65,9 +65,9 @@ months = month_over_month(month_daily, today)
 left, right = st.columns(2)
 left.plotly_chart(month_comparison(months), key="overview_months")
 right.dataframe(months, hide_index=True, key="overview_months_table", column_config={
-    "this_month_usd": st.column_config.NumberColumn("This month to date (USD)", format="$%.2f"),
-    "last_month_usd": st.column_config.NumberColumn("Last month (USD)", format="$%.2f"),
-    "last_month_to_date_usd": st.column_config.NumberColumn("Last month, same days (USD)", format="$%.2f"),
+    "this_month_usd": st.column_config.NumberColumn("This month to date (USD)", format="dollar"),
+    "last_month_usd": st.column_config.NumberColumn("Last month (USD)", format="dollar"),
+    "last_month_to_date_usd": st.column_config.NumberColumn("Last month, same days (USD)", format="dollar"),
     "change_vs_same_days": st.column_config.NumberColumn("Change vs same days", format="percent")})
 
 st.subheader("Token spend vs GPU spend")
@@ -84,10 +84,10 @@ if status.is_empty():
     st.caption("No budgets yet: add one below.")
 else:
     st.dataframe(status, hide_index=True, key="overview_budgets_table", column_config={
-        "monthly_usd": st.column_config.NumberColumn("Budget (USD/month)", format="$%.2f"),
-        "month_to_date_usd": st.column_config.NumberColumn("Month to date (USD)", format="$%.2f"),
+        "monthly_usd": st.column_config.NumberColumn("Budget (USD/month)", format="dollar"),
+        "month_to_date_usd": st.column_config.NumberColumn("Month to date (USD)", format="dollar"),
         "forecast_month_end_usd": st.column_config.NumberColumn(
-            "Forecast month end (USD)", format="$%.2f",
+            "Forecast month end (USD)", format="dollar",
             help="Run rate: month to date / days elapsed (today included) × days in the month."),
         "forecast_vs_budget": st.column_config.NumberColumn("Forecast / budget", format="percent")})
 with st.form("overview_budget_form", clear_on_submit=False):

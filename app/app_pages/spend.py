@@ -37,7 +37,7 @@ left.plotly_chart(spend_over_time(daily, color=by, title=f"Token spend per day b
 summary = summarise(daily, by)
 right.plotly_chart(spend_by_group(summary, title=f"Token spend by {by}"), key="spend_by_group")
 st.dataframe(summary, hide_index=True, key="spend_summary_table", column_config={
-    "group": by, "cost_usd": st.column_config.NumberColumn("Spend (USD)", format="$%.2f"),
+    "group": by, "cost_usd": st.column_config.NumberColumn("Spend (USD)", format="dollar"),
     "cost_basis": st.column_config.TextColumn("Bases", help="Which cost bases fed the total")})
 
 st.subheader("Week-over-week movers")
@@ -45,9 +45,9 @@ last_day = daily["day"].max()
 movers = week_over_week(daily, by, last_day)
 st.caption(f"7 days to {last_day} vs the 7 days before, by {by}; change % = (this − last) / last.")
 st.dataframe(movers, hide_index=True, key="spend_movers_table", column_config={
-    "group": by, "this_week_usd": st.column_config.NumberColumn("This week (USD)", format="$%.2f"),
-    "last_week_usd": st.column_config.NumberColumn("Week before (USD)", format="$%.2f"),
-    "change_usd": st.column_config.NumberColumn("Change (USD)", format="$%.2f"),
+    "group": by, "this_week_usd": st.column_config.NumberColumn("This week (USD)", format="dollar"),
+    "last_week_usd": st.column_config.NumberColumn("Week before (USD)", format="dollar"),
+    "change_usd": st.column_config.NumberColumn("Change (USD)", format="dollar"),
     "change_pct": st.column_config.NumberColumn("Change (%)", format="%.1f %%")})
 
 st.subheader("Cached and batch shares")

@@ -117,8 +117,8 @@ steps = economics.levers(demand, api, gpu, {"repeat_share": cache_hit, "batchabl
                                             "route_share": route, "route_price_ratio": ratio})
 right.plotly_chart(levers_waterfall(steps), key="whatif_waterfall")
 st.dataframe(steps, hide_index=True, key="whatif_levers_table", column_config={
-    "saving_usd_month": st.column_config.NumberColumn("Saving (USD/month)", format="$%.2f"),
-    "remaining_usd_month": st.column_config.NumberColumn("Remaining (USD/month)", format="$%.2f")})
+    "saving_usd_month": st.column_config.NumberColumn("Saving (USD/month)", format="dollar"),
+    "remaining_usd_month": st.column_config.NumberColumn("Remaining (USD/month)", format="dollar")})
 
 st.subheader("Scenarios")
 body = {"workload": workload, "api": api, "gpu": gpu, "growth_pct_month": growth, "months_ahead": ahead,

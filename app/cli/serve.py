@@ -30,7 +30,7 @@ def streamlit_command(host: str, port: int, secrets_file: Path | None = None) ->
         sys.executable, "-m", "streamlit", "run", str(ENTRY_POINT),
         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-        "--server.maxUploadSize", "50", "--theme.base", "light",
+        "--server.maxUploadSize", "50", "--theme.base", "light", "--client.toolbarMode", "viewer",
     ]
     if secrets_file is not None:
         command += ["--secrets.files", str(secrets_file)]

@@ -78,9 +78,3 @@ def workload_hourly(conn: Connection, *, workload: str, since: datetime, until: 
         .alias("total_api_cost_usd"),
     )
 
-
-def workloads(conn: Connection) -> pl.DataFrame:
-    """Every workload with its team and whether it is interactive."""
-    rows = conn.execute(sa.text("SELECT name, team, interactive FROM workloads ORDER BY name")).all()
-    return pl.DataFrame([tuple(r) for r in rows], orient="row",
-                        schema={"workload": pl.String, "team": pl.String, "interactive": pl.Boolean})
