@@ -91,3 +91,23 @@ def test_rep_first_week_has_no_comparison_and_still_renders(engine, tmp_path):
     outcome = write_weekly(engine, week="2026-W44", out=tmp_path, formats=["html", "xlsx"], now=rep_seed.NOW)
     assert not outcome.failed and outcome.report.change_pct is None
     assert "(no spend the week before)" in headlines(outcome.report)[0]
+
+
+def test_rep_steep_trend_gives_a_bounded_answer_quickly():
+    import time
+
+    import polars as pl
+
+    from models.economics.contract import ApiPricing, Demand, GpuOption
+    from models.report_economics import _move_date
+
+    demand = Demand.from_arrays([1e6] * 168, [0] * 168, [2e5] * 168)
+    api = ApiPricing(input_per_mtok=2, cached_input_per_mtok=0.5, output_per_mtok=8)
+    gpu = GpuOption(pricing="rent", hourly_rate=2.99, ops_per_gpu_month=150, input_tokens_per_s=40000,
+                    output_tokens_per_s=15220)
+    history = pl.DataFrame({"week_start": [datetime(2026, 11, 2), datetime(2026, 11, 9), datetime(2026, 11, 16)],
+                            "tokens": [1e6, 2e7, 2e8]})
+    started = time.monotonic()
+    answer = _move_date(history, demand, api, gpu, paying=False)
+    assert time.monotonic() - started < 10
+    assert answer.startswith(("forecast out of range", "not within", "2026", "2027"))
