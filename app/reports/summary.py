@@ -1,0 +1,73 @@
+"""Plain sentences for the top of a report: what changed and what to do, generated from the numbers."""
+
+from __future__ import annotations
+
+from models.report_data import WeeklyReport
+from app.ui.format import pct, tokens, usd
+
+
+def _change(frac: float | None) -> str:
+    if frac is None:
+        return ""
+    word = "rose" if frac > 0 else "fell" if frac < 0 else "held"
+    return f"{word} {abs(frac) * 100:.0f}%" if frac else "held steady"
+
+
+def headlines(rep: WeeklyReport) -> list[str]:
+    """Sentences, most important first: total and change, biggest mover, actions, data problems."""
+    lines: list[str] = []
+    change = rep.change_pct
+    if change is None:
+        lines.append(f"Token spend was {usd(rep.total_usd)} in {rep.week.label} (no spend the week before).")
+    else:
+        lines.append(f"Token spend {_change(change)} to {usd(rep.total_usd)} in {rep.week.label} "
+                     f"(from {usd(rep.previous_total_usd)}).")
+    if rep.movers.height:
+        top = rep.movers.row(0, named=True)
+        arrow = "up" if top["change_usd"] > 0 else "down"
+        lines.append(f"Biggest mover: {top['dimension']} {top['group']}, {arrow} {usd(abs(top['change_usd']))} "
+                     f"to {usd(top['cost_usd'])}.")
+    if rep.recommendations is not None:
+        for r in rep.recommendations.iter_rows(named=True):
+            if r.get("crossed"):
+                lines.append(f"{r['workload']} crossed its breakeven: {r['action']}.")
+            elif (r.get("action") or "").startswith("keep on GPUs"):
+                lines.append(f"{r['workload']}: {r['action']}; the same traffic on tokens alone would cost "
+                             f"{usd(r['api_usd_month'], cents=False)} a month instead of "
+                             f"{usd(r['hybrid_usd_month'], cents=False)}.")
+            elif r.get("action") not in (None, "stay on tokens", "not assessed"):
+                saving = usd(r["api_usd_month"] - r["hybrid_usd_month"], cents=False)
+                lines.append(f"{r['workload']}: {r['action']} (saves {saving} per month against tokens only).")
+            elif (r.get("move_date") or "")[:1].isdigit():
+                lines.append(f"{r['workload']}: stay on tokens for now; the first replica pays from {r['move_date']}.")
+    fleet = rep.fleet
+    if fleet.gpu_hours:
+        idle = f", idle cost {usd(fleet.idle_cost_usd)}" if fleet.idle_cost_usd is not None else ""
+        lines.append(f"GPU fleet was busy {pct(fleet.utilization, 0)} of {fleet.gpu_hours:,.0f} GPU-hours{idle}.")
+        signals = fleet.by_host["signals"].fill_null("").to_list()
+        hot, cold = sum("add_capacity" in s for s in signals), sum("below_breakeven" in s for s in signals)
+        if hot:
+            lines.append(f"{hot} GPU(s) signal add capacity (sustained high utilization or a queue on their host).")
+        if cold:
+            lines.append(f"{cold} GPU(s) run below breakeven utilization: consolidate work onto fewer GPUs "
+                         "or give them back.")
+        saturated = fleet.saturation.filter(fleet.saturation["saturated_hours"] > 0)
+        if saturated.height:
+            names = ", ".join(saturated["endpoint"].to_list()[:3])
+            lines.append(f"Saturation: {saturated.height} endpoint(s) hit capacity ({names}); "
+                         "queue building up means add capacity or burst to the API.")
+    if rep.levers is not None and rep.levers.height:
+        total = sum(v for v in rep.levers["saving_usd_month"].to_list() if v)
+        if total:
+            lines.append(f"Levers could save about {usd(total, cents=False)} per month; see Savings.")
+    q = rep.quality
+    problems = []
+    if q["unpriced_tokens"]:
+        problems.append(f"{tokens(q['unpriced_tokens'])} unpriced ({', '.join(q['unpriced_models'][:3])})")
+    if q["unallocated_usd"]:
+        problems.append(f"{usd(q['unallocated_usd'])} unallocated to a workload")
+    if rep.failed_runs.height:
+        problems.append(f"{rep.failed_runs.height} failed ingest run(s)")
+    if problems:
+        lines.append("Data to fix: " + "; ".join(problems) + ".")
+    return lines

@@ -1,0 +1,127 @@
+"""The report's tables, defined once: the HTML and the XLSX both render these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from models.report_data import WeeklyReport
+
+# Column kinds: text, usd, pct, int, float, datetime, date
+Column = tuple[str, str, str]  # (header, key, kind)
+
+
+@dataclass
+class Table:
+    """A titled table with typed columns and rows of dicts."""
+
+    title: str
+    sheet: str
+    section: str
+    columns: list[Column]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    note: str = ""
+
+
+SPEND_COLUMNS: list[Column] = [
+    ("Spend (USD)", "cost_usd", "usd"), ("Last week (USD)", "previous_usd", "usd"),
+    ("Change (USD)", "change_usd", "usd"), ("Change", "change_pct", "pct"),
+    ("Input tokens", "input_tokens", "int"), ("Output tokens", "output_tokens", "int"),
+    ("Unpriced tokens", "unpriced_tokens", "int"),
+]
+
+
+def _rows(frame: pl.DataFrame | None) -> list[dict[str, Any]]:
+    return [] if frame is None else list(frame.iter_rows(named=True))
+
+
+def spend_tables(rep: WeeklyReport) -> list[Table]:
+    """Spend by provider, workload and team, the top movers and the daily detail."""
+    out = [Table(f"Spend by {dim}", f"By {dim}", "Spend", [(dim.capitalize(), "group", "text"), *SPEND_COLUMNS],
+                 _rows(frame))
+           for dim, frame in (("provider", rep.by_provider), ("workload", rep.by_workload), ("team", rep.by_team))]
+    out.append(Table("Top movers", "Top movers", "Spend", [
+        ("Dimension", "dimension", "text"), ("Name", "group", "text"), ("Last week (USD)", "previous_usd", "usd"),
+        ("This week (USD)", "cost_usd", "usd"), ("Change (USD)", "change_usd", "usd"),
+        ("Change", "change_pct", "pct")], _rows(rep.movers)))
+    return out
+
+
+def detail_table(rep: WeeklyReport) -> Table:
+    """Every allocated row of the week (XLSX only: too long for the page)."""
+    daily = rep.daily.sort(["day", "provider", "account_id", "model", "workload", "team"])
+    return Table("Daily detail", "Daily detail", "Spend", [
+        ("Day (UTC)", "day", "date"), ("Provider", "provider", "text"), ("Account", "account_id", "text"),
+        ("Model", "model", "text"), ("Workload", "workload", "text"), ("Team", "team", "text"),
+        ("Cost basis", "cost_basis", "text"), ("Spend (USD)", "cost_usd", "usd"),
+        ("Input tokens", "input_tokens", "int"), ("Cached input tokens", "cached_input_tokens", "int"),
+        ("Output tokens", "output_tokens", "int"), ("Unpriced tokens", "unpriced_tokens", "int")], _rows(daily))
+
+
+def economics_tables(rep: WeeklyReport) -> list[Table]:
+    """Recommendations per workload and lever savings, where the economics produced them."""
+    out = []
+    if rep.recommendations is not None:
+        out.append(Table("Recommendation per workload", "Recommendations", "Recommendations", [
+            ("Workload", "workload", "text"), ("Action", "action", "text"),
+            ("Tokens per month", "monthly_tokens", "int"), ("Served on own GPUs", "local_share", "pct"),
+            ("Breakeven tokens per month", "breakeven_monthly_tokens", "int"),
+            ("API cost per month (USD)", "api_usd_month", "usd"),
+            ("Hybrid cost per month (USD)", "hybrid_usd_month", "usd"),
+            ("Replicas to own", "replicas", "int"), ("First replica pays", "move_date", "text"),
+            ("Why", "reason", "text")], _rows(rep.recommendations)))
+    if rep.levers is not None:
+        out.append(Table("Savings available per lever", "Savings", "Savings", [
+            ("Workload", "workload", "text"), ("Lever", "lever", "text"), ("Status", "status", "text"),
+            ("Saving per month (USD)", "saving_usd_month", "usd"),
+            ("Left per month (USD)", "remaining_usd_month", "usd"),
+            ("Detail", "detail", "text")], _rows(rep.levers)))
+    return out
+
+
+def fleet_tables(rep: WeeklyReport) -> list[Table]:
+    """GPU use and cost per GPU, and saturation signals per inference endpoint."""
+    return [
+        Table("GPU use and idle cost per GPU", "GPU fleet", "GPU fleet", [
+            ("Host", "host", "text"), ("GPU", "gpu_uuid", "text"), ("GPU-hours", "gpu_hours", "float"),
+            ("Busy share", "busy_share", "pct"), ("p95 utilization (%)", "util_p95_pct", "float"),
+            ("Cost (USD)", "cost_usd", "usd"), ("Idle cost (USD)", "idle_cost_usd", "usd"),
+            ("Signals", "signals", "text")],
+            _rows(rep.fleet.by_host), note="Cost from the GPU cost profile whose host pattern matches; "
+            f"blank where no profile prices the host. Figures from the {rep.fleet.source}."),
+        Table("Saturation signals per endpoint", "Saturation", "GPU fleet", [
+            ("Endpoint", "endpoint", "text"), ("Model", "model", "text"), ("Workload", "workload", "text"),
+            ("Tokens served", "tokens", "int"), ("Hours at capacity", "saturated_hours", "int"),
+            ("Peak queue (requests)", "queue_max", "float"), ("Peak KV cache", "kv_cache_max", "pct")],
+            _rows(rep.fleet.saturation)),
+    ]
+
+
+def quality_tables(rep: WeeklyReport) -> list[Table]:
+    """Unpriced usage, unallocated money, failed ingest runs."""
+    q = rep.quality
+    facts = [
+        {"item": "Unpriced tokens (no price in effect; not counted as $0)", "value": q["unpriced_tokens"],
+         "kind": "int"},
+        {"item": "Unpriced usage rows", "value": q["unpriced_rows"], "kind": "int"},
+        {"item": "Unpriced models", "value": ", ".join(q["unpriced_models"]) or "none", "kind": "text"},
+        {"item": "Spend not allocated to a workload (USD)", "value": q["unallocated_usd"], "kind": "usd"},
+        {"item": "Cost bases used", "value": ", ".join(q["bases"]) or "none", "kind": "text"},
+        {"item": "Failed ingest runs in the week", "value": rep.failed_runs.height, "kind": "int"},
+        {"item": "GPU-hours without a cost profile", "value": rep.fleet.unpriced_gpu_hours, "kind": "float"},
+    ]
+    return [
+        Table("Data quality", "Data quality", "Data quality", [("Item", "item", "text"), ("Value", "value", "mixed")],
+              facts),
+        Table("Failed ingest runs", "Failed runs", "Data quality", [
+            ("Run", "id", "int"), ("Source", "source", "text"), ("Target", "target", "text"),
+            ("Started (UTC)", "started_at", "datetime"), ("Error", "error", "text")], _rows(rep.failed_runs)),
+    ]
+
+
+def report_tables(rep: WeeklyReport, *, detail: bool = False) -> list[Table]:
+    """Every table in report order; `detail` adds the long daily table (for the workbook)."""
+    tables = spend_tables(rep) + economics_tables(rep) + fleet_tables(rep) + quality_tables(rep)
+    return tables + [detail_table(rep)] if detail else tables

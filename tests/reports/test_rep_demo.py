@@ -1,0 +1,92 @@
+"""The weekly report on the demo data: economics sections filled, totals equal spend_by, page downloads."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from app.reports.pdf import browser_available
+from app.reports.summary import headlines
+from app.reports.weekly import available_weeks, write_weekly
+from app.ui.format import usd
+from ingest.demo import load_demo
+from models.queries.spend import spend_by
+
+NOW = datetime(2026, 11, 25, 10, tzinfo=timezone.utc)
+PAGE = str(Path(__file__).resolve().parents[2] / "app" / "app_pages" / "reports.py")
+
+
+def test_rep_demo_report_has_recommendations_levers_and_fleet(engine, tmp_path):
+    load_demo(engine, now=NOW)
+    outcome = write_weekly(engine, week=None, out=tmp_path, formats=["html", "xlsx"], now=NOW)
+    rep = outcome.report
+    assert rep.week.label == "2026-W47" and not outcome.failed
+    with engine.connect() as conn:
+        by_team = spend_by(conn, since=rep.week.since, until=rep.week.until, by="team")
+    assert rep.total_usd == sum(by_team["cost_usd"].to_list(), Decimal(0))
+    recs = {r["workload"]: r for r in rep.recommendations.iter_rows(named=True)}
+    assert "segment-labeling" in recs and recs["segment-labeling"]["breakeven_monthly_tokens"] > 0
+    assert all(r["action"] for r in recs.values())
+    assert set(rep.levers["lever"].to_list()) == {"cache", "batch", "route", "move"}
+    assert rep.fleet.gpu_hours > 0 and rep.fleet.idle_cost_usd is not None
+    lines = headlines(rep)
+    assert lines[0].startswith("Token spend") and usd(rep.total_usd) in lines[0]
+    from models.discipline import levers_inputs
+    from models.report_economics import _discipline_shares
+
+    with engine.connect() as conn:
+        shares, _ = _discipline_shares(conn, rep.week)
+        for workload in ("segment-labeling", "code-review"):  # one query for all equals the per-workload one
+            one = levers_inputs(conn, rep.week.since, rep.week.until, workload=workload)
+            for key, mine in (("repeat_share", "repeat_share"), ("batchable_share", "batchable_share"),
+                              ("routable_share", "routable_share")):
+                assert shares[workload][mine] == one[key]
+    page = (tmp_path / "hybridcost-weekly-2026-W47.html").read_text()
+    assert "segment-labeling" in page and "Savings available per lever" in page and not rep.pending
+
+
+def test_rep_recommendation_agrees_with_simulate_workload(engine, cli_env, tmp_path):
+    import json
+
+    import rep_seed
+    import yaml
+
+    from ingest.demo.reference import SCENARIO_BODY
+
+    load_demo(engine, now=NOW)
+    with engine.connect() as conn:
+        from models.report_data import parse_week, weekly_report
+
+        rep = weekly_report(conn, parse_week("2026-W47"), now=NOW)
+    row = next(r for r in rep.recommendations.iter_rows(named=True) if r["workload"] == "segment-labeling")
+    assert row["option"].startswith("scenario ")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump({"name": "x", "gpu": SCENARIO_BODY["gpu"]}))
+    result = rep_seed.run_cli(["simulate", str(scenario), "--workload", "segment-labeling", "--since", "2026-11-16",
+                               "--until", "2026-11-22", "--json"], {"DATABASE_URL": cli_env})
+    assert result.exit_code == 0, result.stderr
+    contract = json.loads(result.stdout)
+    hours = contract["hours"]
+    assert abs(row["api_usd_month"] - contract["api_only_cost"] * 730 / hours) < 1e-6 * max(1, row["api_usd_month"])
+    assert abs(row["hybrid_usd_month"] - contract["hybrid_cost"] * 730 / hours) < 1e-6 * max(1, row["hybrid_usd_month"])
+    assert row["replicas"] == contract["optimal_replicas"]
+    assert row["breakeven_monthly_tokens"] == int(contract["breakeven_monthly_tokens"])
+
+
+def test_rep_page_generates_downloads(engine, cli_env):
+    load_demo(engine, now=NOW)
+    assert available_weeks(engine, now=NOW)[0] == "2026-W48"
+    st.cache_resource.clear()
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception
+    assert at.title[0].value == "Reports"
+    at.button[0].click().run()
+    assert not at.exception
+    labels = [b.label for b in at.get("download_button")]
+    assert "Download HTML" in labels and "Download XLSX" in labels
+    if browser_available():
+        assert "Download PDF" in labels
