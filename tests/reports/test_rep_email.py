@@ -9,7 +9,7 @@ import socket
 import rep_seed
 from aiosmtpd.controller import Controller
 
-from tests.conftest import require_program
+from tests_support import require_program
 
 
 class _Inbox:

@@ -12,7 +12,7 @@ import pytest
 
 from app.cli.serve import streamlit_command
 from app.reports.pdf import BROWSER_ARGS
-from tests.conftest import require_program
+from tests_support import require_program
 from tests_support import REPO_ROOT
 
 

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 
 from app.reports.html import SECTIONS
 from app.ui.format import usd
-from tests.conftest import require_program
+from tests_support import require_program
 from models.database import make_engine
 from models.queries.spend import spend_by
 
