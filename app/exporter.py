@@ -3,8 +3,8 @@
 Metrics (definitions in models/queries/signals.py and docs/deploy.md):
   hybridcost_spend_usd_per_hour{workload}          last 24 h average
   hybridcost_budget_burn_ratio{scope,name}         forecast month-end spend / budget
-  hybridcost_breakeven_status{workload}            1 above breakeven (when a provider is available)
-  hybridcost_move_date_days{workload}              days until the move date (when a provider is available)
+  hybridcost_breakeven_status{workload}            1 when the workload's volume is above its breakeven
+  hybridcost_move_date_days{workload}              days until the forecast week the first replica pays
   hybridcost_gpu_saturation{gpu_uuid}              0..1, last 15 minutes
   hybridcost_gpu_idle_cost_usd{host}               last 24 h
   hybridcost_exporter_up                           1 when the last read of the database worked
@@ -12,7 +12,6 @@ Metrics (definitions in models/queries/signals.py and docs/deploy.md):
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -24,26 +23,9 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from sqlalchemy import Engine
 
 from models.queries import signals
+from models.queries.workload_economics import workload_breakeven
 
 log = logging.getLogger(__name__)
-
-# A module the economics/dashboard work may add: workload_breakeven(conn, now) -> iterable of
-# (workload, above_breakeven: bool, move_date: date | None). Until it exists those two metrics
-# are declared (HELP/TYPE) with no samples, so alert rules load but stay silent.
-BREAKEVEN_PROVIDER = ("models.queries.workload_economics", "workload_breakeven")
-
-
-def _breakeven_provider() -> Callable | None:
-    """The per-workload breakeven function, or None while no module provides it."""
-    module_name, function_name = BREAKEVEN_PROVIDER
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None
-        raise
-    return getattr(module, function_name, None)
-
 
 class HybridcostCollector(Collector):
     """Reads the signals from the database at scrape time; results are reused for `cache_seconds`."""
@@ -115,12 +97,10 @@ def _fill(families: dict[str, GaugeMetricFamily], conn, now: datetime) -> None:
         families["saturation"].add_metric([uuid], value)
     for host, usd in signals.gpu_idle_cost(conn, now).items():
         families["idle"].add_metric([host], usd)
-    provider = _breakeven_provider()
-    if provider is not None:
-        for workload, above, move_date in provider(conn, now):
-            families["breakeven"].add_metric([workload], 1.0 if above else 0.0)
-            if isinstance(move_date, date):
-                families["move"].add_metric([workload], float((move_date - now.date()).days))
+    for workload, above, move_date in workload_breakeven(conn, now):
+        families["breakeven"].add_metric([workload], 1.0 if above else 0.0)
+        if isinstance(move_date, date):
+            families["move"].add_metric([workload], float((move_date - now.date()).days))
 
 
 def make_registry(engine: Engine, cache_seconds: float = 5.0) -> CollectorRegistry:

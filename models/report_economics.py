@@ -74,7 +74,7 @@ def _api_pricing(conn: Connection, provider: str, model: str, week: ReportWeek) 
                       output_per_mtok=float(row[2]))
 
 
-def _gpu_option(conn: Connection, workload: str) -> tuple[GpuOption | None, str]:
+def gpu_option_for(conn: Connection, workload: str) -> tuple[GpuOption | None, str]:
     """The saved scenario for the workload, else the fastest catalog model rented; with a description."""
     for name, body in conn.execute(sa.text("SELECT name, body FROM scenarios ORDER BY name")).all():
         if name.lower().startswith(workload.lower() + " ") and isinstance(body, dict) and "gpu" in body:
@@ -112,26 +112,33 @@ def _action(res: SimulationResult, gpu: GpuOption, local_share: float) -> str:
     return f"own {_plural(r, 'replica')}{gpus}{burst}" if burst else f"move: own {_plural(r, 'replica')}{gpus}"
 
 
-def _move_date(history: pl.DataFrame, demand: Demand, api: ApiPricing, gpu: GpuOption, paying: bool) -> str:
-    """When the first replica pays, per the forecast; the horizon stops where the fast line passes 50x today.
+def bounded_move_dates(history: pl.DataFrame, demand: Demand, api: ApiPricing, gpu: GpuOption):
+    """`move_dates` with the horizon stopped where the fast line passes 50x today: (dates, horizon, problem).
 
     `move_dates` prices every replica count up to the peak at each forecast volume, so a trend
     that runs away (a short, steep history) would take minutes, and dates that far out mean little.
     """
-    if paying:
-        return "now"
     try:
         _, forecast = forecast_monthly_volume(history)
         now = float((demand.input_tokens + demand.output_tokens).sum()) * HOURS_PER_MONTH / max(demand.hours, 1)
         within = forecast["monthly_tokens_high"].to_numpy() <= MAX_FORECAST_GROWTH * now
         horizon = len(within) if within.all() else int(np.argmin(within))
         if now <= 0 or horizon == 0:
-            return "forecast out of range (growth too steep to extrapolate)"
-        dates = move_dates(history, demand, api, gpu, horizon_weeks=horizon)
+            return None, 0, "forecast out of range (growth too steep to extrapolate)"
+        return move_dates(history, demand, api, gpu, horizon_weeks=horizon), horizon, None
     except ValueError:
-        return "not enough history to forecast"
+        return None, 0, "not enough history to forecast"
     except ArithmeticError:  # overflow of an extreme trend
-        return "forecast out of range (growth too steep to extrapolate)"
+        return None, 0, "forecast out of range (growth too steep to extrapolate)"
+
+
+def _move_date(history: pl.DataFrame, demand: Demand, api: ApiPricing, gpu: GpuOption, paying: bool) -> str:
+    """When the first replica pays, per the bounded forecast, in words."""
+    if paying:
+        return "now"
+    dates, horizon, problem = bounded_move_dates(history, demand, api, gpu)
+    if problem:
+        return problem
     if dates.first_replica_week is None:
         return f"not within {horizon} weeks"
     when = f"{dates.first_replica_week:%Y-%m-%d}"
@@ -213,7 +220,7 @@ def add_to(conn: Connection, report: WeeklyReport) -> None:
     recs, levers = [], []
     for workload in sorted(w for w in costs if w != "unallocated"):
         provider, model = max(costs[workload], key=lambda k: (costs[workload][k], k))
-        gpu, option = _gpu_option(conn, workload)
+        gpu, option = gpu_option_for(conn, workload)
         base = {"workload": workload, "option": option}
         try:
             frame = workload_hourly(conn, workload=workload, since=week.since, until=week.until)
