@@ -54,25 +54,23 @@ st.subheader("Recommendation")
 if not economics.available():
     st.info("The recommendation appears once the economics engine (`models.economics`) is installed.")
     st.stop()
-api = economics.api_fields(workload, since, until)
-if api is None:
-    st.info(f"{workload} has no priced API model in this period, so there is no token price to compare with. "
-            "Add a price on the Data page (USD per 1M tokens).")
+result = economics.workload_result(workload, since, until)
+if result is None or "error" in (result or {}):
+    st.info((result or {}).get("error") or f"{workload} has no priced usage in this period, so there is no token "
+            "cost to compare with. Add a price on the Data page (USD per 1M tokens).")
     st.stop()
-gpu = economics.default_gpu_fields()
-table = economics.demand_table(workload, since, until)
-result = economics.simulate(table, api, gpu)
-st.success(economics.recommendation(result, gpu["replica_gpus"]))
+st.success(economics.recommendation(result, result["replica_gpus"]))
 cols = st.columns(4)
 cols[0].metric("API only", usd(economics.monthly(result, result["api_only_cost"])) + "/mo",
-               help="Σ_t A_t × 730 / H, A_t = ((I−C)×input + C×cached + O×output) / 1e6 × (1 − batch share × discount); "
-                    f"prices of {api['model']} in USD per 1M tokens.")
+               help="Σ_t A_t × 730 / H, where A_t is each hour's tokens priced per model at the prices then in "
+                    "effect (USD per 1M tokens), plus tokens served on the workload's own GPUs at its average API "
+                    "price: the same figures as `hybridcost simulate --workload` and the weekly report.")
 cols[1].metric("Best hybrid", usd(economics.monthly(result, result["hybrid_cost"])) + "/mo",
                help="Total(R*) × 730 / H with R* the cheapest replica count: R × h_rep × H + Σ (1 − f_t) A_t.")
 cols[2].metric("Optimal replicas", f"{result['optimal_replicas']} of peak {result['peak_replicas']}",
                help="R in 0..R_peak with the lowest Total(R); ties go to fewer replicas.")
 cols[3].metric("Breakeven utilization", pct(result["breakeven_utilization"]),
                help="h_rep / (3600 × api_only_cost / Σ W_t): share of time a replica must be busy to pay for itself.")
-st.caption(f"Default GPU option: rented H100 at ${gpu['hourly_rate']:.2f}/GPU-hour + ${gpu['ops_per_gpu_month']:.0f} ops "
-           f"per GPU-month, Llama 3.1 8B FP8 at {gpu['output_tokens_per_s']:,.0f} output tok/s per replica. "
-           "Change it on the Breakeven or What-if page.")
+st.caption(f"GPU option: {result['option']} (a saved scenario named after the workload, else the fastest "
+           "catalog model rented at the catalog rate + $150 ops per GPU-month). Explore others on the Breakeven "
+           "or What-if page.")

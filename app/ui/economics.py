@@ -125,6 +125,24 @@ def levers(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any], share
     return levers_waterfall(to_demand(demand), _api(api), _gpu(gpu), **shares).frame()
 
 
+@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+def workload_result(workload: str, since: datetime, until: datetime) -> dict[str, Any] | None:
+    """The figures `hybridcost simulate --workload` and the weekly report give (per-hour API cost)."""
+    from models.queries.workload_demand import NotHourlyError
+    from models.queries.workload_economics import workload_economics
+
+    with data.engine().connect() as conn:
+        try:
+            found = workload_economics(conn, workload, since, until)
+        except NotHourlyError as exc:
+            return {"error": str(exc)}
+    if found is None:
+        return None
+    return {**found.result.as_contract_dict(), "replica_gpus": found.gpu.replica_gpus, "option": found.option,
+            "monthly_tokens": found.monthly_tokens, "local_tokens": found.local_tokens,
+            "api_tokens": found.api_tokens}
+
+
 def monthly(result: dict[str, Any], total: float) -> float:
     """A total over the demand's H hours as USD per month (x 730 / H)."""
     return total * 730 / result["hours"] if result["hours"] else 0.0

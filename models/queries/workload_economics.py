@@ -9,6 +9,7 @@ cost is taken as one flat price per token (its real cost over the window divided
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -16,12 +17,45 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from models.economics.contract import ApiPricing, Demand, simulate
+from models.economics.contract import ApiPricing, Demand, GpuOption, SimulationResult, simulate
 from models.queries.workload_demand import NotHourlyError, workload_hourly
 from models.report_economics import HOURS_PER_MONTH, WEEKLY_TOKENS, bounded_move_dates, gpu_option_for
 
 WINDOW = timedelta(days=28)
 HISTORY = timedelta(weeks=12)
+
+
+@dataclass(frozen=True)
+class WorkloadEconomics:
+    """A workload's contract figures over a window, with the GPU option they assume."""
+
+    workload: str
+    result: SimulationResult
+    gpu: GpuOption
+    option: str  # the GPU option in words
+    monthly_tokens: float
+    api_tokens: float  # tokens bought from APIs in the window
+    local_tokens: float  # tokens its own inference servers served
+
+
+def workload_economics(conn: Connection, workload: str, since: datetime, until: datetime) -> WorkloadEconomics | None:
+    """The contract on the workload's hourly demand and per-hour API cost (as `simulate --workload`).
+
+    None when the workload has no priced usage or no GPU option; NotHourlyError for daily-only data.
+    """
+    gpu, option = gpu_option_for(conn, workload)
+    frame = workload_hourly(conn, workload=workload, since=since, until=until)
+    costs = frame["total_api_cost_usd"].to_numpy().astype(np.float64)
+    tokens = float(frame["input_tokens"].sum() + frame["output_tokens"].sum())
+    if gpu is None or tokens == 0 or costs.sum() == 0:
+        return None
+    demand = Demand.from_arrays(frame["input_tokens"].to_numpy(), frame["cached_input_tokens"].to_numpy(),
+                                frame["output_tokens"].to_numpy())
+    return WorkloadEconomics(
+        workload=workload, result=simulate(demand, None, gpu, api_costs=costs), gpu=gpu, option=option,
+        monthly_tokens=tokens * HOURS_PER_MONTH / demand.hours,
+        api_tokens=float(frame["api_input_tokens"].sum() + frame["api_output_tokens"].sum()),
+        local_tokens=float(frame["local_input_tokens"].sum() + frame["local_output_tokens"].sum()))
 
 
 def workload_breakeven(conn: Connection, now: datetime) -> list[tuple[str, bool, date | None]]:
@@ -33,27 +67,24 @@ def workload_breakeven(conn: Connection, now: datetime) -> list[tuple[str, bool,
         schema={"workload": pl.String, "week_start": pl.Datetime("us"), "tokens": pl.Float64})
     out = []
     for (name,) in conn.execute(sa.text("SELECT name FROM workloads ORDER BY name")).all():
-        gpu, _ = gpu_option_for(conn, name)
         try:
-            frame = workload_hourly(conn, workload=name, since=since, until=until)
+            found = workload_economics(conn, name, since, until)
         except NotHourlyError:
             continue
-        costs = frame["total_api_cost_usd"].to_numpy().astype(np.float64)
-        tokens = float(frame["input_tokens"].sum() + frame["output_tokens"].sum())
-        if gpu is None or tokens == 0 or costs.sum() == 0:
+        if found is None:
             continue
-        demand = Demand.from_arrays(frame["input_tokens"].to_numpy(), frame["cached_input_tokens"].to_numpy(),
-                                    frame["output_tokens"].to_numpy())
-        result = simulate(demand, None, gpu, api_costs=costs)
-        monthly = tokens * HOURS_PER_MONTH / demand.hours
-        breakeven = result.breakeven_monthly_tokens
-        above = breakeven is not None and monthly >= breakeven
+        breakeven = found.result.breakeven_monthly_tokens
+        above = breakeven is not None and found.monthly_tokens >= breakeven
         move = until.date() if above else None
         if not above and breakeven is not None:
-            flat = float(costs.sum()) / tokens * 1e6
+            frame = workload_hourly(conn, workload=name, since=since, until=until)
+            demand = Demand.from_arrays(frame["input_tokens"].to_numpy(), frame["cached_input_tokens"].to_numpy(),
+                                        frame["output_tokens"].to_numpy())
+            tokens = float(frame["input_tokens"].sum() + frame["output_tokens"].sum())
+            flat = float(frame["total_api_cost_usd"].sum()) / tokens * 1e6
             api = ApiPricing(input_per_mtok=flat, cached_input_per_mtok=flat, output_per_mtok=flat)
             history = weekly.filter(pl.col("workload") == name).select("week_start", "tokens")
-            dates, _, _ = bounded_move_dates(history, demand, api, gpu)
+            dates, _, _ = bounded_move_dates(history, demand, api, found.gpu)
             week = dates.first_replica_week if dates is not None else None
             move = week.date() if isinstance(week, datetime) else week
         out.append((name, above, move))
