@@ -138,19 +138,27 @@ def levers_inputs(conn: Connection, since: datetime, until: datetime, workload: 
     if raw.is_empty():
         return empty
     row = raw.row(0, named=True)
-    total, left = row["priced_cost_usd"], row["cost_after_cache_usd"]
-    if not total:
+    if not row["priced_cost_usd"]:
         return {**empty, "requests": row["requests"]}
+    return {**lever_shares(row), "requests": row["requests"], "priced_cost_usd": float(row["priced_cost_usd"]),
+            "basis": "share of priced spend"}
+
+
+def lever_shares(row: dict[str, Any]) -> dict[str, float | None]:
+    """The three lever shares from one discipline row (see levers_inputs for their meaning)."""
+    total, left = row["priced_cost_usd"], row["cost_after_cache_usd"]
 
     def share(part: Decimal | None, whole: Decimal | None) -> float | None:
         """part / whole as a float; 0 when whole is 0, None when unknown."""
         return float((part or Decimal(0)) / whole) if whole else (0.0 if whole is not None else None)
 
-    return {
-        "repeat_share": share(row["repeat_savings_usd"], total) if row["fingerprinted_requests"] else None,
-        "batchable_share": share(row["batchable_cost_usd"], left),
-        "routable_share": share(row["routable_cost_usd"], left),
-        "requests": row["requests"],
-        "priced_cost_usd": float(total),
-        "basis": "share of priced spend",
-    }
+    return {"repeat_share": share(row["repeat_savings_usd"], total) if row["fingerprinted_requests"] else None,
+            "batchable_share": share(row["batchable_cost_usd"], left),
+            "routable_share": share(row["routable_cost_usd"], left)}
+
+
+def lever_shares_by_workload(conn: Connection, since: datetime, until: datetime,
+                             config: DisciplineConfig | None = None) -> dict[str, dict[str, float | None]]:
+    """levers_inputs' shares for every workload with priced spend, from one analytics query."""
+    rows = discipline_rows(conn, since=since, until=until, by="workload", params=(config or DisciplineConfig()).params())
+    return {r["group"]: lever_shares(r) for r in rows.iter_rows(named=True) if r["priced_cost_usd"]}

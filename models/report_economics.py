@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 import numpy as np
 import polars as pl
@@ -160,26 +159,11 @@ def _discipline_shares(conn: Connection, week: ReportWeek) -> tuple[dict[str, di
     function runs the whole analysis once per workload).
     """
     try:
-        from models.discipline import DisciplineConfig
-        from models.queries.discipline import discipline_rows
+        from models.discipline import DisciplineConfig, lever_shares_by_workload
     except ImportError:
         return None
     config = DisciplineConfig()
-    rows = discipline_rows(conn, since=week.since, until=week.until, by="workload", params=config.params())
-
-    def share(part: Decimal | None, whole: Decimal | None) -> float | None:
-        return float((part or Decimal(0)) / whole) if whole else (0.0 if whole is not None else None)
-
-    out = {}
-    for r in rows.iter_rows(named=True):
-        total, left = r["priced_cost_usd"], r["cost_after_cache_usd"]
-        if not total:
-            continue
-        repeat = share(r["repeat_savings_usd"], total) if r["fingerprinted_requests"] else None
-        out[r["group"]] = {"repeat_share": repeat,
-                           "batchable_share": share(r["batchable_cost_usd"], left),
-                           "routable_share": share(r["routable_cost_usd"], left)}
-    return out, config
+    return lever_shares_by_workload(conn, week.since, week.until, config), config
 
 
 def _lever_inputs(measured: tuple[dict[str, dict], Any] | None, workload: str, demand: Demand, api: ApiPricing,

@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.charts.breakeven import breakeven_chart
 from app.charts.whatif import levers_waterfall, scenario_comparison
-from app.ui import data, economics
+from app.ui import data, economics, workflow_data
 from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.filters import date_range_sidebar, sidebar
 from app.ui.format import tokens, usd
@@ -73,14 +73,31 @@ with st.expander("GPU option", expanded=True):
     tps_in = c[1].number_input("Input tokens/s per replica (prefill, at saturation)", 1.0, 1e7, 121_760.0, 1000.0,
                                key="whatif_tps_in")
 
+measured = workflow_data.measured_lever_shares(since, until).get(workload, {}) if workload != SYNTHETIC else {}
+
+
+def _measured(name: str, upper: float) -> float:
+    """The measured share as the slider's starting point (0 where not measurable), rounded to the slider."""
+    value = measured.get(name)
+    return 0.0 if value is None else round(min(upper, max(0.0, value)), 2)
+
+
 with st.expander("Growth and levers", expanded=True):
+    if measured:
+        shown = {k: ("not measurable" if v is None else f"{v:.0%}") for k, v in measured.items()}
+        st.caption(f"Lever sliders start at what the request logs measured for {workload} in this range "
+                   f"(Workflow page): repeats {shown['repeat_share']}, batchable {shown['batchable_share']}, "
+                   f"routable {shown['routable_share']}; each is a share of the spend the previous lever left.")
     c = st.columns(3)
     growth = c[0].number_input("Growth, % per month", -50.0, 500.0, 0.0, 1.0, key="whatif_growth")
     ahead = c[1].number_input("Months ahead", 0, 36, 0, 1, key="whatif_months_ahead")
-    batchable = c[2].slider("Batchable share (not interactive)", 0.0, 1.0, 0.0, 0.05, key="whatif_batchable")
+    batchable = c[2].slider("Batchable share (not interactive)", 0.0, 1.0, _measured("batchable_share", 1.0), 0.01,
+                            key=f"whatif_batchable_{workload}")
     c = st.columns(3)
-    cache_hit = c[0].slider("Response-cache hit rate (exact repeats)", 0.0, 0.9, 0.0, 0.01, key="whatif_cache")
-    route = c[1].slider("Share routed to a cheaper model", 0.0, 1.0, 0.0, 0.05, key="whatif_route")
+    cache_hit = c[0].slider("Response-cache hit rate (exact repeats)", 0.0, 0.9, _measured("repeat_share", 0.9), 0.01,
+                            key=f"whatif_cache_{workload}")
+    route = c[1].slider("Share routed to a cheaper model", 0.0, 1.0, _measured("routable_share", 1.0), 0.01,
+                        key=f"whatif_route_{workload}")
     ratio = c[2].slider("Cheaper model's price / today's", 0.0, 1.0, 0.2, 0.05, key="whatif_ratio")
 
 api = {"input_per_mtok": inp, "cached_input_per_mtok": cached, "output_per_mtok": out,

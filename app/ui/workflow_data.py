@@ -17,3 +17,12 @@ def discipline_scorecard(since: datetime, until: datetime, by: str) -> pl.DataFr
 
     with engine().connect() as conn:
         return scorecard(conn, since=since, until=until, by=by)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def measured_lever_shares(since: datetime, until: datetime) -> dict[str, dict[str, float | None]]:
+    """Per workload, the lever shares measured from request logs (cache, batch, route); None = not measurable."""
+    from models.discipline import lever_shares_by_workload
+
+    with engine().connect() as conn:
+        return lever_shares_by_workload(conn, since, until)

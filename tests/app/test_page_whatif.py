@@ -16,7 +16,7 @@ def test_whatif_inputs_change_costs_and_waterfall(demo_env):
     before = metrics(at)
     waterfall = at.dataframe[0].value
     assert list(waterfall["lever"]) == ["today", "cache", "batch", "route", "move", "after levers"]
-    at.slider(key="whatif_cache").set_value(0.3)
+    at.slider(key="whatif_cache_support-assistant").set_value(0.3)
     at.number_input(key="whatif_growth").set_value(10.0)
     at.number_input(key="whatif_months_ahead").set_value(6)
     at.run()
@@ -42,3 +42,24 @@ def test_whatif_saves_and_compares_scenarios(demo_env):
     compared = at.dataframe[-1].value
     assert "support on 2x L40S" in set(compared["scenario"])
     assert "segment-labeling on 4x H100" in set(compared["scenario"])  # the demo's saved scenario
+
+
+def test_whatif_lever_sliders_start_at_the_measured_shares(demo_env):
+    from datetime import datetime, time, timedelta, timezone
+
+    import sqlalchemy as sa
+
+    from models.discipline import lever_shares_by_workload
+    from tests.app.conftest import DEMO_RANGE
+
+    since = datetime.combine(DEMO_RANGE[0], time(0), tzinfo=timezone.utc)
+    until = datetime.combine(DEMO_RANGE[1] + timedelta(days=1), time(0), tzinfo=timezone.utc)
+    engine = sa.create_engine(demo_env)
+    with engine.connect() as conn:
+        measured = lever_shares_by_workload(conn, since, until)["support-assistant"]
+    engine.dispose()
+    at = open_page("whatif", whatif_workload="support-assistant")
+    assert_clean(at)
+    assert measured["repeat_share"] is not None and measured["repeat_share"] > 0
+    assert at.slider(key="whatif_cache_support-assistant").value == round(min(0.9, measured["repeat_share"]), 2)
+    assert at.slider(key="whatif_batchable_support-assistant").value == round(measured["batchable_share"], 2)
