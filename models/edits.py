@@ -7,12 +7,15 @@ nothing is written unless every check passes.
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
+
+from models.audit import record, row_dict
 
 MATCH_FIELDS = ("provider", "account_id", "project_id", "api_key_id", "user_id", "model", "tag")
 SCOPES = ("team", "workload")
@@ -44,29 +47,38 @@ def _text(label: str, value: Any) -> str:
     return text
 
 
-def set_budget(engine: Engine, *, scope: str, name: str, monthly_usd: Any) -> None:
-    """Create or replace the monthly budget (USD) of a team or workload."""
+def set_budget(engine: Engine, *, scope: str, name: str, monthly_usd: Any, actor: str | None = None) -> None:
+    """Create or replace the monthly budget (USD) of a team or workload (audited)."""
     if scope not in SCOPES:
         raise EditError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     name = _text("name", name)
     amount = _decimal("monthly budget (USD)", monthly_usd)
+    where, key = "scope = :s AND name = :n", {"s": scope, "n": name}
     with engine.begin() as conn:
+        before = row_dict(conn, "budgets", where, key)
         conn.execute(sa.text(
             "INSERT INTO budgets (scope, name, monthly_usd) VALUES (:s, :n, :u) "
             "ON CONFLICT (scope, name) DO UPDATE SET monthly_usd = EXCLUDED.monthly_usd"),
             {"s": scope, "n": name, "u": amount})
+        record(conn, actor, "budget", f"{scope}:{name}", "update" if before else "create", before,
+               row_dict(conn, "budgets", where, key))
 
 
-def delete_budget(engine: Engine, *, scope: str, name: str) -> bool:
-    """Remove a budget; False when there was none."""
+def delete_budget(engine: Engine, *, scope: str, name: str, actor: str | None = None) -> bool:
+    """Remove a budget (audited); False when there was none."""
+    key = {"s": scope, "n": name}
     with engine.begin() as conn:
-        return conn.execute(sa.text("DELETE FROM budgets WHERE scope = :s AND name = :n"),
-                            {"s": scope, "n": name}).rowcount > 0
+        before = row_dict(conn, "budgets", "scope = :s AND name = :n", key)
+        if before is None:
+            return False
+        conn.execute(sa.text("DELETE FROM budgets WHERE scope = :s AND name = :n"), key)
+        record(conn, actor, "budget", f"{scope}:{name}", "delete", before, None)
+        return True
 
 
 def add_rule(engine: Engine, *, workload: str, match_field: str, pattern: str, priority: int | None = None,
-             tag_key: str = "", team: str = "") -> int:
-    """Add an attribution rule (glob pattern on one field); creates the workload if it is new. Returns its id."""
+             tag_key: str = "", team: str = "", actor: str | None = None) -> int:
+    """Add an attribution rule (glob pattern on one field, audited); creates the workload if new. Returns its id."""
     workload = _text("workload", workload)
     pattern = _text("pattern", pattern)
     if match_field not in MATCH_FIELDS:
@@ -80,15 +92,19 @@ def add_rule(engine: Engine, *, workload: str, match_field: str, pattern: str, p
                      {"n": workload, "t": (team or "").strip()})
         if priority is None:
             priority = conn.execute(sa.text("SELECT coalesce(max(priority), 0) + 10 FROM attribution_rules")).scalar_one()
-        return conn.execute(sa.text(
+        rule_id = conn.execute(sa.text(
             "INSERT INTO attribution_rules (priority, workload_id, match_field, tag_key, pattern) "
             "SELECT :p, id, :f, :k, :pat FROM workloads WHERE name = :w RETURNING id"),
             {"p": priority, "f": match_field, "k": (tag_key or "").strip(), "pat": pattern, "w": workload}).scalar_one()
+        record(conn, actor, "attribution_rule", str(rule_id), "create", None,
+               row_dict(conn, "attribution_rules", "id = :i", {"i": rule_id}))
+        return rule_id
 
 
 def add_price(engine: Engine, *, provider: str, model: str, effective_from: date, input_usd_per_mtok: Any,
               output_usd_per_mtok: Any, cached_input_usd_per_mtok: Any = None, batch_input_usd_per_mtok: Any = None,
-              batch_output_usd_per_mtok: Any = None, note: str = "", today: date | None = None) -> bool:
+              batch_output_usd_per_mtok: Any = None, note: str = "", today: date | None = None,
+              actor: str | None = None) -> bool:
     """Add a price in USD per 1,000,000 tokens from a UTC date; True when it waits as a pending retroactive change.
 
     Written through the loader like `hybridcost prices set`: a change to a price already in
@@ -120,10 +136,13 @@ def add_price(engine: Engine, *, provider: str, model: str, effective_from: date
     with engine.connect() as conn:
         staged = mark_retroactive(conn, [price], today=today or datetime.now(timezone.utc).date())
     load(engine, staged, source="prices", target=f"dashboard price {provider} {model}")
+    with engine.begin() as conn:
+        record(conn, actor, "price", f"{provider}/{model}@{effective_from}", "pending" if staged[0].pending else "set",
+               None, asdict(staged[0]))
     return staged[0].pending
 
 
-def save_scenario(engine: Engine, *, name: str, body: dict[str, Any]) -> None:
+def save_scenario(engine: Engine, *, name: str, body: dict[str, Any], actor: str | None = None) -> None:
     """Save (or overwrite) a named what-if scenario; the body is its inputs as plain JSON."""
     name = _text("scenario name", name)
     if len(name) > 80:
@@ -136,3 +155,4 @@ def save_scenario(engine: Engine, *, name: str, body: dict[str, Any]) -> None:
         conn.execute(sa.text(
             "INSERT INTO scenarios (name, body) VALUES (:n, CAST(:b AS jsonb)) "
             "ON CONFLICT (name) DO UPDATE SET body = EXCLUDED.body, updated_at = now()"), {"n": name, "b": payload})
+        record(conn, actor, "scenario", name, "save", None, body)

@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
-from app.ui import data
+from app.ui import auth, data, ledger_data
 from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.filters import date_range_sidebar, sidebar
 from models.edits import MATCH_FIELDS, EditError, add_price, add_rule
@@ -47,9 +47,9 @@ with st.form("data_rule_form"):
     tag_key = c[4].text_input("Tag key (tag rules only)", key="data_rule_tag_key")
     if st.form_submit_button("Add rule"):
         try:
-            rule_id = add_rule(data.engine(), workload=workload, match_field=field, pattern=pattern,
+            rule_id = add_rule(data.writer_engine(), actor=auth.actor(), workload=workload, match_field=field, pattern=pattern,
                                tag_key=tag_key, team=team)
-        except EditError as exc:
+        except (EditError, PermissionError) as exc:
             st.error(f"Rule not added: {exc}")
         else:
             data.clear()
@@ -79,10 +79,10 @@ with st.form("data_price_form"):
     b_out = c[4].text_input("Batch output, USD per 1M tokens", key="data_price_batch_out", placeholder="optional")
     if st.form_submit_button("Add price"):
         try:
-            pending = add_price(data.engine(), provider=provider, model=model, effective_from=effective,
+            pending = add_price(data.writer_engine(), actor=auth.actor(), provider=provider, model=model, effective_from=effective,
                       input_usd_per_mtok=inp, output_usd_per_mtok=out, cached_input_usd_per_mtok=cached,
                       batch_input_usd_per_mtok=b_in, batch_output_usd_per_mtok=b_out)
-        except EditError as exc:
+        except (EditError, PermissionError) as exc:
             st.error(f"Price not added: {exc}")
         else:
             data.clear()
@@ -98,3 +98,46 @@ else:
     st.warning(f"{unpriced['rows'].sum():,} usage rows have no price in effect; they are counted as unpriced, "
                "never as $0. Add their prices above.")
     st.dataframe(unpriced, hide_index=True, key="data_unpriced_table")
+
+st.subheader("Ledger: closed months, restatements, exchange rates, audit log")
+closed = ledger_data.periods()
+if closed.is_empty():
+    st.caption("No month is closed yet. `hybridcost period close 2026-10` freezes a month's figures; later loads "
+               "that would change it are kept as restatements (docs/ledger.md).")
+else:
+    st.dataframe(closed, hide_index=True, key="data_periods_table")
+restated = ledger_data.restatements()
+if restated.is_empty():
+    st.caption("No restatements: no load has changed a closed month.")
+else:
+    st.warning(f"{restated.height:,} restatement(s): later loads changed closed months. The closed totals did not "
+               "change; the differences are listed here and in the next weekly report.")
+    st.dataframe(restated, hide_index=True, key="data_restatements_table")
+
+rates = ledger_data.fx_rates()
+st.markdown(f"**Exchange rates** (to the reporting currency; lines without a rate for their day are "
+            f"*unconverted*: counted, never summed at 1:1). {rates.height:,} stored.")
+if not rates.is_empty():
+    st.dataframe(rates, hide_index=True, key="data_fx_table")
+if auth.can_edit():
+    with st.form("data_fx_form", clear_on_submit=True):
+        c = st.columns(3)
+        fx_day = c[0].date_input("Day (UTC)", value=datetime.now(timezone.utc).date(), key="data_fx_day")
+        fx_currency = c[1].text_input("Currency (ISO 4217)", placeholder="EUR", key="data_fx_currency")
+        fx_rate = c[2].text_input("Rate: 1 unit = ? reporting currency", placeholder="1.0832", key="data_fx_rate")
+        if st.form_submit_button("Save rate"):
+            try:
+                ledger_data.save_rate(fx_day, fx_currency, fx_rate, auth.actor())
+            except (ValueError, PermissionError) as exc:
+                st.error(f"Rate not saved: {str(exc).splitlines()[0]}")
+            else:
+                flash_and_rerun(f"Saved the {fx_currency.strip().upper()} rate for {fx_day}.")
+
+audit = ledger_data.audit_entries()
+st.markdown("**Audit log** (newest 500, whatever the date range): every edit to prices, rules, budgets, GPU "
+            "profiles, exchange rates and periods, with who, when, and the row before and after "
+            "(`hybridcost audit --json` exports it).")
+if audit.is_empty():
+    st.caption("No edits yet.")
+else:
+    st.dataframe(audit, hide_index=True, key="data_audit_table")

@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from app.charts.spend import month_comparison, spend_by_group, spend_over_time, token_vs_gpu
-from app.ui import data
+from app.ui import auth, data
 from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.filters import apply_scope, date_range_sidebar, sidebar
 from app.ui.format import tokens, usd
@@ -98,8 +98,8 @@ with st.form("overview_budget_form", clear_on_submit=False):
     amount = c3.text_input("Budget (USD per month)", key="overview_budget_amount", placeholder="5000")
     if st.form_submit_button("Save budget"):
         try:
-            set_budget(data.engine(), scope=scope, name=name, monthly_usd=amount)
-        except EditError as exc:
+            set_budget(data.writer_engine(), actor=auth.actor(), scope=scope, name=name, monthly_usd=amount)
+        except (EditError, PermissionError) as exc:
             st.error(f"Budget not saved: {exc}")
         else:
             data.clear()

@@ -30,6 +30,19 @@ cols[2].metric("Batch share", pct(shares["batch_share"]), help="Tokens sent thro
 cols[3].metric("Unpriced rows", f"{int(daily['unpriced_rows'].sum()):,}", help="Usage rows with no price in effect; "
                "not summed as $0.")
 
+currency = "USD"  # money is reported in USD; `hybridcost spend --currency` converts
+cols = st.columns(5)
+cols[0].metric(f"Gross ({currency})", usd(float(daily["gross_usd"].sum())),
+               help="Usage and purchase charges before credits, refunds and tax, on the best basis per day.")
+cols[1].metric(f"Credits and refunds ({currency})", usd(float(daily["credits_usd"].sum())),
+               help="Credit and refund lines (negative amounts) on the same basis.")
+cols[2].metric(f"Tax ({currency})", usd(float(daily["tax_usd"].sum())), help="Tax lines on the same basis.")
+cols[3].metric(f"Net ({currency})", usd(float(daily["cost_usd"].sum())),
+               help="Net = gross + credits and refunds + tax: the figure every other total on this page uses.")
+cols[4].metric("Unconverted lines", f"{int(daily['unconverted_rows'].sum()):,}",
+               help="Cost lines in another currency with no exchange rate for their day: counted, never summed "
+                    "at 1:1 (add rates with `hybridcost fx load FILE` or on the Data page).")
+
 by = st.segmented_control("Break down by", ["provider", "model", "workload", "team"], default="provider",
                           key="spend_by") or "provider"
 left, right = st.columns([3, 2])

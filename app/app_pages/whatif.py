@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.charts.breakeven import breakeven_chart
 from app.charts.whatif import levers_waterfall, scenario_comparison
-from app.ui import data, economics, workflow_data
+from app.ui import auth, data, economics, workflow_data
 from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.filters import date_range_sidebar, sidebar
 from app.ui.format import tokens, usd
@@ -145,8 +145,8 @@ with st.form("whatif_save_form"):
     name = st.text_input("Scenario name", key="whatif_scenario_name", placeholder="labeling on 8x H100, bought")
     if st.form_submit_button("Save scenario"):
         try:
-            save_scenario(data.engine(), name=name, body={"name": name.strip(), **body})
-        except EditError as exc:
+            save_scenario(data.writer_engine(), actor=auth.actor(), name=name, body={"name": name.strip(), **body})
+        except (EditError, PermissionError) as exc:
             st.error(f"Scenario not saved: {exc}")
         else:
             data.clear()

@@ -65,3 +65,8 @@ def can_edit() -> bool:
     if not settings.login_configured:
         return (st.get_option("server.address") or "") in LOOPBACK
     return is_editor(_user_email(), settings)
+
+
+def actor() -> str | None:
+    """Who edits, for the audit log: the signed-in e-mail, or None (the OS user) without login."""
+    return _user_email() if get_settings().login_configured else None

@@ -17,8 +17,8 @@ def test_data_on_demo_lists_runs_rules_prices_and_unpriced(demo_env):
     assert_clean(at)
     assert metrics(at)["Failed runs"] == "0"
     assert "USD per 1,000,000 tokens" in texts(at)
-    unpriced = at.dataframe[-1].value
-    assert "gpt-4o-realtime-preview" in set(unpriced["model"])
+    models = set().union(*(set(df.value["model"]) for df in at.dataframe if "model" in df.value.columns))
+    assert "gpt-4o-realtime-preview" in models
 
 
 def _price_form(at, **values):
@@ -53,3 +53,21 @@ def test_data_add_rule_validates_and_allocates(demo_env):
     at.run()
     assert not at.exception and not at.error
     assert "sandbox" in set(at.dataframe[2].value["workload"])
+
+
+def test_data_fx_rate_form_validates_saves_and_is_audited(demo_env):
+    at = open_page("data")
+    at.text_input(key="data_fx_currency").set_value("EUR")
+    at.text_input(key="data_fx_rate").set_value("-2")
+    at.button[2].click()  # forms in page order: rule, price, exchange rate
+    at.run()
+    assert any("positive" in e.value for e in at.error)
+    at.text_input(key="data_fx_currency").set_value("EUR")
+    at.text_input(key="data_fx_rate").set_value("1.0832")
+    at.button[2].click()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    at.run()
+    frames = [df.value for df in at.dataframe]
+    assert any("rate" in f.columns and "EUR" in set(f["currency"]) for f in frames if "currency" in f.columns)
+    assert any("entity" in f.columns and "fx_rate" in set(f["entity"]) for f in frames)
