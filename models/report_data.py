@@ -111,6 +111,7 @@ class WeeklyReport:
     quality: dict[str, Any]
     failed_runs: pl.DataFrame
     fleet: FleetSummary
+    restatements: pl.DataFrame = field(default_factory=pl.DataFrame)
     recommendations: pl.DataFrame | None = None
     levers: pl.DataFrame | None = None
     pending: list[str] = field(default_factory=list)
@@ -164,6 +165,16 @@ def failed_runs(conn: Connection, week: ReportWeek) -> pl.DataFrame:
         "error": pl.String})
 
 
+def restatements_in(conn: Connection, week: ReportWeek) -> pl.DataFrame:
+    """Restatements of closed months recorded during the week (the ledger keeps closed totals frozen)."""
+    from models.ledger.periods import restatements
+
+    frame = restatements(conn)
+    if frame.is_empty():
+        return frame
+    return frame.filter((pl.col("created_at") >= week.since) & (pl.col("created_at") < week.until))
+
+
 def weekly_report(conn: Connection, week: ReportWeek, *, now: datetime | None = None) -> WeeklyReport:
     """Assemble every section of the weekly report for `week` (validated against the data first)."""
     now = now or datetime.now(timezone.utc)
@@ -187,7 +198,8 @@ def weekly_report(conn: Connection, week: ReportWeek, *, now: datetime | None = 
         total_usd=_total(daily), previous_total_usd=_total(before),
         by_provider=tables["provider"], by_workload=tables["workload"], by_team=tables["team"],
         movers=top_movers({"workload": tables["workload"], "model": tables["model"]}),
-        quality=quality, failed_runs=failed_runs(conn, week), fleet=fleet_week(conn, week.since, week.until))
+        quality=quality, failed_runs=failed_runs(conn, week), fleet=fleet_week(conn, week.since, week.until),
+        restatements=restatements_in(conn, week))
     _add_economics(conn, report)
     return report
 

@@ -68,6 +68,8 @@ def headlines(rep: WeeklyReport) -> list[str]:
         problems.append(f"{usd(q['unallocated_usd'])} unallocated to a workload")
     if rep.failed_runs.height:
         problems.append(f"{rep.failed_runs.height} failed ingest run(s)")
+    if rep.restatements.height:
+        problems.append(f"{rep.restatements.height} restatement(s) of closed months (closed totals unchanged)")
     if problems:
         lines.append("Data to fix: " + "; ".join(problems) + ".")
     return lines

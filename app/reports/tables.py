@@ -111,6 +111,7 @@ def quality_tables(rep: WeeklyReport) -> list[Table]:
         {"item": "Cost bases used", "value": ", ".join(q["bases"]) or "none", "kind": "text"},
         {"item": "Failed ingest runs in the week", "value": rep.failed_runs.height, "kind": "int"},
         {"item": "GPU-hours without a cost profile", "value": rep.fleet.unpriced_gpu_hours, "kind": "float"},
+        {"item": "Restatements of closed months recorded this week", "value": rep.restatements.height, "kind": "int"},
     ]
     return [
         Table("Data quality", "Data quality", "Data quality", [("Item", "item", "text"), ("Value", "value", "mixed")],
@@ -118,6 +119,10 @@ def quality_tables(rep: WeeklyReport) -> list[Table]:
         Table("Failed ingest runs", "Failed runs", "Data quality", [
             ("Run", "id", "int"), ("Source", "source", "text"), ("Target", "target", "text"),
             ("Started (UTC)", "started_at", "datetime"), ("Error", "error", "text")], _rows(rep.failed_runs)),
+        Table("Restatements of closed months", "Restatements", "Data quality", [
+            ("Month", "period", "text"), ("Dimension", "dimension", "text"), ("Group", "group", "text"),
+            ("Frozen (USD)", "before", "usd"), ("Now (USD)", "after", "usd"), ("Difference (USD)", "difference", "usd"),
+            ("Reason", "reason", "text")], _rows(rep.restatements) if rep.restatements.height else []),
     ]
 
 
