@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import polars as pl
@@ -37,9 +38,30 @@ def _rows(frame: pl.DataFrame | None) -> list[dict[str, Any]]:
     return [] if frame is None else list(frame.iter_rows(named=True))
 
 
+def money_table(rep: WeeklyReport) -> Table:
+    """Gross, credits and refunds, tax and net for the week, in USD, with the bases behind them."""
+    daily = rep.daily
+
+    def total(column: str) -> Decimal:
+        return Decimal(daily[column].sum()) if daily.height and column in daily.columns else Decimal(0)
+
+    facts = [
+        {"item": "Gross: usage and purchases (USD)", "value": total("gross_usd"), "kind": "usd"},
+        {"item": "Credits and refunds (USD)", "value": total("credits_usd"), "kind": "usd"},
+        {"item": "Tax (USD)", "value": total("tax_usd"), "kind": "usd"},
+        {"item": "Net token spend (USD): every other figure in this report", "value": total("cost_usd"), "kind": "usd"},
+        {"item": "Cost lines without an exchange rate (unconverted, not counted)",
+         "value": int(daily["unconverted_rows"].sum()) if daily.height and "unconverted_rows" in daily.columns else 0,
+         "kind": "int"},
+        {"item": "Cost bases used", "value": ", ".join(rep.quality["bases"]) or "none", "kind": "text"},
+    ]
+    return Table("Gross and net", "Gross and net", "Spend", [("Item", "item", "text"), ("Value", "value", "mixed")],
+                 facts)
+
+
 def spend_tables(rep: WeeklyReport) -> list[Table]:
-    """Spend by provider, workload and team, the top movers and the daily detail."""
-    out = [Table(f"Spend by {dim}", f"By {dim}", "Spend", [(dim.capitalize(), "group", "text"), *SPEND_COLUMNS],
+    """Gross and net, spend by provider, workload and team, and the top movers."""
+    out = [money_table(rep)] + [Table(f"Spend by {dim}", f"By {dim}", "Spend", [(dim.capitalize(), "group", "text"), *SPEND_COLUMNS],
                  _rows(frame))
            for dim, frame in (("provider", rep.by_provider), ("workload", rep.by_workload), ("team", rep.by_team))]
     out.append(Table("Top movers", "Top movers", "Spend", [

@@ -105,6 +105,9 @@ def test_rep_xlsx_reads_back_with_same_totals_and_no_formulas(weekly):
         assert set(sheet) == set(expected)
         for group, value in sheet.items():
             assert abs(Decimal(str(value)) - expected[group]) < Decimal("1e-6")
+    money = {r[0].value: r[1].value for r in wb["Gross and net"].iter_rows(min_row=2) if r[0].value}
+    net = money["Net token spend (USD): every other figure in this report"]
+    assert round(Decimal(str(net)), 6) == round(total, 6)
     formulas = [(ws.title, c.coordinate) for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "f"]
     assert formulas == []
     detail = [c for row in wb["Daily detail"].iter_rows() for c in row if c.value == rep_seed.HOSTILE_MODEL]
