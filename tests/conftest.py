@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import make_url
 
 # Hide the user's configuration before anything reads it.
@@ -24,6 +25,11 @@ for _name in ("DATABASE_URL", "HYBRIDCOST_DATABASE_URL", "HYBRIDCOST_DATA_DIR"):
 os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# CI runs the same examples every time (a red build must be reproducible); locally they vary.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 from tests_support import FIXTURES, SAMPLES  # noqa: E402
 
 
