@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,9 +19,8 @@ import httpx
 from ingest.base import SourceError
 from ingest.records import CostLine, UsageHourly
 from ingest.sources._common import (
+    SavedResponseSource,
     currency_code,
-    file_describe,
-    load_json_file,
     loads_json,
     parse_decimal,
     parse_utc,
@@ -265,31 +263,17 @@ class AnthropicCostSource(_AnthropicReport):
             yield from cost_records(buckets, where, self.account_id)
 
 
-class AnthropicUsageFileSource:
+class AnthropicUsageFileSource(SavedResponseSource):
     """A saved usage-report response (or a list of its buckets)."""
 
     name = "anthropic_usage_file"
-
-    def __init__(self, path: str | Path, account_id: str = ""):
-        """Read the JSON file at path; account_id labels the organisation."""
-        self.path, self.account_id = Path(path), account_id
-
-    def describe(self) -> str:
-        """Say which file (and its hash) this source reads."""
-        return file_describe(self.path)
-
-    def collect(self) -> Iterator[UsageHourly]:
-        """Yield one UsageHourly per bucket result in the file."""
-        where = str(self.path)
-        yield from usage_records(_buckets_of(load_json_file(self.path), where), where, self.account_id)
+    buckets_of = staticmethod(_buckets_of)
+    records = staticmethod(usage_records)
 
 
-class AnthropicCostFileSource(AnthropicUsageFileSource):
+class AnthropicCostFileSource(SavedResponseSource):
     """A saved cost-report response (or a list of its buckets)."""
 
     name = "anthropic_costs_file"
-
-    def collect(self) -> Iterator[CostLine]:  # type: ignore[override]
-        """Yield one CostLine per bucket result in the file."""
-        where = str(self.path)
-        yield from cost_records(_buckets_of(load_json_file(self.path), where), where, self.account_id)
+    buckets_of = staticmethod(_buckets_of)
+    records = staticmethod(cost_records)

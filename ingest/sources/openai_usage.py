@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from ingest.base import SourceError
 from ingest.records import CostLine, UsageHourly
 from ingest.sources._common import (
+    SavedResponseSource,
     currency_code,
-    file_describe,
-    load_json_file,
     loads_json,
     parse_decimal,
     stable_key,
@@ -267,29 +265,17 @@ class OpenAICostsSource(_OpenAIPager):
             yield from cost_records(buckets, where, self.account_id)
 
 
-class OpenAIUsageFileSource:
+class OpenAIUsageFileSource(SavedResponseSource):
     """Completions usage from a saved page JSON or the cookbook's merged bucket list."""
 
     name = "openai_usage_file"
-
-    def __init__(self, path: str | Path, account_id: str = ""):
-        """Read the JSON file at path; account_id labels the organisation."""
-        self.path, self.account_id = Path(path), account_id
-
-    def describe(self) -> str:
-        """Say which file (and its hash) this source reads."""
-        return file_describe(self.path)
-
-    def collect(self) -> Iterator[UsageHourly]:
-        """Yield one UsageHourly per bucket result in the file."""
-        yield from usage_records(_buckets_of(load_json_file(self.path), str(self.path)), str(self.path), self.account_id)
+    buckets_of = staticmethod(_buckets_of)
+    records = staticmethod(usage_records)
 
 
-class OpenAICostsFileSource(OpenAIUsageFileSource):
+class OpenAICostsFileSource(SavedResponseSource):
     """Costs from a saved costs page JSON (or a merged bucket list)."""
 
     name = "openai_costs_file"
-
-    def collect(self) -> Iterator[CostLine]:  # type: ignore[override]
-        """Yield one CostLine per bucket result in the file."""
-        yield from cost_records(_buckets_of(load_json_file(self.path), str(self.path)), str(self.path), self.account_id)
+    buckets_of = staticmethod(_buckets_of)
+    records = staticmethod(cost_records)
