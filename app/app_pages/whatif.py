@@ -162,6 +162,10 @@ else:
     bodies = {n: b for n, b in zip(saved["name"].to_list(), saved["body"].to_list()) if n in picked}
     compared = economics.scenario_costs(demand, bodies)
     st.plotly_chart(scenario_comparison(compared), key="whatif_compare_chart")
-    st.dataframe(compared, hide_index=True, key="whatif_compare_table")
+    st.dataframe(compared, hide_index=True, key="whatif_compare_table", column_config={
+        "api_only_usd_month": st.column_config.NumberColumn("API only (USD/month)", format="dollar"),
+        "gpu_only_usd_month": st.column_config.NumberColumn("GPU only (USD/month)", format="dollar"),
+        "hybrid_usd_month": st.column_config.NumberColumn("Best hybrid (USD/month)", format="dollar"),
+        "optimal_replicas": st.column_config.NumberColumn("Replicas in the hybrid", format="%d")})
     with st.expander("Saved inputs (JSON)"):
         st.json({n: json.loads(b) for n, b in bodies.items()})
