@@ -104,3 +104,15 @@ def apply_pending(conn: Connection, *, since: date, actor: str | None = None) ->
                            {"s": since}).rowcount
     left = conn.execute(sa.text("SELECT count(*) FROM prices WHERE pending")).scalar_one()
     return applied, left
+
+
+def applied_price_history(conn: Connection) -> dict[tuple[str, str], list[tuple]]:
+    """Per (provider, model): applied base-tier prices, newest first, as (effective_from, input, cached, output)."""
+    rows = conn.execute(sa.text(
+        "SELECT provider, model, effective_from, input_usd_per_mtok, cached_input_usd_per_mtok, output_usd_per_mtok "
+        "FROM prices WHERE above_context_tokens = 0 AND NOT pending ORDER BY effective_from DESC")).all()
+    out: dict[tuple[str, str], list[tuple]] = {}
+    for r in rows:
+        out.setdefault((r.provider, r.model), []).append(
+            (r.effective_from, r.input_usd_per_mtok, r.cached_input_usd_per_mtok, r.output_usd_per_mtok))
+    return out

@@ -8,13 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import sqlalchemy as sa
 import typer
 
 from app.cli import context
 from app.cli.errors import fail
 from models import migrate
 from models.database import database_url
+from models.queries.status import has_facts
 from models.settings import Settings
 
 ENTRY_POINT = Path(__file__).resolve().parent.parent / "streamlit_app.py"
@@ -92,9 +92,7 @@ def write_auth_secrets(settings: Settings, host: str, port: int) -> Path | None:
 
 def _database_is_empty() -> bool:
     with context.engine(check_schema=False).connect() as conn:
-        return not conn.execute(sa.text(
-            "SELECT EXISTS (SELECT 1 FROM usage_hourly) OR EXISTS (SELECT 1 FROM cost_lines) "
-            "OR EXISTS (SELECT 1 FROM gpu_hourly)")).scalar()
+        return not has_facts(conn)
 
 
 def run_streamlit(host: str, port: int) -> None:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import csv
 import json
-from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy import Connection
+
+from models.prices import applied_price_history
 
 from models.queries.spend import allocated_daily
 
@@ -52,18 +52,6 @@ def provider_name(provider: str) -> str:
     return PROVIDER_NAMES.get(provider.lower(), provider)
 
 
-PriceRow = tuple[date, Decimal | None, Decimal | None, Decimal | None]
-
-
-def _prices(conn: Connection) -> dict[tuple[str, str], list[PriceRow]]:
-    rows = conn.execute(sa.text(
-        "SELECT provider, model, effective_from, input_usd_per_mtok, cached_input_usd_per_mtok, output_usd_per_mtok "
-        "FROM prices WHERE above_context_tokens = 0 ORDER BY effective_from DESC")).all()
-    out: dict = defaultdict(list)
-    for r in rows:
-        out[(r.provider, r.model)].append((r.effective_from, r.input_usd_per_mtok, r.cached_input_usd_per_mtok,
-                                           r.output_usd_per_mtok))
-    return out
 
 
 def _weights(row: dict[str, Any], price: tuple | None) -> list[tuple[str, str, int, Decimal]]:
@@ -100,7 +88,7 @@ def focus_rows(conn: Connection, *, since: datetime, until: datetime) -> list[di
     """FOCUS 1.2 rows (every value as CSV text) for the token spend of the period."""
     daily = allocated_daily(conn, since=since, until=until).sort(
         ["day", "provider", "account_id", "model", "workload", "team"])
-    prices = _prices(conn)
+    prices = applied_price_history(conn)
     out: list[dict[str, str]] = []
     for row in daily.iter_rows(named=True):
         day: date = row["day"]

@@ -31,3 +31,10 @@ def ingest_runs(conn: Connection, *, limit: int = 200) -> pl.DataFrame:
         "id": pl.Int64, "source": pl.String, "target": pl.String, "started_at": pl.Datetime("us", "UTC"),
         "finished_at": pl.Datetime("us", "UTC"), "status": pl.String, "rows_read": pl.Int64,
         "rows_written": pl.Int64, "rows_skipped": pl.Int64, "error": pl.String}, orient="row")
+
+
+def has_facts(conn: Connection) -> bool:
+    """True when any usage, cost line or GPU rollup is stored (`up` loads the demo only when not)."""
+    return bool(conn.execute(sa.text(
+        "SELECT EXISTS (SELECT 1 FROM usage_hourly) OR EXISTS (SELECT 1 FROM cost_lines) "
+        "OR EXISTS (SELECT 1 FROM gpu_hourly)")).scalar())
