@@ -16,12 +16,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 from sqlalchemy import Engine
 
+from models import clock as product_clock
 from models.queries import signals
 from models.queries.workload_economics import workload_breakeven
 
@@ -34,7 +35,7 @@ class HybridcostCollector(Collector):
         """Collect from `engine`; `clock` gives 'now' (UTC) for tests."""
         self.engine = engine
         self.cache_seconds = cache_seconds
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.clock = clock or product_clock.now
         self._lock = threading.Lock()
         self._cached: tuple[float, list[GaugeMetricFamily]] | None = None
         self.reads = 0

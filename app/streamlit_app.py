@@ -8,6 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from models import clock
+
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 
@@ -25,6 +27,18 @@ PAGES = [
 ]
 
 
+def as_of_from_url():
+    """The moment `?as_of=2026-10-31T23:00Z` in the address pins for this session, or None."""
+    text = st.query_params.get("as_of")
+    if not text:
+        return None
+    try:
+        return clock.parse_as_of(text, name="as_of in the address")
+    except clock.AsOfError as exc:
+        st.error(str(exc))
+        return None
+
+
 def main() -> None:
     """Configure the page and run the selected one."""
     st.set_page_config(page_title="hybridcost", page_icon=":material/balance:", layout="wide")
@@ -35,8 +49,13 @@ def main() -> None:
              for f, t, i in PAGES if (PAGES_DIR / f).exists()]
     selected = st.navigation(pages)
     st.sidebar.caption("hybridcost · tokens or GPUs, decided with numbers")
+    url_as_of = as_of_from_url()
     try:
-        selected.run()
+        with clock.pinned(url_as_of):
+            pinned_at = clock.as_of()
+            if pinned_at is not None:
+                st.sidebar.info(f"As of {pinned_at:%Y-%m-%d %H:%M} UTC: later data is left out.")
+            selected.run()
     except Exception as exc:  # no traceback ever reaches the page
         logging.getLogger("hybridcost.app").exception("page %s failed", selected.title)
         st.error(f"This page could not be shown: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "

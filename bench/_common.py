@@ -8,8 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from models import embedded, migrate
-from models.database import ensure_database, make_engine
+from models.infra import embedded, migrate
+from models.infra.database import ensure_database, make_engine
 
 
 @contextlib.contextmanager

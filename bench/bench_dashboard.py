@@ -179,9 +179,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.1, help="fraction of 10M rows per table (default 0.1)")
     args = parser.parse_args()
-    from models import embedded
-    from models.database import ensure_database, make_engine
-    from models.migrate import upgrade
+    from models.infra import embedded
+    from models.infra.database import ensure_database, make_engine
+    from models.infra.migrate import upgrade
 
     folder = Path(tempfile.mkdtemp(prefix="hybridcost-bench-"))
     try:

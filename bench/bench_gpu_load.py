@@ -25,9 +25,10 @@ import sqlalchemy as sa  # noqa: E402
 
 from ingest.loader import SPECS, load  # noqa: E402
 from ingest.records import GpuHourlyAggregate, GpuSample  # noqa: E402
-from models import embedded, rollups  # noqa: E402
-from models.database import ensure_database, make_engine  # noqa: E402
-from models.migrate import upgrade  # noqa: E402
+from models import rollups  # noqa: E402
+from models.infra import embedded  # noqa: E402
+from models.infra.database import ensure_database, make_engine  # noqa: E402
+from models.infra.migrate import upgrade  # noqa: E402
 from models.queries.fleet import fleet_gpus  # noqa: E402
 
 FULL_SAMPLES = 10_000_000

@@ -103,7 +103,7 @@ def time_plain_copy(url: str, path: Path) -> float:
 def peak_rss_of_child_load(url: str, path: Path) -> float:
     """Peak resident memory (MB) of a child process that loads `path` through the real path."""
     code = ("import sys; sys.path.insert(0, %r); from ingest.loader import load; "
-            "from ingest.sources.litellm import LiteLLMSpendLogsSource as S; from models.database import make_engine; "
+            "from ingest.sources.litellm import LiteLLMSpendLogsSource as S; from models.infra.database import make_engine; "
             "s = S(%r); load(make_engine(%r), s.collect(), source='litellm', target=s.describe()); "
             "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
             % (str(Path(__file__).resolve().parent.parent), str(path), url))

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
 from ingest.cursors import get_cursor, set_cursor
 from ingest.loader import LoadResult, load
+from models import clock
 
 WINDOW = timedelta(days=7)  # one page of hourly buckets is at most 168 buckets
 OVERLAP = timedelta(days=2)
@@ -33,7 +34,7 @@ class PullPlan:
 def plan(engine: Engine, source: str, account_id: str, *, since: datetime | None, until: datetime | None,
          now: datetime | None = None) -> PullPlan:
     """Start at --since, else at the stored cursor minus the overlap, else 30 days back."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     end = min(until or now, now)
     if since is not None:
         return PullPlan(since, end, "from --since")

@@ -20,8 +20,8 @@ def include_object(obj, name, type_, reflected, compare_to):
 def _url() -> str:
     url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
     if not url:
-        from models.database import database_url
-        from models.settings import get_settings
+        from models.infra.database import database_url
+        from models.infra.settings import get_settings
 
         url = database_url(get_settings())
     return url

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from models import clock
 from models.audit import record, row_dict
 
 MATCH_FIELDS = ("provider", "account_id", "project_id", "api_key_id", "user_id", "model", "tag")
@@ -110,7 +111,6 @@ def add_price(engine: Engine, *, provider: str, model: str, effective_from: date
     Written through the loader like `hybridcost prices set`: a change to a price already in
     effect before today stays pending until `hybridcost prices reprice` applies it.
     """
-    from datetime import datetime, timezone
 
     from ingest.loader import load
     from ingest.records import Price
@@ -134,7 +134,7 @@ def add_price(engine: Engine, *, provider: str, model: str, effective_from: date
         raise EditError("a price above $10,000 per 1M tokens: is it per token or per 1K tokens? "
                         "Enter USD per 1,000,000 tokens")
     with engine.connect() as conn:
-        staged = mark_retroactive(conn, [price], today=today or datetime.now(timezone.utc).date())
+        staged = mark_retroactive(conn, [price], today=today or clock.today())
     load(engine, staged, source="prices", target=f"dashboard price {provider} {model}")
     with engine.begin() as conn:
         record(conn, actor, "price", f"{provider}/{model}@{effective_from}", "pending" if staged[0].pending else "set",

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -42,11 +43,11 @@ def pg_admin_url() -> Iterator[str]:
     """An admin URL on a server where tests may create and drop databases."""
     given = os.environ.get("HYBRIDCOST_TEST_DATABASE_URL")
     if given:
-        from models.database import normalise_url
+        from models.infra.database import normalise_url
 
         yield normalise_url(given)
         return
-    from models import embedded
+    from models.infra import embedded
 
     data_dir = Path(tempfile.mkdtemp(prefix="hybridcost-test-"))
     socket_dir = embedded.start(data_dir)
@@ -73,7 +74,7 @@ def _admin_execute(admin_url: str, *statements: str) -> None:
 @pytest.fixture(scope="session")
 def template_db_url(pg_admin_url: str) -> Iterator[str]:
     """A database migrated to head, used as the template of every test database."""
-    from models.migrate import upgrade
+    from models.infra.migrate import upgrade
 
     name = f"hc_template_{uuid.uuid4().hex[:8]}"
     _admin_execute(pg_admin_url, f'CREATE DATABASE "{name}"')
@@ -105,7 +106,7 @@ def db_url(pg_admin_url: str, template_db_url: str) -> Iterator[str]:
 @pytest.fixture
 def engine(db_url: str) -> Iterator[sa.Engine]:
     """An engine on the test's own database."""
-    from models.database import make_engine
+    from models.infra.database import make_engine
 
     eng = make_engine(db_url)
     yield eng
@@ -118,6 +119,18 @@ def cli_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("HYBRIDCOST_DATA_DIR", str(tmp_path / "data"))
     return db_url
+
+
+@pytest.fixture
+def pin_clock(monkeypatch: pytest.MonkeyPatch):
+    """Pin the product's clock (HYBRIDCOST_AS_OF, inherited by subprocesses) for this test."""
+    from models.clock import ENV_NAME
+
+    def pin(moment: datetime) -> datetime:
+        monkeypatch.setenv(ENV_NAME, moment.isoformat())
+        return moment
+
+    return pin
 
 
 @pytest.fixture(scope="session")

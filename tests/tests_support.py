@@ -2,6 +2,7 @@
 
 import os
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ APP_ENTRY = str(REPO_ROOT / "app" / "streamlit_app.py")
 # CI clones the repository into another folder with a copy of shared/ beside it.
 SAMPLES = (REPO_ROOT.parent / "shared" / "samples").resolve()
 FIXTURES = REPO_ROOT / "tests" / "fixtures"
+# The demo's anchor in every test that loads it; the product's clock is pinned there too.
+DEMO_NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 
 def require_program(name: str, install_hint: str | None = None) -> str:

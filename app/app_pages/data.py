@@ -1,12 +1,12 @@
 """Data: ingest runs and freshness, attribution rules, price catalog, unpriced usage; forms that edit them."""
 
-from datetime import datetime, timezone
 
 import streamlit as st
 
 from app.ui import auth, data, ledger_data
-from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.filters import date_range_sidebar, sidebar
+from app.ui.flash import flash_and_rerun, show_flashes
+from models import clock
 from models.edits import MATCH_FIELDS, EditError, add_price, add_rule
 
 st.title("Data")
@@ -27,7 +27,7 @@ else:
     cols[2].metric("Rows written", f"{int(runs['rows_written'].sum()):,}", help="Σ rows written by these runs.")
     st.dataframe(runs, hide_index=True, key="data_runs_table")
 st.markdown("**Freshness**")
-st.dataframe(data.data_freshness(), hide_index=True, key="data_freshness_table")
+st.dataframe(data.data_freshness(clock.as_of()), hide_index=True, key="data_freshness_table")
 
 st.subheader("Attribution rules")
 st.caption("Rules apply in priority order (lowest first); the first whose glob pattern (* and ?) matches assigns "
@@ -69,7 +69,7 @@ with st.form("data_price_form"):
     c = st.columns(3)
     provider = c[0].text_input("Provider", key="data_price_provider", placeholder="openai")
     model = c[1].text_input("Model", key="data_price_model", placeholder="gpt-4.1")
-    effective = c[2].date_input("Effective from (UTC)", value=datetime.now(timezone.utc).date(),
+    effective = c[2].date_input("Effective from (UTC)", value=clock.today(),
                                 key="data_price_from")
     c = st.columns(5)
     inp = c[0].text_input("Input, USD per 1M tokens", key="data_price_input", placeholder="2.00")
@@ -122,7 +122,7 @@ if not rates.is_empty():
 if auth.can_edit():
     with st.form("data_fx_form", clear_on_submit=True):
         c = st.columns(3)
-        fx_day = c[0].date_input("Day (UTC)", value=datetime.now(timezone.utc).date(), key="data_fx_day")
+        fx_day = c[0].date_input("Day (UTC)", value=clock.today(), key="data_fx_day")
         fx_currency = c[1].text_input("Currency (ISO 4217)", placeholder="EUR", key="data_fx_currency")
         fx_rate = c[2].text_input("Rate: 1 unit = ? reporting currency", placeholder="1.0832", key="data_fx_rate")
         if st.form_submit_button("Save rate"):

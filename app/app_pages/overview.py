@@ -1,15 +1,15 @@
 """Overview: token spend, this month vs last, token vs GPU spend, budgets, freshness, unpriced/unallocated."""
 
-from datetime import datetime, timezone
 
 import polars as pl
 import streamlit as st
 
 from app.charts.spend import month_comparison, spend_by_group, spend_over_time, token_vs_gpu
 from app.ui import auth, data
-from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.filters import apply_scope, date_range_sidebar, sidebar
+from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.format import tokens, usd
+from models import clock
 from models.edits import EditError, set_budget
 from models.queries.overview import budget_status, month_over_month, token_vs_gpu_daily, two_month_window, within
 from models.queries.spend import summarise
@@ -17,7 +17,7 @@ from models.queries.spend import summarise
 st.title("Overview")
 show_flashes()
 since, until = date_range_sidebar()
-today = datetime.now(timezone.utc).date()
+today = clock.today()
 # One query covers the period and the two calendar months the comparison needs.
 wide_since, wide_until = two_month_window(today)
 wide = data.spend_daily(min(since, wide_since), max(until, wide_until))
@@ -106,4 +106,4 @@ with st.form("overview_budget_form", clear_on_submit=False):
             flash_and_rerun(f"Saved the {scope} budget for {name.strip()}.")
 
 st.subheader("Data freshness")
-st.dataframe(data.data_freshness(), hide_index=True, key="overview_freshness")
+st.dataframe(data.data_freshness(clock.as_of()), hide_index=True, key="overview_freshness")

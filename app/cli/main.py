@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 
 from app.cli import db, demo, doctor, serve
 from app.cli.errors import USER_ERROR_EXIT, user_error_types
+from models import clock
 
 DATABASE_ERROR_EXIT = 3
 
@@ -44,6 +45,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def root(
+    as_of: str | None = typer.Option(
+        None, "--as-of", metavar="ISO-DATETIME",
+        help="Run as of this moment (ISO 8601 with an offset, e.g. 2026-10-31T23:00Z): 'now', default ranges, "
+             "the current week and freshness come from it and later data is left out. Same as HYBRIDCOST_AS_OF."),
+) -> None:
+    """Decide where AI work should run: token-priced APIs or GPUs you own or rent."""
+    if as_of is not None:
+        # The environment carries the pin to every part of this run, the dashboard's server included.
+        os.environ[clock.ENV_NAME] = clock.parse_as_of(as_of, name="--as-of").isoformat()
+    else:
+        clock.as_of()  # a malformed HYBRIDCOST_AS_OF is refused before any command runs
+
+
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.command()(serve.up)

@@ -15,7 +15,7 @@ def exporter(
 ) -> None:
     """Serve Prometheus metrics read from the database at each scrape (spend rate, budget burn, GPUs)."""
     from app.exporter import serve
-    from models.database import reader_engine
+    from models.infra.database import reader_engine
 
     settings = context.settings()
     server, _thread = serve(reader_engine(settings), host, port, settings.exporter_cache_seconds)

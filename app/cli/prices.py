@@ -16,6 +16,7 @@ from app.cli.output import echo_json_rows, echo_table
 from app.ui.format import usd
 from ingest.loader import load
 from ingest.records import Price
+from models import clock
 from models.prices import apply_pending, catalog, mark_retroactive, price_images, record_price_edits
 from models.queries.spend import spend_by
 
@@ -23,7 +24,7 @@ app = typer.Typer(help="Token prices in USD per million tokens, effective-dated.
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return clock.today()
 
 
 ActorOption = typer.Option(None, "--actor", help="Who makes the change (default: HYBRIDCOST_ACTOR or the OS user).")
@@ -121,7 +122,7 @@ def reprice(
     """Recompute derived costs after a price change: print the before/after diff, then apply."""
     day = parse_day(since, "--since")
     start = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-    end = datetime.now(timezone.utc) + timedelta(days=1)
+    end = clock.now() + timedelta(days=1)
     engine = context.engine()
     with engine.connect() as conn:
         before = spend_by(conn, since=start, until=end, by="model")

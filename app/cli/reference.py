@@ -35,6 +35,11 @@ def _walk(cmd, path: list[str], out: list[str]) -> None:
     if hasattr(cmd, "list_commands"):  # a group (Typer vendors its own click)
         if len(path) > 1:
             out += [f"## `{name}`", "", (cmd.help or "").strip(), ""]
+        global_params = [p for p in cmd.params if p.name != "help"]
+        if len(path) == 1 and global_params:
+            out += ["## Options of every command", "", "Given before the command name, for example "
+                    "`hybridcost --as-of 2026-10-31T23:00Z report weekly`.", ""]
+            out += [_param_line(p) for p in global_params] + [""]
         ctx = cmd.context_class(cmd)
         for sub_name in sorted(cmd.list_commands(ctx)):
             _walk(cmd.get_command(ctx, sub_name), path + [sub_name], out)

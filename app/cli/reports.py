@@ -25,7 +25,7 @@ def weekly(
 ) -> None:
     """Write the weekly report (Monday 00:00 UTC to Monday 00:00 UTC) and optionally e-mail it."""
     from app.reports.weekly import parse_formats, write_weekly
-    from models.report_data import ReportInputError
+    from models.reports.data import ReportInputError
 
     try:
         formats = parse_formats(format)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,10 +11,10 @@ import typer
 
 from app.cli import context
 from app.cli.errors import fail
-from models import migrate
-from models.database import database_url
+from models.infra import migrate
+from models.infra.database import database_url
+from models.infra.settings import Settings
 from models.queries.status import has_facts
-from models.settings import Settings
 
 ENTRY_POINT = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -96,29 +95,43 @@ def _database_is_empty() -> bool:
 
 
 def run_streamlit(host: str, port: int) -> None:
-    """Serve the app in the foreground until interrupted (with login when OIDC is configured)."""
+    """Become the dashboard server (exec), with login when OIDC is configured.
+
+    Exec rather than a child process: SIGTERM from systemd, a container runtime or `kill PID`
+    then reaches Streamlit itself, which stops and frees the port; nothing is left orphaned.
+    """
     env = dict(os.environ)
     env.setdefault("XDG_RUNTIME_DIR", "/tmp")
     secrets_file = write_auth_secrets(context.settings(), host, port)
     typer.echo(f"hybridcost dashboard: http://{'127.0.0.1' if host in LOOPBACK else host}:{port}"
                f"{' (login required)' if secrets_file else ''}", err=True)
     command = streamlit_command(host, port, secrets_file)
-    try:
-        completed = subprocess.run(command, env=env, cwd=ENTRY_POINT.parent.parent, check=False)
-    except KeyboardInterrupt:
-        return
-    if completed.returncode not in (0, -2, 130):
-        raise typer.Exit(completed.returncode)
+    context.reset()  # close pooled database connections; the server opens its own
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(ENTRY_POINT.parent.parent)
+    os.execve(command[0], command, env)
+
+
+PortOption = typer.Option(None, help="Port for the dashboard (default HYBRIDCOST_PORT, 8501).")
+HostOption = typer.Option(None, help="Address to listen on (default HYBRIDCOST_HOST, 127.0.0.1); "
+                          "beyond loopback needs login or --insecure.")
+
+
+def _listen(host: str | None, port: int | None) -> tuple[str, int]:
+    settings = context.settings()
+    return host or settings.host, port or settings.port
 
 
 def up(
-    port: int = typer.Option(8501, help="Port for the dashboard."),
-    host: str = typer.Option("127.0.0.1", help="Address to listen on; beyond loopback needs login or --insecure."),
+    port: int | None = PortOption,
+    host: str | None = HostOption,
     insecure: bool = typer.Option(False, "--insecure", help="Serve beyond loopback without login."),
     no_demo: bool = typer.Option(False, "--no-demo", help="Do not load the demo data into an empty database."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Prepare the database, then exit (for scripts)."),
 ) -> None:
     """Start (or reuse) the embedded database, migrate, load the demo if empty, and serve."""
+    host, port = _listen(host, port)
     check_exposure(host, insecure)
     settings = context.settings()
     url = database_url(settings)
@@ -134,10 +147,11 @@ def up(
 
 
 def serve(
-    port: int = typer.Option(8501, help="Port for the dashboard."),
-    host: str = typer.Option("127.0.0.1", help="Address to listen on; beyond loopback needs login or --insecure."),
+    port: int | None = PortOption,
+    host: str | None = HostOption,
     insecure: bool = typer.Option(False, "--insecure", help="Serve beyond loopback without login."),
 ) -> None:
     """Serve the dashboard against the configured database (for teams and containers)."""
+    host, port = _listen(host, port)
     check_exposure(host, insecure)
     run_streamlit(host, port)

@@ -16,7 +16,7 @@ from app.reports.summary import headlines
 from app.reports.tables import Table, report_tables
 from app.ui.format import pct, tokens, usd
 from models.queries.spend import summarise
-from models.report_data import WeeklyReport
+from models.reports.data import WeeklyReport
 
 SECTIONS = [("summary", "What changed and what to do"), ("spend", "Spend"),
             ("recommendations", "Recommendations"), ("fleet", "GPU fleet"), ("savings", "Savings"),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.report_data import WeeklyReport
 from app.ui.format import pct, tokens, usd
+from models.reports.data import WeeklyReport
 
 
 def _change(frac: float | None) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from models.report_data import WeeklyReport
+from models.reports.data import WeeklyReport
 
 # Column kinds: text, usd, pct, int, float, datetime, date
 Column = tuple[str, str, str]  # (header, key, kind)

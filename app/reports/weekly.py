@@ -9,7 +9,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from models.report_data import ReportInputError, WeeklyReport, parse_week, weekly_report
+from models import clock
+from models.reports.data import ReportInputError, WeeklyReport, parse_week, weekly_report
 
 FORMATS = ("html", "pdf", "xlsx")
 
@@ -92,11 +93,11 @@ def write_weekly(engine: Engine, *, week: str | None, out: Path, formats: list[s
 
 def available_weeks(engine: Engine, *, now: datetime | None = None) -> list[str]:
     """ISO weeks that have data and have started, newest first (at most two years back)."""
-    from datetime import timedelta, timezone
+    from datetime import timedelta
 
-    from models.report_data import data_bounds, week_of
+    from models.reports.data import data_bounds, week_of
 
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     with engine.connect() as conn:
         lo, hi = data_bounds(conn)
     if lo is None:

@@ -13,7 +13,7 @@ from openpyxl.utils import get_column_letter
 
 from app.reports.summary import headlines
 from app.reports.tables import Table, report_tables
-from models.report_data import WeeklyReport
+from models.reports.data import WeeklyReport
 
 MONEY_FORMAT = '"$"#,##0.00'
 PCT_FORMAT = "0.0%"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from models.settings import Settings, get_settings
+from models.infra.settings import Settings, get_settings
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 

@@ -16,14 +16,14 @@ TTL_SECONDS = 300
 @st.cache_resource(show_spinner=False)
 def engine() -> Engine:
     """The engine pages read through: the read-only role when configured, created once per process."""
-    from models.database import reader_engine
+    from models.infra.database import reader_engine
 
     return reader_engine()
 
 
 @st.cache_resource(show_spinner=False)
 def _writer_engine() -> Engine:
-    from models.database import writer_engine as make_writer
+    from models.infra.database import writer_engine as make_writer
 
     return make_writer()
 
@@ -47,12 +47,12 @@ def spend_daily(since: datetime, until: datetime) -> pl.DataFrame:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def data_freshness() -> pl.DataFrame:
+def data_freshness(as_of: datetime | None = None) -> pl.DataFrame:
     """Latest data per source and the last ingest runs."""
     from models.queries.status import freshness
 
     with engine().connect() as conn:
-        return freshness(conn)
+        return freshness(conn, as_of=as_of)
 
 
 def _read(query, **kwargs) -> pl.DataFrame:
@@ -137,7 +137,8 @@ def model_price(provider: str, model: str) -> dict | None:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def fleet_gpus(since: datetime, until: datetime, breakeven_util_pct: float = 30.0) -> pl.DataFrame:
     """Per GPU: utilization percentiles, busy/idle hours, USD per GPU-hour, idle cost and signals."""
-    from models.queries.fleet import SignalThresholds, fleet_gpus as query
+    from models.queries.fleet import SignalThresholds
+    from models.queries.fleet import fleet_gpus as query
 
     with engine().connect() as conn:
         return query(conn, since, until, SignalThresholds(breakeven_util_pct=breakeven_util_pct))

@@ -48,10 +48,9 @@ def fx_rates() -> pl.DataFrame:
 
 def save_rate(day: date, currency: str, rate: str, actor: str | None) -> None:
     """Store one exchange rate (validated and audited) and drop the cached views that show rates or money."""
-    from models.ledger.fx import set_rate
-    from models.settings import get_settings
-
     from app.ui.data import writer_engine
+    from models.infra.settings import get_settings
+    from models.ledger.fx import set_rate
 
     with writer_engine().begin() as conn:
         set_rate(conn, day, currency.strip().upper(), rate.strip(), to_currency=get_settings().reporting_currency,

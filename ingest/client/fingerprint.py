@@ -63,7 +63,7 @@ def load_key(key_file: Path | None = None) -> bytes:
     if given:
         return given.encode()
     if key_file is None:
-        from models.settings import get_settings
+        from models.infra.settings import get_settings
 
         key_file = get_settings().data_dir / KEY_FILE_NAME
     try:

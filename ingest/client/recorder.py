@@ -201,8 +201,8 @@ class Recorder:
 
     def _get_engine(self) -> Any:
         if self._engine is None:
-            from models.database import database_url, make_engine
-            from models.settings import get_settings
+            from models.infra.database import database_url, make_engine
+            from models.infra.settings import get_settings
 
             self._database_url = self._database_url or database_url(get_settings())
             self._engine = make_engine(self._database_url)
@@ -216,7 +216,7 @@ class Recorder:
         if self._spool is None:
             directory = self._spool_dir
             if directory is None:
-                from models.settings import get_settings
+                from models.infra.settings import get_settings
 
                 directory = get_settings().spool_dir / "client"
             directory.mkdir(parents=True, exist_ok=True)

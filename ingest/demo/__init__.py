@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from ingest.demo import generate, reference, requests, story, telemetry
 from ingest.loader import load
+from models import clock
 
 Progress = Callable[[str, float], None]
 
@@ -45,7 +46,7 @@ class DemoSummary:
 
 def anchor_hour(now: datetime | None = None) -> datetime:
     """The UTC hour that ends the demo window for a load at `now` (default: the current time)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     return now.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+# Rows that start after the as-of moment do not exist yet as of then; an open end (NULL) is no bound.
 FRESHNESS = """
-SELECT 'token usage' AS dataset, max(bucket_end_at) AS latest_at, count(*) AS rows FROM usage_hourly
-UNION ALL SELECT 'request logs', max(started_at), count(*) FROM usage_requests
-UNION ALL SELECT 'cost lines', max(charge_period_end_at), count(*) FROM cost_lines
-UNION ALL SELECT 'GPU hourly', max(hour_at) + interval '1 hour', count(*) FROM gpu_hourly
-UNION ALL SELECT 'inference hourly', max(hour_at) + interval '1 hour', count(*) FROM inference_hourly
+SELECT 'token usage' AS dataset, max(least(bucket_end_at, :as_of)) AS latest_at, count(*) AS rows
+  FROM usage_hourly WHERE bucket_start_at < :as_of
+UNION ALL SELECT 'request logs', max(started_at), count(*) FROM usage_requests WHERE started_at < :as_of
+UNION ALL SELECT 'cost lines', max(least(charge_period_end_at, :as_of)), count(*)
+  FROM cost_lines WHERE charge_period_start_at < :as_of
+UNION ALL SELECT 'GPU hourly', max(least(hour_at + interval '1 hour', :as_of)), count(*)
+  FROM gpu_hourly WHERE hour_at < :as_of
+UNION ALL SELECT 'inference hourly', max(least(hour_at + interval '1 hour', :as_of)), count(*)
+  FROM inference_hourly WHERE hour_at < :as_of
 """
+OPEN_END = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-def freshness(conn: Connection) -> pl.DataFrame:
-    """One row per dataset: the newest timestamp and the row count."""
-    rows = conn.execute(sa.text(FRESHNESS)).all()
+def freshness(conn: Connection, *, as_of: datetime | None = None) -> pl.DataFrame:
+    """One row per dataset: the newest timestamp and the row count (as of a moment, when given)."""
+    rows = conn.execute(sa.text(FRESHNESS), {"as_of": as_of or OPEN_END}).all()
     return pl.DataFrame([tuple(r) for r in rows], schema={"dataset": pl.String,
                         "latest_at": pl.Datetime("us", "UTC"), "rows": pl.Int64}, orient="row")
 

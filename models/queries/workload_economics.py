@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from models.economics.contract import ApiPricing, Demand, GpuOption, SimulationResult, simulate
 from models.queries.workload_demand import NotHourlyError, workload_hourly
-from models.report_economics import HOURS_PER_MONTH, WEEKLY_TOKENS, bounded_move_dates, gpu_option_for
+from models.reports.economics import HOURS_PER_MONTH, WEEKLY_TOKENS, bounded_move_dates, gpu_option_for
 
 WINDOW = timedelta(days=28)
 HISTORY = timedelta(weeks=12)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from streamlit.testing.v1 import AppTest
 
-from tests_support import APP_ENTRY
+from tests_support import APP_ENTRY, DEMO_NOW
 
-DEMO_NOW = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
 DEMO_RANGE = (date(2026, 10, 21), date(2026, 11, 20))
 
 
@@ -34,7 +33,7 @@ def _url(admin_url: str, name: str) -> str:
 def demo_template_url(pg_admin_url: str, template_db_url: str) -> Iterator[str]:
     """A migrated database with the demo loaded once (anchor DEMO_NOW); tests clone it."""
     from ingest.demo import load_demo
-    from models.database import make_engine
+    from models.infra.database import make_engine
 
     name = f"hc_demo_{uuid.uuid4().hex[:8]}"
     _admin(pg_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_db_url).database}"')
@@ -48,12 +47,13 @@ def demo_template_url(pg_admin_url: str, template_db_url: str) -> Iterator[str]:
 
 @pytest.fixture
 def demo_env(pg_admin_url: str, demo_template_url: str, tmp_path, monkeypatch) -> Iterator[str]:
-    """DATABASE_URL set to a fresh clone of the demo database (dropped after the test)."""
+    """DATABASE_URL set to a fresh clone of the demo database, the clock pinned at its anchor (dropped after)."""
     name = f"hc_test_{uuid.uuid4().hex[:10]}"
     _admin(pg_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{make_url(demo_template_url).database}"')
     url = _url(pg_admin_url, name)
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("HYBRIDCOST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HYBRIDCOST_AS_OF", DEMO_NOW.isoformat())  # the product's clock is the demo's anchor
     yield url
     _admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -15,8 +15,8 @@ import urllib.request
 import pytest
 
 from app.cli.serve import streamlit_command
-from tests_support import require_program
-from tests_support import REPO_ROOT
+from tests_support import DEMO_NOW, REPO_ROOT, require_program
+
 
 def _pages() -> list[tuple[str, str]]:
     """(url path, heading) of every page in the entry point's menu; URLs are named after the files, "/" the default."""
@@ -56,13 +56,14 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None
 def served_demo(db_url, tmp_path):
     """A `streamlit run` of the dashboard on a free loopback port over a demo-loaded database."""
     from ingest.demo import load_demo
-    from models.database import make_engine
+    from models.infra.database import make_engine
 
     engine = make_engine(db_url)
-    load_demo(engine)  # anchored now, so the default 30-day range shows data
+    load_demo(engine, now=DEMO_NOW)  # the server's clock is pinned there, so the default range shows data
     engine.dispose()
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "HYBRIDCOST_DATA_DIR": str(tmp_path / "data"),
+           "HYBRIDCOST_AS_OF": DEMO_NOW.isoformat(),
            "PYTHONPATH": str(REPO_ROOT)}
     log = open(tmp_path / "streamlit.log", "w")
     proc = subprocess.Popen(streamlit_command("127.0.0.1", port), cwd=REPO_ROOT, env=env, stdout=log,

@@ -10,10 +10,16 @@ from app.cli import context
 from app.cli.main import app
 from ingest import records as r
 from ingest.loader import load
-from models.database import make_engine
+from models.infra.database import make_engine
 
 runner = CliRunner()
-TODAY = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+TODAY = datetime(2026, 11, 20, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def _today(pin_clock):
+    """Prices and spend windows are relative to the product's clock, pinned here."""
+    pin_clock(TODAY + timedelta(hours=9))
 
 
 def _run(*args):

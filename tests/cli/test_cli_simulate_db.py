@@ -13,8 +13,8 @@ from app.cli import context
 from app.cli.main import app
 from ingest import records as r
 from ingest.loader import load
-from models.database import make_engine
 from models.economics.contract import Demand, GpuOption, simulate
+from models.infra.database import make_engine
 
 runner = CliRunner()
 DAY0 = datetime(2026, 10, 1, tzinfo=timezone.utc)

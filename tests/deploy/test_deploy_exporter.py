@@ -98,8 +98,8 @@ def _get(url: str, timeout: float = 30.0) -> str:
             time.sleep(0.2)
 
 
-def test_deploy_exporter_serves_http(engine):
-    _seed(engine, datetime.now(timezone.utc))
+def test_deploy_exporter_serves_http(engine, pin_clock):
+    _seed(engine, pin_clock(NOW))
     port = _free_port()
     server, _thread = serve(engine, "127.0.0.1", port, cache_seconds=1)
     try:

@@ -8,9 +8,8 @@ import subprocess
 import yaml
 from pydantic import AliasChoices
 
-from models.settings import Settings
-from tests_support import require_program
-from tests_support import REPO_ROOT
+from models.infra.settings import Settings
+from tests_support import REPO_ROOT, require_program
 
 
 def _tool(name: str) -> str:

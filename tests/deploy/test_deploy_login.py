@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from app.cli import context
 from app.cli.main import app
 from app.cli.serve import auth_secrets_toml, streamlit_command, write_auth_secrets
-from models.settings import Settings
+from models.infra.settings import Settings
 from tests_support import APP_ENTRY
 
 OIDC_ENV = {

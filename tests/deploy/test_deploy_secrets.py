@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from models.settings import SecretsFileError, Settings, check_secrets_file, get_settings
+from models.infra.settings import SecretsFileError, Settings, check_secrets_file, get_settings
 from tests_support import REPO_ROOT
 
 FAKE_KEY = "sk-admin-FAKE-123"

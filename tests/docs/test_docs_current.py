@@ -4,7 +4,7 @@ import re
 
 from app.cli.main import app
 from app.cli.reference import render
-from models.settings import Settings
+from models.infra.settings import Settings
 from tests_support import REPO_ROOT
 
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from app.cli import context
 from app.cli.main import app
-from models import embedded
+from models.infra import embedded
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from models import migrate
+from models.infra import migrate
 
 
 def _tables(url: str) -> set[str]:

@@ -17,7 +17,7 @@ from app.cli.main import app
 from ingest.gpu_daemon import run_daemon
 from ingest.sources.nvml import NvmlSampler, NvmlUnavailable
 from ingest.sources.spool import Spool
-from models.database import make_engine
+from models.infra.database import make_engine
 from tests.gpu_sources.gpu_fake_nvml import FakeNvml, fleet
 
 

@@ -80,9 +80,15 @@ def prometheus(tmp_path, samples_dir):
         log.close()
 
 
-def test_fleet_aggregates_land_in_gpu_hourly(prometheus, cli_env, engine, samples_dir):
+def _server_now(url: str) -> datetime:
+    """Prometheus's own clock (its samples carry it), which a faked test clock does not move."""
+    body = httpx.get(f"{url}/api/v1/query", params={"query": "time()"}, timeout=5).json()
+    return datetime.fromtimestamp(float(body["data"]["result"][0]), UTC)
+
+
+def test_fleet_aggregates_land_in_gpu_hourly(prometheus, cli_env, engine, samples_dir, pin_clock):
     context.reset()
-    today = datetime.now(UTC).date()
+    today = pin_clock(_server_now(prometheus)).date()
     result = CliRunner().invoke(app, ["ingest", "prometheus", "--url", prometheus, "--since",
                                       str(today - timedelta(days=1)), "--until", str(today), "--step", "2"])
     context.reset()

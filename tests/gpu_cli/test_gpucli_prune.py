@@ -18,8 +18,8 @@ def _samples(day: datetime) -> list[GpuSample]:
                       utilization_pct=50.0) for m in range(0, 60, 10)]
 
 
-def test_prune_drops_old_raw_partitions_keeps_rollups(cli_env, engine, monkeypatch):
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+def test_prune_drops_old_raw_partitions_keeps_rollups(cli_env, engine, monkeypatch, pin_clock):
+    today = pin_clock(datetime(2026, 3, 1, 0, 30, tzinfo=UTC)).replace(minute=0)
     old, edge, recent = today - timedelta(days=10), today - timedelta(days=7), today - timedelta(days=1)
     for day in (old, edge, recent):
         load(engine, _samples(day), source="nvml", target="test")

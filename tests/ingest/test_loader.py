@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from ingest import records as r
 from ingest.base import SourceError
 from ingest.loader import LoadError, load
-from models import migrate
+from models.infra import migrate
 
 T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
 

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 import rep_seed
 
-from models.report_data import ReportInputError, parse_week, week_of
+from models.reports.data import ReportInputError, parse_week, week_of
 
 
 def _weekly(cli_env, *args, env=None):
@@ -99,7 +99,7 @@ def test_rep_steep_trend_gives_a_bounded_answer_quickly():
     import polars as pl
 
     from models.economics.contract import ApiPricing, Demand, GpuOption
-    from models.report_economics import _move_date
+    from models.reports.economics import _move_date
 
     demand = Demand.from_arrays([1e6] * 168, [0] * 168, [2e5] * 168)
     api = ApiPricing(input_per_mtok=2, cached_input_per_mtok=0.5, output_per_mtok=8)

@@ -36,7 +36,7 @@ def test_rep_demo_report_has_recommendations_levers_and_fleet(engine, tmp_path):
     lines = headlines(rep)
     assert lines[0].startswith("Token spend") and usd(rep.total_usd) in lines[0]
     from models.discipline import levers_inputs
-    from models.report_economics import _discipline_shares
+    from models.reports.economics import _discipline_shares
 
     with engine.connect() as conn:
         shares, _ = _discipline_shares(conn, rep.week)
@@ -59,7 +59,7 @@ def test_rep_recommendation_agrees_with_simulate_workload(engine, cli_env, tmp_p
 
     load_demo(engine, now=NOW)
     with engine.connect() as conn:
-        from models.report_data import parse_week, weekly_report
+        from models.reports.data import parse_week, weekly_report
 
         rep = weekly_report(conn, parse_week("2026-W47"), now=NOW)
     row = next(r for r in rep.recommendations.iter_rows(named=True) if r["workload"] == "segment-labeling")

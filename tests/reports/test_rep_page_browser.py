@@ -12,8 +12,7 @@ import pytest
 
 from app.cli.serve import streamlit_command
 from app.reports.pdf import BROWSER_ARGS
-from tests_support import require_program
-from tests_support import REPO_ROOT
+from tests_support import REPO_ROOT, require_program
 
 
 def _free_port() -> int:
@@ -26,7 +25,7 @@ def _free_port() -> int:
 def served(db_url, tmp_path):
     """`streamlit run` of the dashboard over a demo-loaded database on a free loopback port."""
     from ingest.demo import load_demo
-    from models.database import make_engine
+    from models.infra.database import make_engine
 
     engine = make_engine(db_url)
     load_demo(engine)

@@ -3,11 +3,13 @@
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import sqlalchemy as sa
+
 from app.reports.tables import quality_tables
 from ingest import records as r
 from ingest.loader import load
 from models.ledger.periods import close_period
-from models.report_data import restatements_in, week_of
+from models.reports.data import restatements_in, week_of
 
 OCT = datetime(2026, 10, 5, tzinfo=timezone.utc)
 
@@ -23,8 +25,9 @@ def test_restatement_recorded_this_week_is_listed(engine):
     with engine.begin() as conn:
         close_period(conn, "2026-10", actor="test")
     load(engine, [_line("k2", "5.00")], source="t", target="late invoice line")
-    week = week_of(datetime.now(timezone.utc))
     with engine.connect() as conn:
+        # Restatements are stamped by the database server at the write; the week is the server's.
+        week = week_of(conn.execute(sa.text("SELECT now()")).scalar_one())
         found = restatements_in(conn, week)
     assert found.height >= 1
     assert Decimal("5.00") in {row["difference"] for row in found.iter_rows(named=True)}

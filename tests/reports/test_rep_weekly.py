@@ -14,9 +14,9 @@ from openpyxl import load_workbook
 
 from app.reports.html import SECTIONS
 from app.ui.format import usd
-from tests_support import require_program
-from models.database import make_engine
+from models.infra.database import make_engine
 from models.queries.spend import spend_by
+from tests_support import require_program
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,9 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from models import clock
 from models.queries.spend import allocated_daily, summarise
-from models.report_fleet import FleetSummary, fleet_week
+from models.reports.fleet import FleetSummary, fleet_week
 
 ZERO = Decimal(0)
 MONEY = pl.Decimal(38, 10)
@@ -51,7 +52,7 @@ def week_of(moment: datetime | date) -> ReportWeek:
 
 def parse_week(text: str | None, *, now: datetime | None = None) -> ReportWeek:
     """`2026-W47` as a ReportWeek; None means the last full ISO week before `now`."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     if not text:
         return week_of(now).previous
     try:
@@ -81,7 +82,7 @@ def data_bounds(conn: Connection) -> tuple[datetime | None, datetime | None]:
 def check_week(week: ReportWeek, bounds: tuple[datetime | None, datetime | None], *,
                now: datetime | None = None) -> None:
     """Raise ReportInputError for a week in the future or before any data."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     if week.since > now:
         raise ReportInputError(f"week {week.label} starts {week.since:%Y-%m-%d}, in the future; "
                                f"the last full week is {week_of(now).previous.label}")
@@ -177,7 +178,7 @@ def restatements_in(conn: Connection, week: ReportWeek) -> pl.DataFrame:
 
 def weekly_report(conn: Connection, week: ReportWeek, *, now: datetime | None = None) -> WeeklyReport:
     """Assemble every section of the weekly report for `week` (validated against the data first)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     bounds = data_bounds(conn)
     check_week(week, bounds, now=now)
     prev = week.previous
@@ -207,7 +208,7 @@ def weekly_report(conn: Connection, week: ReportWeek, *, now: datetime | None = 
 def _add_economics(conn: Connection, report: WeeklyReport) -> None:
     """Recommendations and levers, where the economics and discipline modules are present."""
     try:
-        from models import report_economics
+        from models.reports import economics as report_economics
     except ImportError:
         report.pending.append("Recommendations per workload and lever savings: the economics engine "
                               "is not in this build yet.")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from models import embedded
-from models.settings import Settings
+from models.infra import embedded
+from models.infra.settings import Settings
 
 DEFAULT_DB_NAME = "hybridcost"
 
@@ -25,7 +25,9 @@ def database_url(settings: Settings, *, start: bool = True) -> str:
         return normalise_url(settings.database_url.get_secret_value())
     socket_dir = embedded.start(settings.data_dir) if start else embedded.socket_dir_if_running(settings.data_dir)
     if socket_dir is None:
-        raise embedded.EmbeddedDatabaseError(f"embedded PostgreSQL in {settings.pg_dir} is not running")
+        state = "is not running" if (settings.pg_dir / "PG_VERSION").exists() else "was never created"
+        raise embedded.EmbeddedDatabaseError(f"embedded PostgreSQL in {settings.pg_dir} {state}: "
+                                             "start it with `hybridcost up` (or set DATABASE_URL)")
     ensure_database(embedded.url_for(socket_dir, "postgres"), DEFAULT_DB_NAME)
     return embedded.url_for(socket_dir, DEFAULT_DB_NAME)
 
@@ -49,7 +51,7 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 def get_engine(settings: Settings | None = None) -> Engine:
     """The engine for the configured database (embedded started if needed)."""
-    from models.settings import get_settings
+    from models.infra.settings import get_settings
 
     return make_engine(database_url(settings or get_settings()))
 
@@ -70,13 +72,13 @@ def writer_url(settings: Settings) -> str:
 
 def reader_engine(settings: Settings | None = None) -> Engine:
     """An engine that connects as the read-only role when one is configured."""
-    from models.settings import get_settings
+    from models.infra.settings import get_settings
 
     return make_engine(reader_url(settings or get_settings()))
 
 
 def writer_engine(settings: Settings | None = None) -> Engine:
     """An engine that connects as the writer role when one is configured."""
-    from models.settings import get_settings
+    from models.infra.settings import get_settings
 
     return make_engine(writer_url(settings or get_settings()))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any
+
 import numpy as np
 import polars as pl
 import sqlalchemy as sa
@@ -25,7 +26,7 @@ from models.economics.forecast import forecast_monthly_volume, move_dates
 from models.economics.levers import levers_waterfall
 from models.queries.sql_fragments import attribution_join, price_join, priced_cost
 from models.queries.workload_demand import NotHourlyError, workload_hourly
-from models.report_data import ReportWeek, WeeklyReport
+from models.reports.data import ReportWeek, WeeklyReport
 
 HOURS_PER_MONTH = 730
 OPS_PER_GPU_MONTH = 150.0

@@ -1,0 +1,1 @@
+"""Infrastructure: settings, the embedded server, engines, migrations and roles (no domain logic)."""

@@ -1,0 +1,1 @@
+"""Report assembly: the figures the weekly report, the exporter and the Reports page print."""
