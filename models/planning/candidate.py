@@ -38,6 +38,7 @@ class Candidate:
     throughput_note: str
     gpu: GpuOption | None
     reason: str  # why there is no GpuOption (no local equivalent, an unpriced GPU type, ...)
+    other_pricing: GpuOption | None = None  # the same candidate bought instead of rented, or the reverse
 
     @property
     def marker(self) -> str:
@@ -155,6 +156,8 @@ def resolve(conn: Connection, workload: str, plan: Plan | None, main_model: tupl
     note = (f"{tput['source']}; {tput['conversion_note']}" if source == "published" and tput else
             "measured by the workload's own vLLM servers" if source == "measured" else "entered in the plan")
     gpu, reason = _gpu_option(conn, plan, tput)
+    other, _ = _gpu_option(conn, Plan(**{**plan.as_dict(), "pricing": "buy" if plan.pricing == "rent" else "rent"}),
+                           tput)
     return Candidate(model=plan.model, gpu_type=plan.gpu_type, tensor_parallel=plan.tensor_parallel,
                      pricing=plan.pricing, throughput_source=source, throughput_note=note, gpu=gpu, reason=reason,
-                     **base)
+                     other_pricing=other, **base)

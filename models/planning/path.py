@@ -15,7 +15,6 @@ import polars as pl
 from sqlalchemy import Connection
 
 from models import clock
-
 from models.economics.contract import Demand, GpuOption, OutOfRangeError, simulate
 from models.planning.candidate import Candidate, resolve
 from models.planning.figures import ASSESSED, PlanFigures
@@ -49,7 +48,7 @@ def plan_workload(conn: Connection, workload: str, since: datetime, until: datet
     main = main_api_model(conn, workload=workload, since=until - MAIN_MODEL_LOOKBACK, until=until)
     candidate = resolve(conn, workload, plan, main)
     if gpu is not None:
-        candidate = replace(candidate, gpu=gpu, reason="", chosen=True, throughput_source="entered",
+        candidate = replace(candidate, gpu=gpu, other_pricing=None, reason="", chosen=True, throughput_source="entered",
                             model=gpu_label or "the scenario file's GPU option", gpu_type=None,
                             tensor_parallel=gpu.replica_gpus, pricing=gpu.pricing,
                             throughput_note="from the scenario file")

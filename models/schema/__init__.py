@@ -2,7 +2,6 @@
 
 from models.schema.base import Base
 from models.schema.costs import BASIS_RANK, CostLine, Price
-from models.schema.ledger import AuditEntry, Commitment, FxRate, Period, PeriodSnapshot, Restatement
 from models.schema.gpu import (
     GpuCostProfile,
     GpuHourly,
@@ -12,8 +11,9 @@ from models.schema.gpu import (
     InferenceSample,
     ModelThroughput,
 )
-from models.schema.planning import WorkloadPlan, WorkloadPlanFigures
+from models.schema.ledger import AuditEntry, Commitment, FxRate, Period, PeriodSnapshot, Restatement
 from models.schema.ops import AppSetting, AttributionRule, Budget, IngestCursor, IngestRun, Scenario, Workload
+from models.schema.planning import WorkloadPlan, WorkloadPlanFigures
 from models.schema.usage import UsageHourly, UsageRequest
 
 metadata = Base.metadata
