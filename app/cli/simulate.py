@@ -120,7 +120,8 @@ def simulate_workload(scenario: Scenario | None, workload: str, since: str | Non
                         "`hybridcost plan set` or pass a scenario file with a gpu section")
     typer.echo(f"Demand and API cost of {workload!r} from the database, {start:%Y-%m-%d} to {figures.until:%Y-%m-%d %H:%M} "
                "UTC: each hour priced per model at the prices then in effect"
-               + ("; the scenario's API prices were not used" if scenario and scenario.api else "")
+               + ("; the scenario file gives the GPU side, the scenario's API prices were not used" if scenario
+                  else f"; the GPU side is the workload's plan: {figures.candidate.label} ({figures.candidate.marker})")
                + (f"; {figures.unpriced_rows} unpriced usage rows add no API cost" if figures.unpriced_rows else "")
                + ".", err=True)
     return figures

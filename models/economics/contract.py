@@ -391,8 +391,9 @@ def _opt(x: float | None) -> float | None:
 def simulate_prepared(prep: PreparedWorkload, gpu: GpuOption) -> SimulationResult:
     """Run the contract on an already prepared workload."""
     r_peak = prep.peak()
-    replicas, totals = best_replicas(prep)
-    k = breakeven_multiplier(prep)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below, in words
+        replicas, totals = best_replicas(prep)
+        k = breakeven_multiplier(prep)
     money = (prep.api_total, gpu_hourly_cost(gpu), r_peak * prep.h_rep * prep.hours, float(totals[0]))
     if not all(math.isfinite(x) for x in money):
         raise OutOfRangeError("a cost is beyond what can be computed (above 1e308 USD): check the prices, "
