@@ -35,9 +35,9 @@ def test_tokens_alone_is_the_api_bill_plus_local_tokens_priced_by_kind(demo_env)
     assert (float(o3[0]), float(o3[1])) == (2.0, 8.0)  # the demo's o3 after the day-60 cut
     assert f.local_priced_usd == pytest.approx(local, rel=1e-9)
     assert f.api_only_usd == pytest.approx(api_bill + local, rel=0.005)
-    # The blended rate of the old path priced 20B+ prompt tokens as if they were output.
+    # The old path's one blended rate (API cost / API tokens) priced the prompt tokens as if they were output.
     blended = f.api_billed_usd / f.api_tokens * f.local_tokens
-    assert blended > 1.5 * f.local_priced_usd
+    assert blended > 1.3 * f.local_priced_usd
 
 
 def test_exporter_scrape_reads_precomputed_figures_under_a_second(demo_env, monkeypatch):
