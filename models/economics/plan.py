@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from models.economics.contract import (
+    PEAK_TOLERANCE,
     TIE_TOLERANCE_USD,
     ApiPricing,
     Demand,
@@ -276,6 +277,35 @@ def simulate_plan(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs
         flips=flips,
         flip_to=flip_to,
     )
+
+
+def plan_cost_lines(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs: PlanningInputs,
+                    monthly_tokens: np.ndarray, api_costs: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Monthly API-only and GPU-only cost (rules 3 and 5) with every hour scaled to each monthly volume.
+
+    GPU-only is infinite where no curve point meets the SLO (no replica can serve the workload).
+    """
+    plan, slo = inputs.plan, inputs.slo
+    a = api_cost_per_hour(demand, api) if api_costs is None else np.asarray(api_costs, dtype=np.float64)
+    batch_discount = api.batch_discount if api is not None else DEFAULT_BATCH_DISCOUNT
+    rates = None if slo is None else operating_point(slo)
+    volume = np.asarray(monthly_tokens, dtype=np.float64)
+    tokens = float((demand.input_tokens + demand.output_tokens).sum())
+    if not demand.hours or tokens <= 0:
+        raise ValueError("the demand has no tokens, so it has no shape to scale")
+    k = volume / (tokens * HOURS_PER_MONTH / demand.hours)
+    month = HOURS_PER_MONTH / demand.hours
+    if slo is not None and rates is None:
+        parts = split_hours(demand, a, np.zeros(demand.hours), plan, batch_discount)
+        api_only = float(parts.escalated_cost.sum() + parts.interactive_cost.sum() + parts.deferrable_cost.sum())
+        return k * api_only * month, np.full(volume.shape, np.inf)
+    s = _setup(demand, a, gpu, rates, plan, batch_discount)
+    parts, prices, hours = s.parts, s.prices, s.sorted_hours
+    api_only = hours.escalated + hours.interactive + hours.deferrable
+    r_max = np.maximum(0.0, np.ceil(k * hours.peak_work / prices.cap - PEAK_TOLERANCE))
+    gpu_only = r_max * prices.h_rep * demand.hours + k * hours.escalated + np.where(r_max >= 1, prices.fixed_total, 0)
+    return k * api_only * month, gpu_only * month
 
 
 def _slo_not_met(parts: HourParts, common: dict[str, Any]) -> PlanResult:

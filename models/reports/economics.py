@@ -121,7 +121,8 @@ def bounded_move_dates(history: pl.DataFrame, demand: Demand, api: ApiPricing, g
     try:
         _, forecast = forecast_monthly_volume(history)
         now = float((demand.input_tokens + demand.output_tokens).sum()) * HOURS_PER_MONTH / max(demand.hours, 1)
-        within = forecast["monthly_tokens_high"].to_numpy() <= MAX_FORECAST_GROWTH * now
+        fast = forecast["monthly_tokens_high"].fill_null(forecast["monthly_tokens"])  # null: too short for an interval
+        within = fast.to_numpy() <= MAX_FORECAST_GROWTH * now
         horizon = len(within) if within.all() else int(np.argmin(within))
         if now <= 0 or horizon == 0:
             return None, 0, "forecast out of range (growth too steep to extrapolate)"
@@ -142,6 +143,8 @@ def _move_date(history: pl.DataFrame, demand: Demand, api: ApiPricing, gpu: GpuO
     if dates.first_replica_week is None:
         return f"not within {horizon} weeks"
     when = f"{dates.first_replica_week:%Y-%m-%d}"
+    if dates.interval_note:
+        return f"{when} ({dates.interval_note})"
     lo, hi = dates.first_replica_earliest, dates.first_replica_latest
     if lo and hi:
         return f"{when} (between {lo:%Y-%m-%d} and {hi:%Y-%m-%d})"
