@@ -13,6 +13,7 @@ from typing import Mapping
 FLIP_ORDER = ("throughput", "api_prices", "gpu_cost", "demand")
 CLASS_WORDS = {"tokens": "tokens", "hybrid": "a hybrid", "move": "a full move to GPUs"}
 KIND_WORDS = {"throughput": "throughput", "api_prices": "API prices", "gpu_cost": "GPU costs", "demand": "demand"}
+KIND_LABELS = {"throughput": "Throughput", "api_prices": "API prices", "gpu_cost": "GPU costs", "demand": "Demand"}
 GRID_LOW, GRID_HIGH = 1 / 16, 16.0
 
 
@@ -41,7 +42,7 @@ def flip_rows(flips: Mapping[str, float | None], flip_to: Mapping[str, str | Non
     rows = []
     for kind in FLIP_ORDER:
         m = flips.get(kind)
-        rows.append({"kind": kind, "label": KIND_WORDS[kind].capitalize(), "multiplier": m,
+        rows.append({"kind": kind, "label": KIND_LABELS[kind], "multiplier": m,
                      "to": (flip_to or {}).get(kind),
                      "condition": None if m is None else flip_condition(kind, m)})
     return sorted(rows, key=lambda r: (r["multiplier"] is None,
