@@ -222,3 +222,13 @@ def test_output_is_json_with_every_v2_key():
                                 .as_contract_dict()))
     assert type(got["on_demand_replica_hours"]) is int and type(got["slo_met"]) is bool
     assert set(got["flips"]) == set(FLIP_KINDS)
+
+
+def test_docs_print_what_the_command_prints():
+    """The v2 JSON block of docs/economics.md is the engine's output for the worked example."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "economics.md").read_text()
+    section = text[text.index("### Worked example (computed by hand)", text.index("## Planning figures")):]
+    block = section[section.index("```json") + len("```json"):]
+    documented = json.loads(block[:block.index("```")])
+    scenario, demand = load_scenario_with_demand(EXAMPLES / "v2-worked.yaml")
+    assert simulate_plan(demand, scenario.api, scenario.gpu, scenario.planning).as_contract_dict() == documented
