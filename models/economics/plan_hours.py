@@ -115,6 +115,11 @@ class PlanBreakdown:
                 + self.deferrable_api_cost + self.fixed_cost)
 
 
+def _per_day(parts: HourParts, values: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` over the hours of each UTC day."""
+    return np.bincount(parts.day, weights=values, minlength=parts.days).astype(np.float64)
+
+
 def _plan(parts: HourParts, prices: Prices, replicas: int, on_demand: bool) -> PlanBreakdown:
     """Rule 4 as written for R replicas; ``on_demand=False`` rents nothing by the hour."""
     cap = prices.cap
@@ -137,9 +142,9 @@ def _plan(parts: HourParts, prices: Prices, replicas: int, on_demand: bool) -> P
     interactive_api = np.where(busy, left * rate, 0.0)
     share_left = np.divide(left, wi, out=np.zeros_like(wi), where=busy)
     # Deferrable work: per UTC day, spare committed capacity absorbs it; it never rents by the hour.
-    spare = np.bincount(parts.day, weights=np.maximum(0.0, served_local - wi), minlength=parts.days)
-    work_day = np.bincount(parts.day, weights=parts.deferrable_work, minlength=parts.days)
-    cost_day = np.bincount(parts.day, weights=parts.deferrable_cost, minlength=parts.days)
+    spare = _per_day(parts, np.maximum(0.0, served_local - wi))
+    work_day = _per_day(parts, parts.deferrable_work)
+    cost_day = _per_day(parts, parts.deferrable_cost)
     served_day = np.minimum(spare, work_day)
     deferrable_api = np.where(work_day > 0, (1 - np.divide(served_day, work_day, out=np.zeros_like(work_day),
                                                             where=work_day > 0)) * cost_day, 0.0)

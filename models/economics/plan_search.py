@@ -54,8 +54,8 @@ def _prefix(x: np.ndarray) -> np.ndarray:
 def _day_saturation(parts: HourParts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per UTC day with deferrable work: D, the cost K and ``z``, where spare capacity reaches D."""
     n_days = parts.days
-    work = np.bincount(parts.day, weights=parts.deferrable_work, minlength=n_days)
-    cost = np.bincount(parts.day, weights=parts.deferrable_cost, minlength=n_days)
+    work = np.bincount(parts.day, weights=parts.deferrable_work, minlength=n_days).astype(np.float64)
+    cost = np.bincount(parts.day, weights=parts.deferrable_cost, minlength=n_days).astype(np.float64)
     counts = np.bincount(parts.day, minlength=n_days)
     width = int(counts.max()) if n_days else 1
     grid = np.full((n_days, width), np.inf)

@@ -77,3 +77,21 @@ def test_deferrable_work_fills_idle_hours_of_its_own_utc_day():
     # Shift the same hours by 12 so each UTC day holds one busy half and the next day's busy half.
     _, _, _, shifted = setup_of(day1 + day2, 10.0, 1.0, plan, hours_offset=12)
     assert plan_at(shifted.parts, shifted.prices, 1).deferred_local_share == pytest.approx(1.0)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=st.lists(st.floats(0, 1), min_size=24, max_size=72), peak=st.integers(1, 200),
+       price=st.floats(0.5, 20), rate=st.floats(0.5, 10), d=st.floats(0, 1), fixed=st.floats(0, 30_000),
+       od=st.one_of(st.none(), st.floats(0.6, 30)), kind=st.sampled_from(["throughput", "api_prices", "gpu_cost",
+                                                                          "demand"]), j=st.integers(-96, 96))
+def test_the_quick_class_of_a_flip_grid_point_is_the_class_of_its_optimum(shape, peak, price, rate, d, fixed, od,
+                                                                           kind, j):
+    from models.economics.plan import _SCALES
+
+    plan = PlanInputs(escalation_share=0.1, deferrable_share=d, peak_factor=1.3, fixed_monthly=fixed,
+                      on_demand_hourly_rate=od)
+    _, _, _, s = setup_of(np.asarray(shape) * peak, price, rate, plan)
+    core = s.sorted_hours.scaled(s.prices, **_SCALES[kind](2.0 ** (j / 24)))
+    r, rents = core.optimum()
+    want = ("hybrid" if rents else "tokens") if r == 0 else ("move" if r == core.r_max else "hybrid")
+    assert core.plan_class() == want
