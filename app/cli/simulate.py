@@ -22,7 +22,8 @@ from app.cli.errors import UserError
 from app.cli.plan import summary_lines
 from models import clock
 from models.economics.contract import Demand, OutOfRangeError, SimulationResult
-from models.economics.contract import simulate as run_contract
+from models.economics.flips import flip_sentence
+from models.economics.plan import PlanResult, simulate_any
 from models.economics.units import HOURS_PER_MONTH
 from models.planning import PlanFigures, plan_workload
 from models.scenario_file import Scenario, ScenarioError, load_demand_csv, load_scenario
@@ -35,7 +36,7 @@ def demand_from_scenario_file(scenario: Scenario) -> Demand:
     """Load the demand CSV named by the scenario YAML (relative to the YAML file)."""
     if scenario.demand_path is None:
         raise ScenarioError(f"{scenario.path}: demand: missing (path to the hourly demand CSV)")
-    return load_demand_csv(scenario.demand_path)
+    return load_demand_csv(scenario.demand_path, peak_factor=scenario.plan is not None)
 
 
 def usd(amount: float) -> str:
@@ -44,9 +45,20 @@ def usd(amount: float) -> str:
     return f"{sign}${abs(amount):,.2f}"
 
 
-def recommendation(result: SimulationResult) -> str:
+def recommendation(result: SimulationResult | PlanResult) -> str:
     """One sentence: stay on tokens, own N replicas and burst, or move entirely to GPUs."""
     n = result.optimal_replicas
+    if isinstance(result, PlanResult):
+        if not result.slo_met:
+            return "Stay on tokens: no point of the SLO curve meets both latency targets, so no replica can serve it."
+        if n == 0 and result.on_demand_replica_hours:
+            return (f"Rent replicas by the hour ({_od_hours(result.on_demand_replica_hours)}) "
+                    "for the busiest hours and keep the rest on the API.")
+        if 0 < n < result.peak_replicas and result.on_demand_replica_hours:
+            gpus = n * result.replica_gpus
+            return (f"Own {_replicas(n)} ({gpus} GPU{'s' if gpus != 1 else ''}), rent "
+                    f"{_od_hours(result.on_demand_replica_hours)} for the busiest hours "
+                    "and send the rest to the API.")
     if n == 0:
         return "Stay on tokens: no number of replicas costs less than the API for this workload."
     if n >= result.peak_replicas:
@@ -62,7 +74,33 @@ def _replicas(n: int) -> str:
     return f"{n} replica{'s' if n != 1 else ''}"
 
 
-def format_summary(name: str, result: SimulationResult, *, kind: str = "Scenario", advice: bool = True) -> str:
+def _od_hours(n: int) -> str:
+    return f"{n:,} on-demand replica-hour{'s' if n != 1 else ''}"
+
+
+def _plan_lines(result: PlanResult) -> list[str]:
+    """The contract v2 figures of a summary: operating point, escalation, fixed and on-demand cost, flips."""
+    m = result.monthly
+    op = result.operating
+    lines = [
+        "  Operating point:   " + ("gpu block rates (no slo block)" if op is None and result.slo_met else
+                                   "none meets the SLO" if op is None else
+                                   f"concurrency {op.concurrency:g}: {op.output_tokens_per_s:,.0f} output and "
+                                   f"{op.input_tokens_per_s:,.0f} input tok/s per replica"),
+        f"  {'Escalated (API)':18} {usd(result.escalated_cost):>16} {usd(m(result.escalated_cost)):>16}",
+        f"  {'Fixed platform':18} {usd(result.fixed_cost):>16} {usd(m(result.fixed_cost)):>16}",
+        f"  {'On-demand':18} {usd(result.on_demand_cost):>16} {usd(m(result.on_demand_cost)):>16}"
+        f"   ({result.on_demand_replica_hours:,} replica-hour{'s' if result.on_demand_replica_hours != 1 else ''})",
+    ]
+    if result.deferred_local_share is not None:
+        lines.append(f"  Deferrable work served locally: {result.deferred_local_share:.1%}")
+    lines.append(f"  API peak: {result.api_peak_tokens_per_minute:,.0f} tokens per minute; plan: {result.plan_class}")
+    lines.append("  " + flip_sentence(result.flips, result.plan_class, result.flip_to))
+    return lines
+
+
+def format_summary(name: str, result: SimulationResult | PlanResult, *, kind: str = "Scenario",
+                   advice: bool = True) -> str:
     """A readable multi-line summary of a simulation, money per file and per 730-hour month."""
     m = result.monthly
     lines = [
@@ -71,13 +109,16 @@ def format_summary(name: str, result: SimulationResult, *, kind: str = "Scenario
         f"({result.replica_gpus} GPU{'s' if result.replica_gpus != 1 else ''} per replica)",
         f"  {'':18} {'these hours':>16} {'per month':>16}",
         f"  {'API only':18} {usd(result.api_only_cost):>16} {usd(m(result.api_only_cost)):>16}",
+        f"  {'GPU only':18} {'n/a':>16} {'n/a':>16}   (no replica meets the SLO)" if result.gpu_only_cost is None else
         f"  {'GPU only':18} {usd(result.gpu_only_cost):>16} {usd(m(result.gpu_only_cost)):>16}"
         f"   ({_replicas(result.peak_replicas)} for the peak)",
         f"  {'Best hybrid':18} {usd(result.hybrid_cost):>16} {usd(m(result.hybrid_cost)):>16}"
         f"   ({_replicas(result.optimal_replicas)} + API overflow)",
     ]
     if result.breakeven_utilization is None:
-        lines.append("  Breakeven utilization: n/a (no demand or no API cost)")
+        why = "no replica meets the SLO" if isinstance(result, PlanResult) and not result.slo_met \
+            else "no demand or no API cost"
+        lines.append(f"  Breakeven utilization: n/a ({why})")
     else:
         lines.append(f"  Breakeven utilization: {result.breakeven_utilization:.1%} of a replica's hours busy")
     if result.breakeven_demand_multiplier is None:
@@ -87,17 +128,19 @@ def format_summary(name: str, result: SimulationResult, *, kind: str = "Scenario
             f"  First replica pays at {result.breakeven_demand_multiplier:.3g}x today's volume "
             f"= {result.breakeven_monthly_tokens / 1e6:,.1f} M tokens per month"
         )
+    if isinstance(result, PlanResult):
+        lines.extend(_plan_lines(result))
     if advice:
         lines += ["", recommendation(result)]
     return "\n".join(lines)
 
 
 def run_scenario(scenario_path: Path, demand_loader: DemandLoader = demand_from_scenario_file
-                 ) -> tuple[Scenario, SimulationResult]:
-    """Load a scenario, fetch its demand through ``demand_loader`` and simulate it."""
+                 ) -> tuple[Scenario, SimulationResult | PlanResult]:
+    """Load a scenario, fetch its demand through ``demand_loader`` and simulate it (v2 with a plan or slo block)."""
     scenario = load_scenario(scenario_path)
     demand = demand_loader(scenario)
-    return scenario, run_contract(demand, scenario.api, scenario.gpu)
+    return scenario, simulate_any(demand, scenario.api, scenario.gpu, scenario.planning)
 
 
 def simulate_workload(scenario: Scenario | None, workload: str, since: str | None, until: str | None) -> PlanFigures:

@@ -89,15 +89,21 @@ class GpuOption(BaseModel):
 
 @dataclass(frozen=True)
 class Demand:
-    """Hourly token demand: one entry per consecutive hour, as float64 numpy arrays."""
+    """Hourly token demand: one entry per consecutive hour, as float64 numpy arrays.
+
+    ``peak_factor`` (contract v2 only) is each hour's busiest minute over its mean minute, NaN
+    where the hour has none of its own; v1 figures never read it.
+    """
 
     hour: np.ndarray
     input_tokens: np.ndarray
     cached_input_tokens: np.ndarray
     output_tokens: np.ndarray
+    peak_factor: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        sizes = {a.shape[0] for a in (self.hour, self.input_tokens, self.cached_input_tokens, self.output_tokens)}
+        arrays = (self.hour, self.input_tokens, self.cached_input_tokens, self.output_tokens)
+        sizes = {a.shape[0] for a in arrays + (() if self.peak_factor is None else (self.peak_factor,))}
         if len(sizes) != 1:
             raise ValueError("demand arrays must all have one entry per hour")
 
@@ -113,11 +119,13 @@ class Demand:
             self.input_tokens * factor,
             self.cached_input_tokens * factor,
             self.output_tokens * factor,
+            self.peak_factor,
         )
 
     @classmethod
-    def from_arrays(cls, input_tokens, cached_input_tokens, output_tokens, hour=None) -> "Demand":
-        """Build a demand table from sequences; hours default to 0..H-1."""
+    def from_arrays(cls, input_tokens, cached_input_tokens, output_tokens, hour=None,
+                    peak_factor=None) -> "Demand":
+        """Build a demand table from sequences; hours default to 0..H-1 (hours since 1970-01-01 UTC)."""
         inp = np.asarray(input_tokens, dtype=np.float64)
         hour = np.arange(inp.shape[0]) if hour is None else np.asarray(hour)
         return cls(
@@ -125,6 +133,7 @@ class Demand:
             inp,
             np.asarray(cached_input_tokens, dtype=np.float64),
             np.asarray(output_tokens, dtype=np.float64),
+            None if peak_factor is None else np.asarray(peak_factor, dtype=np.float64),
         )
 
 

@@ -36,6 +36,7 @@ class MoveForecast:
     horizon_weeks: int = 0
     weekly_growth: float | None = None
     problem: str | None = None
+    interval_note: str | None = None  # why the forecast has no interval (history too short)
     forecast: pl.DataFrame | None = None
 
     @property
@@ -48,6 +49,8 @@ class MoveForecast:
         if self.first_replica is None:
             return f"not within {self.horizon_weeks} weeks"
         lo, hi = self.first_replica_earliest, self.first_replica_latest
+        if self.interval_note:
+            return f"{self.first_replica:%Y-%m-%d} ({self.interval_note})"
         if lo and hi:
             return f"{self.first_replica:%Y-%m-%d} (between {lo:%Y-%m-%d} and {hi:%Y-%m-%d})"
         return f"{self.first_replica:%Y-%m-%d} (earliest {lo:%Y-%m-%d})" if lo else f"{self.first_replica:%Y-%m-%d}"
@@ -75,6 +78,7 @@ class MoveForecast:
                 "first_replica_latest": iso(self.first_replica_latest), "full_move": iso(self.full_move),
                 "full_move_earliest": iso(self.full_move_earliest), "full_move_latest": iso(self.full_move_latest),
                 "horizon_weeks": self.horizon_weeks, "weekly_growth": self.weekly_growth, "problem": self.problem,
+                "interval_note": self.interval_note,
                 "first_replica_words": self.first_replica_words, "full_move_words": self.full_move_words}
 
 
@@ -107,7 +111,8 @@ def forecast_moves(weekly: pl.DataFrame, prep: PreparedWorkload, gpu: GpuOption,
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             _, forecast = forecast_monthly_volume(history)
-            high = forecast["monthly_tokens_high"].to_numpy()
+            # the fast line is null when history is too short for an interval: bound the central line then
+            high = forecast["monthly_tokens_high"].fill_null(forecast["monthly_tokens"]).to_numpy()
             within = np.isfinite(high) & (high <= MAX_FORECAST_GROWTH * monthly_tokens)
         horizon = DEFAULT_HORIZON_WEEKS if within.all() else int(np.argmin(within))
         if monthly_tokens <= 0 or horizon == 0:
@@ -124,4 +129,5 @@ def forecast_moves(weekly: pl.DataFrame, prep: PreparedWorkload, gpu: GpuOption,
         first_replica_earliest=_day(dates.first_replica_earliest), first_replica_latest=_day(dates.first_replica_latest),
         full_move=_day(dates.full_move_week), full_move_earliest=_day(dates.full_move_earliest),
         full_move_latest=_day(dates.full_move_latest), horizon_weeks=horizon,
-        weekly_growth=float(growth) if np.isfinite(growth) else None, forecast=dates.forecast)
+        weekly_growth=float(growth) if np.isfinite(growth) else None, interval_note=dates.interval_note,
+        forecast=dates.forecast)
