@@ -121,6 +121,22 @@ def rollup_month(engine) -> tuple[int, int]:
         return rows, table_bytes(conn, "gpu_hourly") - before
 
 
+def exporter_read(engine, n: int) -> float:
+    """Median seconds of one uncached exporter read (every metric family), at the end of the request data."""
+    from app.exporter import HybridcostCollector
+
+    with engine.begin() as conn:  # a budget, so the month-to-date path runs too
+        conn.execute(sa.text("INSERT INTO budgets (scope, name, monthly_usd) VALUES ('team', 'team-1', 1000)"))
+    end = START + timedelta(seconds=n * 0.9)
+    collector = HybridcostCollector(engine, cache_seconds=0, clock=lambda: end)
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        list(collector.collect())
+        times.append(time.perf_counter() - t)
+    return sorted(times)[1]
+
+
 def retention(engine, days_kept: int) -> tuple[int, int, int, int]:
     """`db prune` on the samples already loaded: (partitions before, after, sample bytes before, after)."""
     from models.rollups import drop_raw_partitions_before
@@ -160,6 +176,7 @@ def main() -> None:
             hourly_rows = conn.execute(sa.text("SELECT count(*) FROM gpu_hourly")).scalar_one()
             hourly_b = table_bytes(conn, "gpu_hourly")
             db_b = conn.execute(sa.text("SELECT pg_database_size(current_database())")).scalar_one() - base_db
+        scrape_s = exporter_read(engine, n)
         fleet_rows, fleet_b = rollup_month(engine)
         kept = 3
         parts_before, parts_after, samples_before, samples_after = retention(engine, kept)
@@ -177,7 +194,8 @@ def main() -> None:
     print(f"| hourly rollups (`gpu_hourly`), one GPU-month = 720 rows | {per_gpu_month / 1024:,.0f} KiB per GPU-month "
           f"| written by the loader with the samples | {fleet_b / fleet_rows:,.0f} | {FLEET_GPUS} GPUs x 30 days: "
           f"{fleet_rows:,} rows, {fleet_b / MiB:,.1f} MiB |")
-    print(f"\nwhole database growth for the two loads: {db_b / MiB:,.0f} MiB")
+    print(f"\nexporter: one uncached read of every metric over these rows {scrape_s:.2f} s (median of 3)")
+    print(f"whole database growth for the two loads: {db_b / MiB:,.0f} MiB")
     print(f"retention: `db prune` keeping {kept} days dropped {parts_before - parts_after} of {parts_before} day "
           f"partitions; raw samples {samples_before / MiB:,.0f} MiB -> {samples_after / MiB:,.0f} MiB; "
           f"rollups untouched")

@@ -20,6 +20,8 @@ SCRIPTS = [  # (script, takes --scale)
     ("bench_ingest.py", True),
     ("bench_gpu_load.py", True),
     ("bench_dashboard.py", True),
+    ("bench_sessions.py", True),
+    ("bench_sizing.py", False),
 ]
 
 
