@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -132,7 +131,6 @@ class Inbox:
         """Keep the message."""
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos),
                               envelope.original_content or envelope.content))
-        print(f"team path: mail received at {time.monotonic():.1f} (monotonic)", flush=True)
         return "250 OK"
 
     @contextmanager
@@ -207,8 +205,3 @@ def prometheus_targets(url: str) -> list[tuple[str, str, str]]:
 def prometheus_query(url: str, query: str) -> list[dict]:
     """An instant query's result vector."""
     return httpx.get(f"{url}/api/v1/query", params={"query": query}, timeout=5).json()["data"]["result"]
-
-
-def elapsed(started: float) -> str:
-    """Seconds since `started`, for timing notes in failure messages."""
-    return f"{time.monotonic() - started:.1f} s"

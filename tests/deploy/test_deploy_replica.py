@@ -113,13 +113,16 @@ def test_reads_on_a_streaming_replica_writes_on_the_primary(tmp_path, monkeypatc
         monkeypatch.setenv("HYBRIDCOST_AS_OF", AS_OF.isoformat())
         pages = reader_engine(Settings())
 
-        def replayed() -> bool:
-            with pages.connect() as conn:
-                return conn.execute(sa.text("SELECT count(*) FROM budgets")).scalar_one() == 1
+        written = primary.execute(database, "SELECT pg_current_wal_lsn()")[0][0]
 
-        wait_until(replayed, timeout=30, what="the budget on the replica", detail=replica.log_tail)
+        def replayed() -> bool:  # everything written so far, roles and passwords included
+            return replica.execute(database, f"SELECT pg_last_wal_replay_lsn() >= '{written}'::pg_lsn")[0][0]
+
+        wait_until(replayed, timeout=60, what=f"the replica replaying up to {written}", detail=replica.log_tail)
         with pages.connect() as conn:
             assert conn.execute(sa.text("SELECT pg_is_in_recovery()")).scalar_one() is True
+            assert conn.execute(sa.text("SELECT scope, name, monthly_usd FROM budgets")).all() == [
+                ("team", "unallocated", Decimal(100))]
             assert conn.execute(sa.text("SELECT actor FROM audit_log")).scalar_one() == "alice@example.com"
         replica_writer = make_engine(make_url(dashboard.env["HYBRIDCOST_WRITER_DATABASE_URL"]).set(port=replica.port))
         for engine in (pages, replica_writer):  # a standby refuses every write, privileges or not
