@@ -58,6 +58,7 @@ pytestmark = [pytest.mark.system, pytest.mark.slow, pytest.mark.filterwarnings("
 
 AS_OF = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)  # a Monday at HYBRIDCOST_REPORT_TIME
 WEEK, WEEK_FIRST, WEEK_LAST = "2026-W47", date(2026, 11, 16), date(2026, 11, 22)
+MONTH_FIRST = date(2026, 11, 1)  # month to date at AS_OF: Nov 1..22 (the data's last day)
 SERVICES = {"postgres", "migrate", "dashboard", "pullers", "report", "exporter", "gpu-collector"}
 EDITOR, READER = "alice@example.com", "bob@example.com"
 ROLE_WORDS = {"reader": "hybridcost_reader", "writer": "hybridcost_writer", "owner": "hybridcost_owner"}
@@ -214,7 +215,7 @@ def _run_team_path(processes, spec, admin, api, inbox, chromium, prom_bin, sync_
                     rule_files=[REPO_ROOT / "deploy" / "alerts.yml"]) as prom:
         wait_healthy(dashboard)
         _step("dashboard healthy")
-        _browser_checks(sync_api, chromium, f"http://127.0.0.1:{spec['dashboard'].ports[8501]}", admin)
+        _browser_checks(sync_api, chromium, f"http://127.0.0.1:{spec['dashboard'].ports[8501]}", admin, api)
         _step("browser done")
         report = scheduled.report(timeout=240)
         _check_pulls(pullers, api, admin)
@@ -228,7 +229,7 @@ def _run_team_path(processes, spec, admin, api, inbox, chromium, prom_bin, sync_
         wait_until(gpus_seen, timeout=60, what="samples of both GPUs", detail=collector.tail)
         _check_report(report, inbox, api, sleep_record, tmp_path / "hosts" / "volumes" / "reports")
         _step("report checked")
-        _check_alerts(prom, exporter)
+        _check_alerts(prom, exporter, api)
         _step("alerts checked")
     for item in (collector, exporter, dashboard):
         assert item.alive(), item.tail()
@@ -283,7 +284,7 @@ def _check_pulls(pullers, api, admin) -> None:
         assert conn.execute(sa.text("SELECT count(*) FROM ingest_runs WHERE status <> 'succeeded'")).scalar_one() == 0
 
 
-def _browser_checks(sync_api, chromium, url, admin) -> None:
+def _browser_checks(sync_api, chromium, url, admin, api) -> None:
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
@@ -292,6 +293,8 @@ def _browser_checks(sync_api, chromium, url, admin) -> None:
             _step("editor signed in")
             _save_budget(page, "unallocated", "100")
             page.get_by_text("Saved the team budget for unallocated.").wait_for()
+            # the pulled month reaches the page through the reader role: the budget warning's month to date
+            page.get_by_text(f"(month to date {usd(api.total_usd(MONTH_FIRST, WEEK_LAST))})").wait_for()
             context.close()
 
             _step("editor done")
@@ -333,7 +336,7 @@ def _check_report(report, inbox, api, sleep_record, out: Path) -> None:
     assert "failed" not in report.log.read_text(), report.tail()
 
 
-def _check_alerts(prom: str, exporter) -> None:
+def _check_alerts(prom: str, exporter, api) -> None:
     """The shipped rules, evaluated by Prometheus on the exporter's figures: budget and GPU alerts pending."""
     def states() -> dict[str, tuple[str, set]] | None:
         rules = prometheus_rules(prom)
@@ -353,6 +356,9 @@ def _check_alerts(prom: str, exporter) -> None:
     assert budget_alerts == {"unallocated"}
     gpus = {dict(labels)["gpu_uuid"] for labels in got["HybridcostGpuSaturated"][1]}
     assert gpus == set(GPU_UUIDS)
+    burn = {s["metric"]["name"]: float(s["value"][1]) for s in prometheus_query(prom, "hybridcost_budget_burn_ratio")}
+    month_to_date = float(api.total_usd(MONTH_FIRST, WEEK_LAST))
+    assert burn == {"unallocated": pytest.approx(month_to_date / AS_OF.day * 30 / 100)}  # the page's run rate
     saturation = {s["metric"]["gpu_uuid"]: float(s["value"][1])
                   for s in prometheus_query(prom, "hybridcost_gpu_saturation")}
     assert saturation == {uuid: pytest.approx(BUSY_PCT / 100) for uuid in GPU_UUIDS}
