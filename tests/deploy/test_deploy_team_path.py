@@ -118,7 +118,6 @@ def _sign_in(browser, url: str, who: str):
 def _save_budget(page, team: str, amount: str) -> None:
     page.get_by_role("heading", name="Overview").wait_for()
     page.get_by_label("Team or workload name").wait_for()
-    _step("budget form shown")
     page.get_by_label("Team or workload name").fill(team)
     page.get_by_label("Budget (USD per month)").fill(amount)
     page.get_by_role("button", name="Save budget").click()
@@ -285,25 +284,26 @@ def _check_pulls(pullers, api, admin) -> None:
 
 
 def _browser_checks(sync_api, chromium, url, admin, api) -> None:
+    """A reader is refused an edit, then an editor's edit is saved and audited; the pulled month shows."""
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            context, page = _sign_in(browser, url, EDITOR)
-            page.get_by_text(f"Signed in as {EDITOR} · editor").wait_for()
-            _step("editor signed in")
-            _save_budget(page, "unallocated", "100")
-            page.get_by_text("Saved the team budget for unallocated.").wait_for()
-            # the pulled month reaches the page through the reader role: the budget warning's month to date
-            page.get_by_text(f"(month to date {usd(api.total_usd(MONTH_FIRST, WEEK_LAST))})").wait_for()
-            context.close()
-
-            _step("editor done")
+            # the reader first: the editor's save clears the shared caches, a reader after it would load cold
             context, page = _sign_in(browser, url, READER)
             page.get_by_text(f"Signed in as {READER}").wait_for()
             _step("reader signed in")
             assert page.get_by_text("· editor").count() == 0
             _save_budget(page, "unallocated", "1000000")
             page.get_by_text("Budget not saved").wait_for()
+            context.close()
+            _step("reader refused")
+
+            context, page = _sign_in(browser, url, EDITOR)
+            page.get_by_text(f"Signed in as {EDITOR} · editor").wait_for()
+            _save_budget(page, "unallocated", "100")
+            page.get_by_text("Saved the team budget for unallocated.").wait_for()
+            # the pulled month reaches the page through the reader role: the budget warning's month to date
+            page.get_by_text(f"(month to date {usd(api.total_usd(MONTH_FIRST, WEEK_LAST))})").wait_for()
             context.close()
         finally:
             browser.close()
