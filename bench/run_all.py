@@ -21,6 +21,8 @@ SCRIPTS = [  # (script, takes --scale)
     ("bench_gpu_load.py", True),
     ("bench_dashboard.py", True),
     ("bench_exporter.py", False),
+    ("bench_sessions.py", True),
+    ("bench_sizing.py", False),
 ]
 
 

@@ -60,14 +60,18 @@ def budgets(conn: Connection) -> pl.DataFrame:
                  {}, {"scope": pl.String, "name": pl.String, "monthly_usd": pl.Float64})
 
 
+def run_rate_days(today: date) -> tuple[int, int]:
+    """(days elapsed, today counted; days in the month): the one run-rate basis of every budget forecast."""
+    return today.day, calendar.monthrange(today.year, today.month)[1]
+
+
 def budget_status(daily: pl.DataFrame, budget_frame: pl.DataFrame, today: date) -> pl.DataFrame:
     """Month-to-date spend, run-rate forecast of month-end spend and whether each budget is exceeded.
 
     forecast = month_to_date / days_elapsed * days_in_month (days_elapsed counts today).
     """
     this = month_start(today)
-    days_elapsed = today.day
-    days_in_month = calendar.monthrange(today.year, today.month)[1]
+    days_elapsed, days_in_month = run_rate_days(today)
     month = daily.filter(pl.col("day") >= this).with_columns(pl.col("cost_usd").cast(pl.Float64))
     spent = pl.concat([
         month.group_by("team").agg(pl.col("cost_usd").sum()).rename({"team": "name"})

@@ -12,7 +12,6 @@ Definitions (also in docs/deploy.md):
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from models.economics.units import HOURS_PER_MONTH
+from models.queries.overview import run_rate_days
 from models.queries.spend import allocated_daily
 
 SATURATION_WINDOW = timedelta(minutes=15)
@@ -91,7 +91,7 @@ def month_start(now: datetime) -> datetime:
 
 
 def budget_burn(conn: Connection, now: datetime) -> list[BudgetBurn]:
-    """Each budget's month-to-date spend projected linearly to month end, against the budget."""
+    """Each budget's month-to-date spend at the run rate to month end (the dashboard's forecast), against the budget."""
     budgets = conn.execute(sa.text(BUDGETS)).all()
     if not budgets:
         return []
@@ -102,8 +102,7 @@ def budget_burn(conn: Connection, now: datetime) -> list[BudgetBurn]:
         if not daily.is_empty():
             for row in daily.group_by(scope).agg(pl.col("cost_usd").sum()).iter_rows(named=True):
                 spent[(scope, row[scope])] = row["cost_usd"]
-    days_in_month = calendar.monthrange(now.year, now.month)[1]
-    elapsed_days = max((now - start).total_seconds() / 86400.0, 1 / 24)  # avoid a huge first-hour projection
+    elapsed_days, days_in_month = run_rate_days(now.date())  # the dashboard's basis: one figure, one rule
     out = []
     for scope, name, monthly in budgets:
         mtd = float(spent.get((scope, name), 0))
