@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from app.cli import context
 from app.cli.errors import UserError, fail
 from app.cli.ingest_group import attach, collect_app, ingest_app
+from app.cli.loading import AcceptOption, ActorOption, accepted_fields, load_source
 from ingest.loader import LoadResult, load
 from ingest.sources.nvml import NvmlSampler, NvmlUnavailable
 from models import clock
@@ -104,36 +105,39 @@ def ingest_dcgm(
     source: str = typer.Argument(..., help="dcgm-exporter URL (http://host:9400/metrics) or a saved scrape file."),
     at: str | None = typer.Option(None, help="When the scrape was taken (ISO 8601 with zone); default file mtime or now."),
     host: str = typer.Option("", help="Host for series without a Hostname label."),
+    accept: list[str] = AcceptOption, actor: str = ActorOption,
 ) -> None:
     """Load one dcgm-exporter scrape as GPU samples (one per GPU or MIG instance)."""
     from ingest.sources.dcgm import DcgmSource
 
-    src = DcgmSource(source, at=parse_at(at), host_default=host)
-    _report(load(context.engine(), src.collect(), source="dcgm", target=src.describe()), "dcgm")
+    src = DcgmSource(source, at=parse_at(at), host_default=host, accept=accepted_fields(accept))
+    _report(load_source(src, "dcgm", where=source, actor=actor), "dcgm")
 
 
 def ingest_vllm(
     source: str = typer.Argument(..., help="vLLM URL (http://host:8000/metrics) or a saved scrape file."),
     at: str | None = typer.Option(None, help="When the scrape was taken (ISO 8601 with zone); default file mtime or now."),
     endpoint: str | None = typer.Option(None, help="Endpoint name to record (default: the URL or file)."),
+    accept: list[str] = AcceptOption, actor: str = ActorOption,
 ) -> None:
     """Load one vLLM /metrics scrape as inference samples (one per model and engine)."""
     from ingest.sources.vllm import VllmSource
 
-    src = VllmSource(source, at=parse_at(at), endpoint=endpoint)
-    _report(load(context.engine(), src.collect(), source="vllm", target=src.describe()), "vllm")
+    src = VllmSource(source, at=parse_at(at), endpoint=endpoint, accept=accepted_fields(accept))
+    _report(load_source(src, "vllm", where=source, actor=actor), "vllm")
 
 
 def ingest_nvidia_smi(
     file: Path = typer.Argument(..., help="CSV from nvidia-smi --query-gpu=... --format=csv."),
     tz: str = typer.Option(..., help="IANA zone of the file's timestamps, e.g. Europe/Berlin or UTC."),
-    host: str = typer.Option("", help="Host the log came from."),
+    host: str = typer.Option("", help="Host the log came from (required when the log has no uuid column)."),
+    accept: list[str] = AcceptOption, actor: str = ActorOption,
 ) -> None:
     """Load an nvidia-smi CSV log as GPU samples (timestamps read in --tz)."""
     from ingest.sources.nvidia_smi import NvidiaSmiCsvSource
 
-    src = NvidiaSmiCsvSource(file, tz=tz, host=host)
-    _report(load(context.engine(), src.collect(), source="nvidia-smi", target=src.describe()), "nvidia-smi")
+    src = NvidiaSmiCsvSource(file, tz=tz, host=host, accept=accepted_fields(accept))
+    _report(load_source(src, "nvidia-smi", where=str(file), actor=actor), "nvidia-smi")
 
 
 def ingest_prometheus(
@@ -141,13 +145,15 @@ def ingest_prometheus(
     since: str | None = typer.Option(None, help="First UTC day (YYYY-MM-DD); default 30 days back."),
     until: str | None = typer.Option(None, help="Last UTC day, included; default today."),
     step: int = typer.Option(3600, hidden=True, min=1, help="Seconds per point (tests use a few seconds)."),
+    accept: list[str] = AcceptOption, actor: str = ActorOption,
 ) -> None:
     """Pull hourly dcgm-exporter aggregates of a fleet into the GPU hourly rollup (no raw samples)."""
     from ingest.sources.prometheus_fleet import PrometheusFleetSource
 
     start, end = day_window(since, until)
-    src = PrometheusFleetSource(url, start=start, end=min(end, clock.now()), step_s=step)
-    _report(load(context.engine(), src.collect(), source="prometheus", target=src.describe()), "prometheus")
+    src = PrometheusFleetSource(url, start=start, end=min(end, clock.now()), step_s=step,
+                                accept=accepted_fields(accept))
+    _report(load_source(src, "prometheus", where=url, actor=actor), "prometheus")
 
 
 def prune(

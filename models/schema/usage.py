@@ -74,6 +74,7 @@ class UsageRequest(Base):
     cached_input_tokens: Mapped[Tokens]
     output_tokens: Mapped[Tokens]
     reasoning_tokens: Mapped[Tokens]
+    other_tokens: Mapped[Tokens]
     latency_ms: Mapped[float | None] = mapped_column(Float)
     status_code: Mapped[int | None] = mapped_column(Integer)
     is_batch: Mapped[bool] = mapped_column(Boolean, server_default="false")
