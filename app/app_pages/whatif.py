@@ -9,7 +9,8 @@ from app.charts.whatif import levers_waterfall, scenario_comparison
 from app.ui import auth, data, economics, workflow_data
 from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.filters import date_range_sidebar, sidebar
-from app.ui.format import tokens, usd
+from app.ui.format import name, tokens, usd
+from app.ui.tables import show_table
 from models.edits import EditError, save_scenario
 from models.queries.workload_view import scale_demand, synthetic_demand
 
@@ -26,7 +27,7 @@ SYNTHETIC = "synthetic (1B tokens/month, weekday-diurnal)"
 names = data.workloads()["name"].to_list()
 options = names + [SYNTHETIC]
 default = options.index(picked_workloads[0]) if picked_workloads and picked_workloads[0] in options else 0
-workload = st.selectbox("Demand shape from", options, index=default, key="whatif_workload",
+workload = st.selectbox("Demand shape from", options, index=default, key="whatif_workload", format_func=name,
                         help="A workload's hourly demand in the date range, or a synthetic shape when there is no data.")
 base = economics.demand_table(workload, since, until) if workload != SYNTHETIC else synthetic_demand(1e9)
 if base.is_empty():
@@ -133,7 +134,7 @@ left.plotly_chart(breakeven_chart(economics.curve(demand, api, gpu), today_token
 steps = economics.levers(demand, api, gpu, {"repeat_share": cache_hit, "batchable_share": batchable,
                                             "route_share": route, "route_price_ratio": ratio})
 right.plotly_chart(levers_waterfall(steps), key="whatif_waterfall")
-st.dataframe(steps, hide_index=True, key="whatif_levers_table", column_config={
+show_table(steps, hide_index=True, key="whatif_levers_table", column_config={
     "saving_usd_month": st.column_config.NumberColumn("Saving (USD/month)", format="dollar"),
     "remaining_usd_month": st.column_config.NumberColumn("Remaining (USD/month)", format="dollar")})
 
@@ -162,7 +163,7 @@ else:
     bodies = {n: b for n, b in zip(saved["name"].to_list(), saved["body"].to_list()) if n in picked}
     compared = economics.scenario_costs(demand, bodies)
     st.plotly_chart(scenario_comparison(compared), key="whatif_compare_chart")
-    st.dataframe(compared, hide_index=True, key="whatif_compare_table", column_config={
+    show_table(compared, hide_index=True, key="whatif_compare_table", column_config={
         "api_only_usd_month": st.column_config.NumberColumn("API only (USD/month)", format="dollar"),
         "gpu_only_usd_month": st.column_config.NumberColumn("GPU only (USD/month)", format="dollar"),
         "hybrid_usd_month": st.column_config.NumberColumn("Best hybrid (USD/month)", format="dollar"),

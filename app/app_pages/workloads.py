@@ -5,7 +5,8 @@ import streamlit as st
 from app.charts.workloads import hourly_heatmap, token_mix, weekly_volume
 from app.ui import data, economics
 from app.ui.filters import date_range_sidebar, sidebar
-from app.ui.format import pct, tokens, usd
+from app.ui.format import name, pct, tokens, usd
+from app.ui.tables import show_table
 from models.queries.workload_view import demand_frame, hourly_shape, token_mix as mix_of, weekly
 
 st.title("Workloads")
@@ -19,7 +20,7 @@ if not names:
     st.stop()
 options = names + ["unallocated"]
 default = options.index(picked_workloads[0]) if picked_workloads and picked_workloads[0] in options else 0
-workload = st.selectbox("Workload", options, index=default, key="workloads_workload")
+workload = st.selectbox("Workload", options, index=default, key="workloads_workload", format_func=name)
 
 demand = demand_frame(data.workload_hourly(workload, since, until), since=since, until=until)
 total_tokens = int(demand["input_tokens"].sum() + demand["output_tokens"].sum())
@@ -48,7 +49,7 @@ left, right = st.columns([3, 2])
 left.plotly_chart(hourly_heatmap(hourly_shape(demand)), key="workloads_heatmap")
 right.plotly_chart(token_mix(mix), key="workloads_mix")
 st.plotly_chart(weekly_volume(weeks), key="workloads_weekly")
-st.dataframe(weeks, hide_index=True, key="workloads_weekly_table")
+show_table(weeks, hide_index=True, key="workloads_weekly_table")
 
 st.subheader("Recommendation")
 if not economics.available():

@@ -60,11 +60,35 @@ def day_window(since: str | None, until: str | None, *, today: date | None = Non
     return clock.day_range(first, last)
 
 
-def loader_writer(engine: Engine, *, source: str, target: str) -> Callable[[Sequence[Any]], LoadResult]:
-    """A daemon `write`: load a batch of records in one transaction; any database error raises."""
+def loader_writer(engine: Engine | Callable[[], Engine], *, source: str,
+                  target: str) -> Callable[[Sequence[Any]], LoadResult]:
+    """A daemon `write`: load a batch of records in one transaction; any database error raises.
+
+    `engine` may be a function that makes the engine: it is then called at every write until
+    it works, so a collector started while the database is away connects (and checks the
+    schema) when the database comes back.
+    """
     def write(records: Sequence[Any]) -> LoadResult:
-        return load(engine, records, source=source, target=target)
+        eng = engine() if callable(engine) else engine
+        return load(eng, records, source=source, target=target)
     return write
+
+
+class DatabaseWhenBack:
+    """The collector's engine, made on first use: the database may be away when `collect gpu` starts."""
+
+    def __init__(self):
+        self.reported = False
+
+    def __call__(self) -> Engine:
+        try:
+            return context.engine()  # connects and checks the schema; cached once it has worked
+        except Exception as exc:
+            if not self.reported:
+                self.reported = True
+                typer.echo(f"database not available ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}):"
+                           " samples wait in the spool until it is back", err=True)
+            raise
 
 
 def _report(result: LoadResult, what: str) -> None:
@@ -89,7 +113,7 @@ def collect_gpu(
     except NvmlUnavailable as exc:
         raise fail(str(exc)) from None
     spool = Spool(context.settings().spool_dir, host)
-    write = loader_writer(context.engine(), source="nvml", target=host)
+    write = loader_writer(DatabaseWhenBack(), source="nvml", target=host)
     try:
         reports = run_daemon(sampler, write, spool, seconds, max_ticks=max_ticks)
     except KeyboardInterrupt:
@@ -97,8 +121,12 @@ def collect_gpu(
     finally:
         sampler.close()
     written = sum(r.written for r in reports)
+    buffered = reports[-1].buffered if reports else 0
+    dropped = sum(r.dropped for r in reports)
     typer.echo(f"{len(reports)} ticks, {written} samples written, {spool.pending_count()} waiting in "
-               f"{spool.directory}", err=True)
+               f"{spool.directory}" + (f", {buffered} only in memory (lost on exit: the spool's disk is full)"
+                                      if buffered else "") + (f", {dropped} dropped (memory bound)" if dropped else ""),
+               err=True)
 
 
 def ingest_dcgm(
