@@ -1,0 +1,14 @@
+"""Fixtures of the guard tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from guard_support import scalar
+
+
+@pytest.fixture
+def no_run_left_running(cli_env):
+    """After the test, no ingest run of its database is left `running`."""
+    yield cli_env
+    assert scalar(cli_env, "SELECT count(*) FROM ingest_runs WHERE status = 'running'") == 0
