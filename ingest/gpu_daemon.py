@@ -121,6 +121,7 @@ def run_tick(tick: int, sampler: Sampler, write: Callable[[Sequence[Any]], Any],
             held = list(backlog.records)
             write(held)
             backlog.records.clear()
+            backlog.spool_full = False  # the episode is over: a later full disk is reported again
             written += len(held)
         if samples:
             write(samples)

@@ -27,6 +27,9 @@ else:
     cols[1].metric("Failed runs", f"{failed:,}", help="Runs whose status is 'failed': nothing of them was written.")
     cols[2].metric("Rows written", f"{int(runs['rows_written'].sum()):,}", help="Σ rows written by these runs.")
     show_table(runs, hide_index=True, key="data_runs_table")
+for group in data.lookalike_names():
+    st.warning(f"Lookalike {group['kind']} names: {' / '.join(group['shown'])} display alike but are different "
+               "names (one holds an invisible or direction-changing character, shown as <U+…>).")
 st.markdown("**Freshness**")
 show_table(data.data_freshness(clock.as_of()), hide_index=True, key="data_freshness_table")
 

@@ -17,8 +17,8 @@ from app.ui.format import display_frame
 
 # The data frame toolbar's own "Download as CSV" button: hidden, the table's own download replaces it.
 HIDE_BUILTIN_DOWNLOAD = """<style>
-[data-testid="stElementToolbar"] button[aria-label="Download as CSV"],
-[data-testid="stElementToolbarButton"]:has(button[aria-label="Download as CSV"]) {display: none !important;}
+[data-testid="stElementToolbar"] button[aria-label^="Download as CSV"],
+[data-testid="stElementToolbarButton"]:has(button[aria-label^="Download as CSV"]) {display: none !important;}
 </style>"""
 
 

@@ -6,6 +6,8 @@ import pytest
 
 from guard_support import scalar
 
+from tests.app.conftest import demo_env, demo_template_url  # noqa: F401  (the demo database for page tests)
+
 
 @pytest.fixture
 def no_run_left_running(cli_env):
