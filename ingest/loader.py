@@ -288,29 +288,66 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
 
     Bad input raises LoadError (exit 2); a database failure (gone, full, a value it refuses)
     raises LoadDatabaseError (exit 3). Either message is one line naming `where` (the file; the
-    target by default) and, for a staged row the database refused, which record it was.
+    target by default) and, for a staged row the database refused, which record it was. The
+    run is owned (runs.RunOwner) for as long as the load lasts, so a killed load is found abandoned.
     """
-    where = where or target
-    with RunOwner(engine, source, target, is_demo=is_demo) as owner:
-        result = LoadResult(run_id=owner.run_id)
-        stager = None
+    try:
+        owner = RunOwner(engine, source, target, is_demo=is_demo).start()
+    except sa.exc.SQLAlchemyError as exc:  # the database is away before anything was read
+        raise LoadDatabaseError(f"{where or target}: database error: {_first_line(exc)}", None) from exc
+    run_id = owner.run_id
+    result = LoadResult(run_id=run_id)
+    stager = None
+    try:
+        conn = owner.conn
+        with conn.begin():
+            # Big loads sort the staged rows for the merge; keep that sort in memory.
+            conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+            stager = _Stager(conn)
+            for record in records:
+                stager.add(record, batch_size)
+                result.rows_read += 1
+                if progress is not None and result.rows_read % batch_size == 0:
+                    progress(result.rows_read)
+            stager.flush()
+            if replace_scopes is not None:
+                replace_focus_scopes(conn, replace_scopes)
+            gpu_range = _ensure_gpu_partitions(conn) if r.GpuSample in stager.counts else None
+            distinct = 0
+            for kind in stager.counts:
+                spec = SPECS[kind]
+                staged, written = _merge(conn, spec, run_id, is_demo)
+                distinct += staged
+                result.by_table[spec.table] = written
+                result.rows_written += written
+            from models import rollups
+
+            if gpu_range is not None:
+                uuids = conn.exec_driver_sql("SELECT DISTINCT gpu_uuid FROM stage_gpu_samples").scalars().all()
+                rollups.refresh_gpu_hourly(conn, *gpu_range, gpu_uuids=uuids)
+            if r.InferenceSample in stager.counts:
+                lo, hi = conn.exec_driver_sql(
+                    "SELECT min(sampled_at), max(sampled_at) FROM stage_inference_samples").one()
+                rollups.refresh_inference_hourly(conn, lo, hi)
+            result.rows_skipped = result.rows_read - distinct
+            from models.ledger.periods import record_restatements
+
+            # A load that changes a closed month is kept as a restatement beside its frozen figures.
+            record_restatements(conn, run_id=run_id, reason=f"{source} load: {target}"[:500])
+    except BaseException as exc:
+        error = _load_error(exc, where or target, run_id, stager.read if stager else 0)
         try:
-            with owner.conn.begin():
-                stager = _Stager(owner.conn)
-                _load_in(owner.conn, stager, records, result, source=source, target=target, is_demo=is_demo,
-                         replace_scopes=replace_scopes, batch_size=batch_size, progress=progress)
-        except BaseException as exc:
-            error = _load_error(exc, where, owner.run_id, stager.read if stager else 0)
-            try:
-                finish_run(engine, owner.run_id, status="failed", result=result,
-                           error=str(error) if error else "interrupted")
-            except sa.exc.SQLAlchemyError:
-                # The database is gone: the run stays `running` until the next load finds nobody holds it.
-                log.error("could not record run %s as failed", owner.run_id)
-            if error is None:
-                raise
-            raise error from exc
-        finish_run(engine, owner.run_id, status="succeeded", result=result)
+            finish_run(engine, run_id, status="failed", result=result,
+                       error=str(error) if error else "interrupted")
+        except sa.exc.SQLAlchemyError:
+            # The database is gone: the run stays `running` until a later load finds nobody holds it.
+            log.error("could not record run %s as failed", run_id)
+        if error is None:
+            raise
+        raise error from exc
+    finally:
+        owner.release()
+    finish_run(engine, run_id, status="succeeded", result=result)
     return result
 
 
@@ -331,44 +368,6 @@ def _load_error(exc: BaseException, where: str, run_id: int, read: int) -> LoadE
     # Any other failure while reading is still this input's doing: one line, never a traceback.
     log.debug("unexpected error during load", exc_info=True)
     return LoadError(f"{where}: cannot be read ({type(exc).__name__}: {_first_line(exc)})", run_id)
-
-
-def _load_in(conn: Connection, stager: _Stager, records: Iterable[Record], result: LoadResult, *, source: str,
-             target: str, is_demo: bool, replace_scopes, batch_size: int, progress) -> None:
-    """Stage, merge and roll up every record inside the caller's transaction."""
-    run_id = result.run_id
-    # Big loads sort the staged rows for the merge; keep that sort in memory.
-    conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
-    for record in records:
-        stager.add(record, batch_size)
-        result.rows_read += 1
-        if progress is not None and result.rows_read % batch_size == 0:
-            progress(result.rows_read)
-    stager.flush()
-    if replace_scopes is not None:
-        replace_focus_scopes(conn, replace_scopes)
-    gpu_range = _ensure_gpu_partitions(conn) if r.GpuSample in stager.counts else None
-    distinct = 0
-    for kind in stager.counts:
-        spec = SPECS[kind]
-        staged, written = _merge(conn, spec, run_id, is_demo)
-        distinct += staged
-        result.by_table[spec.table] = written
-        result.rows_written += written
-    from models import rollups
-
-    if gpu_range is not None:
-        uuids = conn.exec_driver_sql("SELECT DISTINCT gpu_uuid FROM stage_gpu_samples").scalars().all()
-        rollups.refresh_gpu_hourly(conn, *gpu_range, gpu_uuids=uuids)
-    if r.InferenceSample in stager.counts:
-        lo, hi = conn.exec_driver_sql(
-            "SELECT min(sampled_at), max(sampled_at) FROM stage_inference_samples").one()
-        rollups.refresh_inference_hourly(conn, lo, hi)
-    result.rows_skipped = result.rows_read - distinct
-    from models.ledger.periods import record_restatements
-
-    # A load that changes a closed month is kept as a restatement beside its frozen figures.
-    record_restatements(conn, run_id=run_id, reason=f"{source} load: {target}"[:500])
 
 
 def chunked(records: Iterable[Record], size: int) -> Iterator[list[Record]]:

@@ -61,7 +61,8 @@ class RunOwner:
     conn: Connection | None = None
     run_id: int = 0
 
-    def __enter__(self) -> RunOwner:
+    def start(self) -> RunOwner:
+        """Record the run as running (committed) and take its lock on this owner's connection."""
         self.conn = self.engine.connect()
         try:
             with self.conn.begin():
@@ -81,7 +82,8 @@ class RunOwner:
             raise
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def release(self) -> None:
+        """Release the run's lock and the connection (a dead connection has released both already)."""
         try:
             if self.conn is not None and not self.conn.closed and not self.conn.invalidated:
                 if self.conn.in_transaction():

@@ -52,7 +52,8 @@ def record(conn: Connection, actor: str | None, entity: str, entity_key: str, ac
     ).scalar_one()
 
 
-def record_accepted(conn: Connection, actor: str | None, *, run_id: int, target: str, accepted: list[dict]) -> int | None:
+def record_accepted(conn: Connection, actor: str | None, *, run_id: int, target: str,
+                    accepted: list[dict]) -> int | None:
     """Audit the implausible values a load let through with --accept-implausible (None when there were none)."""
     if not accepted:
         return None

@@ -29,7 +29,7 @@ def _versions() -> dict[str, str]:
 
 
 def _data_checks(engine) -> dict:
-    """Runs a dead process left `running` (marked abandoned now), and names that only invisible characters tell apart."""
+    """Runs a dead process left `running` (marked abandoned now); names only invisible characters tell apart."""
     from ingest.runs import abandon_dead_runs
     from models.queries.names import lookalike_names
 

@@ -53,7 +53,7 @@ def file_describe(path: str | Path) -> str:
 # -- reading text files: one reader for every file source ----------------------------------------
 
 def sniff_encoding(head: bytes) -> tuple[str, int]:
-    """(encoding, BOM length) from a file's first bytes: a BOM, UTF-16 without one (NULs every other byte), else UTF-8."""
+    """(encoding, BOM length) from a file's first bytes: a BOM, UTF-16 without one (zeros between), else UTF-8."""
     for bom, name in _BOMS:
         if head.startswith(bom):
             return name, len(bom)
@@ -93,7 +93,8 @@ def decode_text(raw: bytes, where: str) -> str:
     except UnicodeDecodeError as exc:
         offset = skip + exc.start
         byte = raw[offset:offset + 1].hex()
-        raise _not_text(where, raw, offset, encoding, f"not {encoding.upper()} text: byte 0x{byte}") from None
+        kind = "a UTF-8 text file" if encoding == "utf-8" else f"{encoding.upper()} text"
+        raise _not_text(where, raw, offset, encoding, f"not {kind}: byte 0x{byte}") from None
     nul = text.find("\x00")
     if nul >= 0:
         offset = raw.find(b"\x00") if encoding == "utf-8" else skip + len(text[:nul].encode(encoding))
@@ -134,7 +135,7 @@ def text_lines(path: str | Path) -> Iterator[str]:
             try:
                 yield raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise SourceError(where, f"not UTF-8 text: byte 0x{raw[exc.start:exc.start + 1].hex()} at byte "
+                raise SourceError(where, f"not a UTF-8 text file: byte 0x{raw[exc.start:exc.start + 1].hex()} at byte "
                                   f"offset {offset + exc.start}: {_convert_hint(where, raw)}", line=number) from None
             offset += len(raw)
 

@@ -115,10 +115,12 @@ _FIELDS = {
 
 
 # What each field is checked against (the raw value, in DCGM's own unit), and the metric to name.
-_CHECKS = {"gr_active": ("fraction", "DCGM_FI_PROF_GR_ENGINE_ACTIVE"), "sm_active": ("fraction", "DCGM_FI_PROF_SM_ACTIVE"),
-           "gpu_util": ("utilization_pct", "DCGM_FI_DEV_GPU_UTIL"), "power": ("power_watts", "DCGM_FI_DEV_POWER_USAGE"),
-           "energy": ("energy_mj", "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"), "temp": ("temperature_c", "DCGM_FI_DEV_GPU_TEMP"),
-           "sm_clock": ("clock_mhz", "DCGM_FI_DEV_SM_CLOCK")}
+_CHECKS = {
+    "gr_active": ("fraction", "DCGM_FI_PROF_GR_ENGINE_ACTIVE"), "sm_active": ("fraction", "DCGM_FI_PROF_SM_ACTIVE"),
+    "gpu_util": ("utilization_pct", "DCGM_FI_DEV_GPU_UTIL"), "power": ("power_watts", "DCGM_FI_DEV_POWER_USAGE"),
+    "energy": ("energy_mj", "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"), "temp": ("temperature_c", "DCGM_FI_DEV_GPU_TEMP"),
+    "sm_clock": ("clock_mhz", "DCGM_FI_DEV_SM_CLOCK"),
+}
 
 
 def check_scrape_time(scrape: Scrape, guard: Guard) -> None:

@@ -20,7 +20,8 @@ from typing import Any
 
 from ingest.base import SourceError
 from ingest.records import UsageRequest
-from ingest.sources._common import file_describe, loads_json, parse_decimal, parse_utc, read_text, text_lines, token_count
+from ingest.sources._common import (file_describe, loads_json, parse_decimal, parse_utc, read_text, text_lines,
+                                    token_count)
 from models.bounds import Guard
 
 REQUIRED = ("request_id", "startTime", "model")
@@ -152,7 +153,8 @@ class LiteLLMSpendLogsSource:
             def tokens(key: str, name: str) -> int:
                 return token_count(row.get(key), where, field=field(name), line=line, guard=self.guard, kind="tokens")
 
-            prompt, completion = tokens("prompttokens", "prompt_tokens"), tokens("completiontokens", "completion_tokens")
+            prompt = tokens("prompttokens", "prompt_tokens")
+            completion = tokens("completiontokens", "completion_tokens")
             total = tokens("totaltokens", "total_tokens")
             yield UsageRequest(
                 source="litellm",

@@ -110,7 +110,8 @@ class NvidiaSmiCsvSource:
         lines = self._lines()
         first = next(lines, None)
         if first is None:
-            return
+            raise SourceError(where, "empty file: no header (nvidia-smi --query-gpu=... --format=csv writes one)",
+                              line=1)
         header = [split_header(c) for c in next(csv.reader([first[1]], skipinitialspace=True))]
         position = {base: (i, unit) for i, (base, unit) in enumerate(header)}
         cols: dict[str, tuple[int, str]] = {}

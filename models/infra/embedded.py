@@ -82,7 +82,8 @@ def is_our_postmaster(pid: int, pg_dir: Path) -> bool:
 
 def _clear_stale_pid(pg_dir: Path) -> None:
     """Remove a postmaster.pid left by a crash whose pid now belongs to another process (or none)."""
-    if not (pg_dir / "postmaster.pid").exists():
+    pid_file = pg_dir / "postmaster.pid"
+    if not pid_file.exists():
         return
     pid = _pid_file_pid(pg_dir) or -1
     alive_postgres = pid > 0 and is_our_postmaster(pid, pg_dir)

@@ -77,7 +77,8 @@ def _grants(cur, database: str, schema: str, creators: list[str]) -> None:
     db, sch = sql.Identifier(database), sql.Identifier(schema)
     r, w, o = (sql.Identifier(n) for n in (READER, WRITER, OWNER))
     statements = [
-        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}, {}, {}, {}").format(db, r, w, o, sql.Identifier(CLOSER)),
+        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}, {}, {}, {}").format(
+            db, r, w, o, sql.Identifier(CLOSER)),
         sql.SQL("REVOKE CREATE ON SCHEMA {} FROM PUBLIC").format(sch),
         sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(sch, o),
         sql.SQL("GRANT USAGE ON SCHEMA {} TO {}, {}").format(sch, r, w),

@@ -1,4 +1,4 @@
-"""Names that cannot impersonate: bidi and zero-width characters shown escaped everywhere, kept exact in the database."""
+"""Names that cannot impersonate: bidi and zero-width characters shown escaped everywhere, kept exact in the DB."""
 
 from __future__ import annotations
 

@@ -38,7 +38,8 @@ def test_full_database_disk_exits_3_and_marks_the_run_failed(cli_env, tmp_path, 
         conn.execute(sa.text("CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
                              "RAISE EXCEPTION 'could not extend file: No space left on device' "
                              "USING ERRCODE = 'disk_full'; END $$"))
-        conn.execute(sa.text("CREATE TRIGGER disk_is_full BEFORE INSERT ON cost_lines FOR EACH ROW EXECUTE FUNCTION disk_full()"))
+        conn.execute(sa.text("CREATE TRIGGER disk_is_full BEFORE INSERT ON cost_lines FOR EACH ROW "
+                             "EXECUTE FUNCTION disk_full()"))
     engine.dispose()
     path = SAMPLES / "focus" / "focus_sample_ai_ml_rows.csv"
     refused(run_cli("ingest", "focus", path), str(path), "database error", "No space left on device", code=3)

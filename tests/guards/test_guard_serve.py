@@ -81,16 +81,19 @@ def fresh_server(demo_env, tmp_path):
 
 
 def _rendered(page, heading: str) -> None:
+    """Wait until the page's heading is shown and its script has finished (and stays finished a moment)."""
     page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=240_000)
+    app = page.locator('[data-testid="stApp"]')
     quiet_since, deadline = None, time.monotonic() + 240
-    while time.monotonic() < deadline:  # the script has finished when the status widget stays away
-        if page.locator('[data-testid="stStatusWidget"]').count():
+    while time.monotonic() < deadline:
+        if app.get_attribute("data-test-script-state") != "notRunning":
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.monotonic()
         elif time.monotonic() - quiet_since > 1.5:
             return
         page.wait_for_timeout(200)
+    raise TimeoutError(f"{heading}: the page's script never finished")
 
 
 def test_ten_sessions_at_once_on_a_fresh_server_all_render(fresh_server):
@@ -114,6 +117,7 @@ def test_ten_sessions_at_once_on_a_fresh_server_all_render(fresh_server):
                     problems.append(f"/{path}: {exceptions} exception(s), errors {errors}")
             data_page = pages[SESSIONS.index(("data", "Data"))]
             table = data_page.locator('[data-testid="stDataFrame"]').first
+            table.wait_for(timeout=60_000)
             table.hover()
             data_page.wait_for_timeout(500)
             toolbar = data_page.locator('[data-testid="stElementToolbar"] button')

@@ -111,3 +111,9 @@ def test_utf16_or_binary_scrapes_never_crash(cli_env, tmp_path, source, content)
     path.write_bytes(content)
     result = run_cli("ingest", source, path, "--at", AT)
     refused(result, str(path))
+
+
+def test_nvidia_smi_empty_file_is_refused(cli_env, tmp_path):
+    path = tmp_path / "smi.csv"
+    path.write_text("")
+    refused(run_cli("ingest", "nvidia-smi", path, "--tz", "UTC"), str(path), "empty file")
