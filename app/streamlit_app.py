@@ -8,8 +8,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.preload import preload
 from app.ui.auth import require_login
+from app.ui.tables import HIDE_BUILTIN_DOWNLOAD
 from models import clock
+
+preload()  # every page's modules, in one order, before any page runs (app/server.py says why)
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
@@ -43,6 +47,7 @@ def as_of_from_url():
 def main() -> None:
     """Configure the page and run the selected one."""
     st.set_page_config(page_title="hybridcost", page_icon=":material/balance:", layout="wide")
+    st.html(HIDE_BUILTIN_DOWNLOAD)  # tables download through the formula-safe writer instead
 
     require_login()  # stops here unless login is off or the user is allowed
     pages = [st.Page(str(PAGES_DIR / f), title=t, icon=i, default=(f == "overview.py"))

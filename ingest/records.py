@@ -57,6 +57,8 @@ class UsageRequest:
     cached_input_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    # Tokens a source's total counts beyond input and output (thinking, tool use): kept, never dropped.
+    other_tokens: int = 0
     latency_ms: float | None = None
     status_code: int | None = None
     is_batch: bool = False

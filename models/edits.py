@@ -19,6 +19,7 @@ from ingest.loader import load
 from ingest.records import Price
 from models import clock
 from models.audit import record, row_dict
+from models.bounds import problem
 from models.prices import mark_retroactive
 
 MATCH_FIELDS = ("provider", "account_id", "project_id", "api_key_id", "user_id", "model", "tag")
@@ -29,8 +30,9 @@ class EditError(ValueError):
     """An edit was refused; the message says why and what to change."""
 
 
-def _decimal(label: str, value: Any, *, required: bool = True) -> Decimal | None:
-    """A non-negative Decimal from a number or text; None when optional and blank."""
+def _decimal(label: str, value: Any, *, required: bool = True, bound: str | None = None,
+             accept: tuple[str, ...] = ()) -> Decimal | None:
+    """A non-negative Decimal from a number or text, inside its plausibility bound; None when optional and blank."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise EditError(f"{label} is required")
@@ -41,7 +43,15 @@ def _decimal(label: str, value: Any, *, required: bool = True) -> Decimal | None
         raise EditError(f"{label} must be a number, not {value!r}") from exc
     if not number.is_finite() or number < 0:
         raise EditError(f"{label} must be a non-negative number, not {value!r}")
+    why = problem(bound, number) if bound and bound not in accept else None
+    if why:
+        raise EditError(f"{label}: {why}")
     return number
+
+
+def check_price_field(label: str, value: Any, *, required: bool = False) -> Decimal | None:
+    """One price field (USD per 1M tokens) as the dashboard's form checks it: EditError says why it is refused."""
+    return _decimal(label, value, required=required, bound="usd_per_mtok")
 
 
 def _text(label: str, value: Any) -> str:
@@ -56,7 +66,7 @@ def set_budget(engine: Engine, *, scope: str, name: str, monthly_usd: Any, actor
     if scope not in SCOPES:
         raise EditError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     name = _text("name", name)
-    amount = _decimal("monthly budget (USD)", monthly_usd)
+    amount = _decimal("monthly budget (USD)", monthly_usd, bound="monthly_budget_usd")
     where, key = "scope = :s AND name = :n", {"s": scope, "n": name}
     with engine.begin() as conn:
         before = row_dict(conn, "budgets", where, key)
@@ -108,7 +118,7 @@ def add_rule(engine: Engine, *, workload: str, match_field: str, pattern: str, p
 def add_price(engine: Engine, *, provider: str, model: str, effective_from: date, input_usd_per_mtok: Any,
               output_usd_per_mtok: Any, cached_input_usd_per_mtok: Any = None, batch_input_usd_per_mtok: Any = None,
               batch_output_usd_per_mtok: Any = None, note: str = "", today: date | None = None,
-              actor: str | None = None) -> bool:
+              actor: str | None = None, accept: tuple[str, ...] = ()) -> bool:
     """Add a price in USD per 1,000,000 tokens from a UTC date; True when it waits as a pending retroactive change.
 
     Written through the loader like `hybridcost prices set`: a change to a price already in
@@ -119,20 +129,18 @@ def add_price(engine: Engine, *, provider: str, model: str, effective_from: date
     provider, model = _text("provider", provider), _text("model", model)
     if not isinstance(effective_from, date):
         raise EditError("effective from must be a date")
+    def money(label: str, value: Any, required: bool = True) -> Decimal | None:
+        return _decimal(f"{label} price (USD per 1M tokens)", value, required=required, bound="usd_per_mtok",
+                        accept=accept)
+
     price = Price(
         provider=provider, model=model, effective_from=effective_from,
-        input_usd_per_mtok=_decimal("input price (USD per 1M tokens)", input_usd_per_mtok),
-        output_usd_per_mtok=_decimal("output price (USD per 1M tokens)", output_usd_per_mtok),
-        cached_input_usd_per_mtok=_decimal("cached input price (USD per 1M tokens)", cached_input_usd_per_mtok,
-                                           required=False),
-        batch_input_usd_per_mtok=_decimal("batch input price (USD per 1M tokens)", batch_input_usd_per_mtok,
-                                          required=False),
-        batch_output_usd_per_mtok=_decimal("batch output price (USD per 1M tokens)", batch_output_usd_per_mtok,
-                                           required=False),
+        input_usd_per_mtok=money("input", input_usd_per_mtok),
+        output_usd_per_mtok=money("output", output_usd_per_mtok),
+        cached_input_usd_per_mtok=money("cached input", cached_input_usd_per_mtok, required=False),
+        batch_input_usd_per_mtok=money("batch input", batch_input_usd_per_mtok, required=False),
+        batch_output_usd_per_mtok=money("batch output", batch_output_usd_per_mtok, required=False),
         source="dashboard" + (f": {note}" if note else ""))
-    if max(price.input_usd_per_mtok, price.output_usd_per_mtok) > 10_000:
-        raise EditError("a price above $10,000 per 1M tokens: is it per token or per 1K tokens? "
-                        "Enter USD per 1,000,000 tokens")
     with engine.connect() as conn:
         staged = mark_retroactive(conn, [price], today=today or clock.today())
     load(engine, staged, source="prices", target=f"dashboard price {provider} {model}")

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from ingest.base import SourceError
+from ingest.sources._common import read_text, text_lines
 from models.economics.contract import ApiPricing, Demand, GpuOption
 from models.economics.plan_inputs import SLO_POINT_KEYS, PlanInputs, PlanningInputs, SloInputs, SloPoint
 
@@ -215,11 +217,9 @@ def load_scenario(path: Path | str, *, require_api: bool = True) -> Scenario:
     """
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{file}: cannot read file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{file}: not a UTF-8 text file") from None
+        text = read_text(file)  # the shared reader: BOMs and UTF-16 read, others refused with line and offset
+    except SourceError as exc:
+        raise ScenarioError(str(exc)) from None
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -298,58 +298,55 @@ def load_demand_csv(path: Path | str, *, peak_factor: bool = False) -> Demand:
     file = Path(path)
     try:
         return _read_demand_csv(file, peak_factor)
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{file}: not a UTF-8 text file") from None
+    except SourceError as exc:
+        raise ScenarioError(str(exc)) from None
     except csv.Error as exc:
         raise ScenarioError(f"{file}: unreadable CSV ({exc})") from None
 
 
 def _read_demand_csv(file: Path, read_peak: bool) -> Demand:
-    try:
-        handle = file.open(newline="", encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{file}: cannot read demand file ({exc.strerror or exc})") from None
-    with handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None or not any(h.strip() for h in header):
-            raise ScenarioError(f"{file}: demand file is empty")
-        names = [h.strip() for h in header]
-        missing = [c for c in DEMAND_COLUMNS if c not in names]
-        if missing:
-            raise ScenarioError(f"{file}: line 1: missing column(s) {', '.join(missing)}")
-        col = {c: names.index(c) for c in DEMAND_COLUMNS}
-        peak_col = names.index("peak_factor") if read_peak and "peak_factor" in names else None
-        hours: list[datetime] = []
-        counts: list[tuple[float, float, float]] = []
-        peaks: list[float] = []
-        for line, row in enumerate(reader, start=2):
-            if not row or not any(cell.strip() for cell in row):
-                continue  # a blank line is not a data row
-            cells = {c: (row[i] if i < len(row) else None) for c, i in col.items()}
-            if cells["hour"] is None or not cells["hour"].strip():
-                raise ScenarioError(f"{file}: line {line}: hour: missing value")
-            stamp = _parse_hour(file, line, cells["hour"])
-            inp, cached, out = (_parse_count(file, line, c, cells[c]) for c in DEMAND_COLUMNS[1:])
-            if cached > inp:
-                raise ScenarioError(
-                    f"{file}: line {line}: cached_input_tokens ({cached:g}) exceeds input_tokens ({inp:g}); "
-                    "input_tokens must include the cached part"
-                )
-            if hours:
-                step = stamp - hours[-1]
-                if step == timedelta(0):
-                    raise ScenarioError(f"{file}: line {line}: hour: duplicate hour {cells['hour'].strip()}")
-                if step < timedelta(0):
-                    raise ScenarioError(f"{file}: line {line}: hour: not sorted ({cells['hour'].strip()} "
-                                        f"comes after {hours[-1].isoformat()})")
-                if step != _ONE_HOUR:
-                    raise ScenarioError(f"{file}: line {line}: hour: gap after {hours[-1].isoformat()} "
-                                        f"(hours must be consecutive; write a row of zeros for an idle hour)")
-            hours.append(stamp)
-            counts.append((inp, cached, out))
-            if peak_col is not None:
-                peaks.append(_parse_peak(file, line, row[peak_col] if peak_col < len(row) else None))
+    if not file.is_file():
+        raise ScenarioError(f"{file}: cannot read demand file (no such file)")
+    reader = csv.reader(text_lines(file))
+    header = next(reader, None)
+    if header is None or not any(h.strip() for h in header):
+        raise ScenarioError(f"{file}: demand file is empty")
+    names = [h.strip() for h in header]
+    missing = [c for c in DEMAND_COLUMNS if c not in names]
+    if missing:
+        raise ScenarioError(f"{file}: line 1: missing column(s) {', '.join(missing)}")
+    col = {c: names.index(c) for c in DEMAND_COLUMNS}
+    peak_col = names.index("peak_factor") if read_peak and "peak_factor" in names else None
+    hours: list[datetime] = []
+    counts: list[tuple[float, float, float]] = []
+    peaks: list[float] = []
+    for line, row in enumerate(reader, start=2):
+        if not row or not any(cell.strip() for cell in row):
+            continue  # a blank line is not a data row
+        cells = {c: (row[i] if i < len(row) else None) for c, i in col.items()}
+        if cells["hour"] is None or not cells["hour"].strip():
+            raise ScenarioError(f"{file}: line {line}: hour: missing value")
+        stamp = _parse_hour(file, line, cells["hour"])
+        inp, cached, out = (_parse_count(file, line, c, cells[c]) for c in DEMAND_COLUMNS[1:])
+        if cached > inp:
+            raise ScenarioError(
+                f"{file}: line {line}: cached_input_tokens ({cached:g}) exceeds input_tokens ({inp:g}); "
+                "input_tokens must include the cached part"
+            )
+        if hours:
+            step = stamp - hours[-1]
+            if step == timedelta(0):
+                raise ScenarioError(f"{file}: line {line}: hour: duplicate hour {cells['hour'].strip()}")
+            if step < timedelta(0):
+                raise ScenarioError(f"{file}: line {line}: hour: not sorted ({cells['hour'].strip()} "
+                                    f"comes after {hours[-1].isoformat()})")
+            if step != _ONE_HOUR:
+                raise ScenarioError(f"{file}: line {line}: hour: gap after {hours[-1].isoformat()} "
+                                    f"(hours must be consecutive; write a row of zeros for an idle hour)")
+        hours.append(stamp)
+        counts.append((inp, cached, out))
+        if peak_col is not None:
+            peaks.append(_parse_peak(file, line, row[peak_col] if peak_col < len(row) else None))
     if not counts:
         raise ScenarioError(f"{file}: demand file is empty (a header but no rows)")
     arr = np.asarray(counts, dtype=np.float64)

@@ -6,7 +6,8 @@ import streamlit as st
 from app.charts.breakeven import breakeven_chart, forecast_chart
 from app.ui import data, economics
 from app.ui.filters import date_range_sidebar, sidebar
-from app.ui.format import tokens, usd
+from app.ui.format import name, tokens, usd
+from app.ui.tables import show_table
 from models import clock
 
 st.title("Breakeven")
@@ -18,7 +19,7 @@ if not names:
     st.stop()
 default = names.index(picked_workloads[0]) if picked_workloads and picked_workloads[0] in names else 0
 c1, c2 = st.columns([1, 2])
-workload = c1.selectbox("Workload", names, index=default, key="breakeven_workload")
+workload = c1.selectbox("Workload", names, index=default, key="breakeven_workload", format_func=name)
 horizon = c2.slider("Forecast marker: weeks ahead", 4, 52, 13, key="breakeven_horizon")
 
 now = clock.current_hour()
@@ -69,7 +70,7 @@ st.plotly_chart(breakeven_chart(
     forecast_high=None if fc is None else fc["monthly_tokens_high"],
     title=f"Breakeven for {workload} on {candidate.label}"), key="breakeven_curve")
 with st.expander("Curve data (monthly tokens and USD per 730-hour month)"):
-    st.dataframe(curve, hide_index=True, key="breakeven_curve_table", column_config={
+    show_table(curve, hide_index=True, key="breakeven_curve_table", column_config={
         "monthly_tokens": st.column_config.NumberColumn("Tokens per month", format="compact"),
         "api_only_usd": st.column_config.NumberColumn("API only (USD/month)", format="dollar"),
         "gpu_only_usd": st.column_config.NumberColumn("GPU only (USD/month)", format="dollar"),
@@ -108,7 +109,7 @@ if payback["status"] == "ok":
                    help="Purchase / (rented USD/month − bought running USD/month).")
     cols[2].metric("Purchase", usd(payback["purchase_usd"]), help="GPUs bought × purchase price per GPU.")
     cols[3].metric("GPUs bought", f"{payback['gpus']}", help="Replicas the contract's optimum owns × GPUs per replica.")
-    st.dataframe(pl.DataFrame({
+    show_table(pl.DataFrame({
         "option": ["buy", "rent", "tokens only"],
         "cost_over_term_usd": [payback["term_cost_buy_usd"], payback["term_cost_rent_usd"],
                                payback["term_cost_tokens_usd"]],

@@ -6,6 +6,7 @@ import streamlit as st
 from app.ui import auth, data, ledger_data
 from app.ui.filters import date_range_sidebar, sidebar
 from app.ui.flash import flash_and_rerun, show_flashes
+from app.ui.tables import show_table
 from models import clock
 from models.edits import MATCH_FIELDS, EditError, add_price, add_rule
 
@@ -25,9 +26,12 @@ else:
     cols[0].metric("Runs", f"{runs.height:,}", help="Latest ingest runs recorded (up to 200).")
     cols[1].metric("Failed runs", f"{failed:,}", help="Runs whose status is 'failed': nothing of them was written.")
     cols[2].metric("Rows written", f"{int(runs['rows_written'].sum()):,}", help="Σ rows written by these runs.")
-    st.dataframe(runs, hide_index=True, key="data_runs_table")
+    show_table(runs, hide_index=True, key="data_runs_table")
+for group in data.lookalike_names():
+    st.warning(f"Lookalike {group['kind']} names: {' / '.join(group['shown'])} display alike but are different "
+               "names (one holds an invisible or direction-changing character, shown as <U+…>).")
 st.markdown("**Freshness**")
-st.dataframe(data.data_freshness(clock.as_of()), hide_index=True, key="data_freshness_table")
+show_table(data.data_freshness(clock.as_of()), hide_index=True, key="data_freshness_table")
 
 st.subheader("Attribution rules")
 st.caption("Rules apply in priority order (lowest first); the first whose glob pattern (* and ?) matches assigns "
@@ -36,7 +40,7 @@ rules = data.attribution_rules()
 if rules.is_empty():
     st.info("No attribution rules: all spend is unallocated. Add one below, or load the demo (`hybridcost demo load`).")
 else:
-    st.dataframe(rules, hide_index=True, key="data_rules_table")
+    show_table(rules, hide_index=True, key="data_rules_table")
 with st.form("data_rule_form"):
     st.markdown("**Add a rule**")
     c = st.columns(5)
@@ -63,7 +67,7 @@ if catalog.is_empty():
     st.info("No prices yet: usage is shown as unpriced. Add prices below, or import LiteLLM's price map "
             "(see docs/ingest.md).")
 else:
-    st.dataframe(catalog, hide_index=True, key="data_prices_table")
+    show_table(catalog, hide_index=True, key="data_prices_table")
 with st.form("data_price_form"):
     st.markdown("**Add a price** (USD per 1M tokens)")
     c = st.columns(3)
@@ -97,7 +101,7 @@ if unpriced.is_empty():
 else:
     st.warning(f"{unpriced['rows'].sum():,} usage rows have no price in effect; they are counted as unpriced, "
                "never as $0. Add their prices above.")
-    st.dataframe(unpriced, hide_index=True, key="data_unpriced_table")
+    show_table(unpriced, hide_index=True, key="data_unpriced_table")
 
 st.subheader("Ledger: closed months, restatements, exchange rates, audit log")
 closed = ledger_data.periods()
@@ -105,20 +109,20 @@ if closed.is_empty():
     st.caption("No month is closed yet. `hybridcost period close 2026-10` freezes a month's figures; later loads "
                "that would change it are kept as restatements (docs/ledger.md).")
 else:
-    st.dataframe(closed, hide_index=True, key="data_periods_table")
+    show_table(closed, hide_index=True, key="data_periods_table")
 restated = ledger_data.restatements()
 if restated.is_empty():
     st.caption("No restatements: no load has changed a closed month.")
 else:
     st.warning(f"{restated.height:,} restatement(s): later loads changed closed months. The closed totals did not "
                "change; the differences are listed here and in the next weekly report.")
-    st.dataframe(restated, hide_index=True, key="data_restatements_table")
+    show_table(restated, hide_index=True, key="data_restatements_table")
 
 rates = ledger_data.fx_rates()
 st.markdown(f"**Exchange rates** (to the reporting currency; lines without a rate for their day are "
             f"*unconverted*: counted, never summed at 1:1). {rates.height:,} stored.")
 if not rates.is_empty():
-    st.dataframe(rates, hide_index=True, key="data_fx_table")
+    show_table(rates, hide_index=True, key="data_fx_table")
 if auth.can_edit():
     with st.form("data_fx_form", clear_on_submit=True):
         c = st.columns(3)
@@ -140,4 +144,4 @@ st.markdown("**Audit log** (newest 500, whatever the date range): every edit to 
 if audit.is_empty():
     st.caption("No edits yet.")
 else:
-    st.dataframe(audit, hide_index=True, key="data_audit_table")
+    show_table(audit, hide_index=True, key="data_audit_table")

@@ -7,6 +7,7 @@ from app.charts.fleet import idle_cost_by_gpu, queue_and_kv, utilization_heatmap
 from app.ui import data, economics
 from app.ui.filters import date_range_sidebar, sidebar
 from app.ui.format import pct, usd
+from app.ui.tables import show_table
 from models import clock
 from models.queries.fleet_view import fleet_totals, saturated_throughput, signal_rows, with_costs
 
@@ -41,7 +42,7 @@ costed = with_costs(gpus)
 left, right = st.columns(2)
 left.plotly_chart(idle_cost_by_gpu(costed), key="fleet_idle")
 right.plotly_chart(queue_and_kv(saturation), key="fleet_queue")
-st.dataframe(costed.drop("signals"), hide_index=True, key="fleet_gpu_table", column_config={
+show_table(costed.drop("signals"), hide_index=True, key="fleet_gpu_table", column_config={
     "utilization_mean": st.column_config.NumberColumn("Mean utilization (%)", format="%.1f"),
     "gpu_hour_cost_usd": st.column_config.NumberColumn("USD per GPU-hour", format="$%.3f"),
     "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="dollar"),
@@ -52,7 +53,7 @@ signals = signal_rows(gpus, data.inference_pressure(since, until), float(thresho
 if signals.is_empty():
     st.success("No signals: no endpoint queues for long and every GPU is above the breakeven utilization.")
 else:
-    st.dataframe(signals, hide_index=True, key="fleet_signals_table")
+    show_table(signals, hide_index=True, key="fleet_signals_table")
 st.caption("Add capacity: an endpoint's requests waited (mean > 1) in 3 or more hours or its KV cache passed 90 %, "
            "or a GPU's p95 utilization passed 90 % for 3 hours. Below breakeven: mean utilization under the slider.")
 
@@ -65,7 +66,7 @@ else:
         st.warning(f"{r['workload']}: its vLLM servers measured {r['measured_output_tokens_per_s']:,.0f} output "
                    f"tok/s at saturation against {r['assumed_output_tokens_per_s']:,.0f} the plan assumes at the same "
                    f"mix ({r['gap']:.1f}x). {r['advice']}.")
-    st.dataframe(plans, hide_index=True, key="fleet_plans_table", column_config={
+    show_table(plans, hide_index=True, key="fleet_plans_table", column_config={
         "candidate": st.column_config.TextColumn("Candidate (the plan's, or a default pairing)"),
         "servers": st.column_config.NumberColumn("vLLM servers now", format="%d"),
         "plan_replicas": st.column_config.NumberColumn("Plan: replicas", format="%d",
@@ -84,6 +85,6 @@ st.subheader("Measured throughput at saturation")
 st.caption("Generation tokens per second per replica (vLLM endpoint), measured only in hours when requests were "
            "queued, so the engine was saturated: the median over those hours. The Workloads page offers it as the "
            "plan's throughput (converted at the workload's prompt-to-output mix).")
-st.dataframe(saturated_throughput(saturation), hide_index=True, key="fleet_throughput_table", column_config={
+show_table(saturated_throughput(saturation), hide_index=True, key="fleet_throughput_table", column_config={
     "generation_tokens_per_s": st.column_config.NumberColumn("Output tok/s per replica", format="%.0f"),
     "saturated_hours": st.column_config.NumberColumn("Saturated hours", format="%.1f")})

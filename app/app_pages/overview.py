@@ -9,6 +9,7 @@ from app.ui import auth, data
 from app.ui.filters import apply_scope, date_range_sidebar, sidebar
 from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.format import tokens, usd
+from app.ui.tables import show_table
 from models import clock
 from models.edits import EditError, set_budget
 from models.queries.overview import budget_status, month_over_month, token_vs_gpu_daily, two_month_window, within
@@ -64,7 +65,7 @@ month_daily = apply_scope(within(wide, wide_since, wide_until), picked_workloads
 months = month_over_month(month_daily, today)
 left, right = st.columns(2)
 left.plotly_chart(month_comparison(months), key="overview_months")
-right.dataframe(months, hide_index=True, key="overview_months_table", column_config={
+show_table(months, container=right, hide_index=True, key="overview_months_table", column_config={
     "this_month_usd": st.column_config.NumberColumn("This month to date (USD)", format="dollar"),
     "last_month_usd": st.column_config.NumberColumn("Last month (USD)", format="dollar"),
     "last_month_to_date_usd": st.column_config.NumberColumn("Last month, same days (USD)", format="dollar"),
@@ -83,7 +84,7 @@ for row in over.iter_rows(named=True):
 if status.is_empty():
     st.caption("No budgets yet: add one below.")
 else:
-    st.dataframe(status, hide_index=True, key="overview_budgets_table", column_config={
+    show_table(status, hide_index=True, key="overview_budgets_table", column_config={
         "monthly_usd": st.column_config.NumberColumn("Budget (USD/month)", format="dollar"),
         "month_to_date_usd": st.column_config.NumberColumn("Month to date (USD)", format="dollar"),
         "forecast_month_end_usd": st.column_config.NumberColumn(
@@ -106,4 +107,4 @@ with st.form("overview_budget_form", clear_on_submit=False):
             flash_and_rerun(f"Saved the {scope} budget for {name.strip()}.")
 
 st.subheader("Data freshness")
-st.dataframe(data.data_freshness(clock.as_of()), hide_index=True, key="overview_freshness")
+show_table(data.data_freshness(clock.as_of()), hide_index=True, key="overview_freshness")

@@ -6,6 +6,7 @@ from app.charts.spend import reconciliation_bars, share_lines, spend_by_group, s
 from app.ui import data
 from app.ui.filters import apply_scope, date_range_sidebar, sidebar
 from app.ui.format import pct, usd
+from app.ui.tables import show_table
 from models.queries.spend import summarise
 from models.queries.spend_detail import reconciliation_wide, shares_over_time, token_shares, week_over_week
 
@@ -49,7 +50,7 @@ left, right = st.columns([3, 2])
 left.plotly_chart(spend_over_time(daily, color=by, title=f"Token spend per day by {by}"), key="spend_over_time")
 summary = summarise(daily, by)
 right.plotly_chart(spend_by_group(summary, title=f"Token spend by {by}"), key="spend_by_group")
-st.dataframe(summary, hide_index=True, key="spend_summary_table", column_config={
+show_table(summary, hide_index=True, key="spend_summary_table", column_config={
     "group": by, "cost_usd": st.column_config.NumberColumn("Spend (USD)", format="dollar"),
     "cost_basis": st.column_config.TextColumn("Bases", help="Which cost bases fed the total")})
 
@@ -57,7 +58,7 @@ st.subheader("Week-over-week movers")
 last_day = daily["day"].max()
 movers = week_over_week(daily, by, last_day)
 st.caption(f"7 days to {last_day} vs the 7 days before, by {by}; change % = (this − last) / last.")
-st.dataframe(movers, hide_index=True, key="spend_movers_table", column_config={
+show_table(movers, hide_index=True, key="spend_movers_table", column_config={
     "group": by, "this_week_usd": st.column_config.NumberColumn("This week (USD)", format="dollar"),
     "last_week_usd": st.column_config.NumberColumn("Week before (USD)", format="dollar"),
     "change_usd": st.column_config.NumberColumn("Change (USD)", format="dollar"),
@@ -72,4 +73,4 @@ st.caption("Each basis's total per provider and UTC month, side by side. Varianc
            "> request-log estimate). Request logs are often a sample, so large negative variances there are expected.")
 recon = data.reconciliation(since, until)
 st.plotly_chart(reconciliation_bars(recon), key="spend_recon_chart")
-st.dataframe(reconciliation_wide(recon), hide_index=True, key="spend_recon_table")
+show_table(reconciliation_wide(recon), hide_index=True, key="spend_recon_table")

@@ -9,7 +9,8 @@ from app.charts.whatif import levers_waterfall, scenario_comparison
 from app.ui import auth, data, economics, workflow_data
 from app.ui.filters import date_range_sidebar, sidebar
 from app.ui.flash import flash_and_rerun, show_flashes
-from app.ui.format import tokens, usd
+from app.ui.format import name, tokens, usd
+from app.ui.tables import show_table
 from models import clock
 from models.economics.catalog import GPU_TYPES, gpu_option_from_catalog
 from models.economics.catalog import gpu_type as gpu_row
@@ -28,7 +29,7 @@ SYNTHETIC = "synthetic (1B tokens/month, weekday-diurnal)"
 names = data.workloads()["name"].to_list()
 options = names + [SYNTHETIC]
 default = options.index(picked_workloads[0]) if picked_workloads and picked_workloads[0] in options else 0
-workload = st.selectbox("Demand shape from", options, index=default, key="whatif_workload",
+workload = st.selectbox("Demand shape from", options, index=default, key="whatif_workload", format_func=name,
                         help="A workload's hourly demand in the date range (its plan is the starting point), or a "
                              "synthetic shape when there is no data.")
 figures = economics.plan(workload, since, until, now) if workload != SYNTHETIC else None
@@ -180,7 +181,7 @@ steps = economics.whatif_levers(*args, {"repeat_share": cache_hit, "batchable_sh
                                         "route_share": route, "route_price_ratio": ratio},
                                 api=api, synthetic=synthetic)
 right.plotly_chart(levers_waterfall(steps), key="whatif_waterfall")
-st.dataframe(steps, hide_index=True, key="whatif_levers_table", column_config={
+show_table(steps, hide_index=True, key="whatif_levers_table", column_config={
     "saving_usd_month": st.column_config.NumberColumn("Saving (USD/month)", format="dollar"),
     "remaining_usd_month": st.column_config.NumberColumn("Remaining (USD/month)", format="dollar")})
 
@@ -211,7 +212,7 @@ else:
     compared = economics.scenario_costs(planned, since, until, now, scale, factor, bodies, api=api,
                                         synthetic=synthetic)
     st.plotly_chart(scenario_comparison(compared), key="whatif_compare_chart")
-    st.dataframe(compared, hide_index=True, key="whatif_compare_table", column_config={
+    show_table(compared, hide_index=True, key="whatif_compare_table", column_config={
         "api_only_usd_month": st.column_config.NumberColumn("API only (USD/month)", format="dollar"),
         "gpu_only_usd_month": st.column_config.NumberColumn("GPU only (USD/month)", format="dollar"),
         "hybrid_usd_month": st.column_config.NumberColumn("Best hybrid (USD/month)", format="dollar"),

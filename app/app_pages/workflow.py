@@ -7,6 +7,7 @@ from app.charts.workflow import saturation, savings_ranked
 from app.ui import workflow_data
 from app.ui.filters import date_range_sidebar
 from app.ui.format import pct, usd
+from app.ui.tables import show_table
 
 HELP = {
     "requests": "Served requests (HTTP status < 400, or no status) in the period.",
@@ -58,7 +59,7 @@ shown = card.select("group", *HELP.keys()).with_columns(
     *[(pl.col(c) * 100) for c in ("repeat_share", "reasoning_share", "batch_candidate_share", "rate_limited_share")],
 )
 money = st.column_config.NumberColumn
-st.dataframe(
+show_table(
     shown, hide_index=True, key="workflow_scorecard",
     column_config={
         "group": st.column_config.TextColumn(by.capitalize()),

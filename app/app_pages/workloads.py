@@ -6,8 +6,9 @@ from app.charts.workloads import hourly_heatmap, token_mix, weekly_volume
 from app.ui import data, economics
 from app.ui.filters import date_range_sidebar, sidebar
 from app.ui.flash import show_flashes
-from app.ui.format import pct, tokens, usd
+from app.ui.format import name, pct, tokens, usd
 from app.ui.plan_editor import plan_editor
+from app.ui.tables import show_table
 from models import clock
 from models.planning.pairing import DEFAULT_PAIRING, catalog_rows
 from models.queries.workload_view import demand_frame, hourly_shape, weekly
@@ -24,7 +25,7 @@ if not names:
     st.stop()
 options = names + ["unallocated"]
 default = options.index(picked_workloads[0]) if picked_workloads and picked_workloads[0] in options else 0
-workload = st.selectbox("Workload", options, index=default, key="workloads_workload")
+workload = st.selectbox("Workload", options, index=default, key="workloads_workload", format_func=name)
 
 demand = demand_frame(data.workload_hourly(workload, since, until), since=since, until=until)
 total_tokens = int(demand["input_tokens"].sum() + demand["output_tokens"].sum())
@@ -55,7 +56,7 @@ left, right = st.columns([3, 2])
 left.plotly_chart(hourly_heatmap(hourly_shape(demand)), key="workloads_heatmap")
 right.plotly_chart(token_mix(mix), key="workloads_mix")
 st.plotly_chart(weekly_volume(weeks), key="workloads_weekly")
-st.dataframe(weeks, hide_index=True, key="workloads_weekly_table")
+show_table(weeks, hide_index=True, key="workloads_weekly_table")
 
 st.subheader("Recommendation")
 candidate = figures.candidate
@@ -109,4 +110,4 @@ if workload in names:  # 'unallocated' is no workload of its own, so it has no p
 with st.expander("Default pairing catalog (used when a workload has no plan)"):
     st.caption("Each API model class is paired with an open model of comparable capability; marked "
                f"\"{DEFAULT_PAIRING}\" wherever it is shown. Throughput is per replica at saturation.")
-    st.dataframe(catalog_rows(), hide_index=True, key="workloads_pairing_table")
+    show_table(catalog_rows(), hide_index=True, key="workloads_pairing_table")

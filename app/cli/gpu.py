@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from app.cli import context, db
 from app.cli.errors import UserError, fail
 from app.cli.ingest_group import attach, collect_app, ingest_app
+from app.cli.loading import AcceptOption, ActorOption, accepted_fields, load_source
 from ingest.gpu_daemon import run_daemon
 from ingest.loader import LoadResult, load
 from ingest.sources.dcgm import DcgmSource
@@ -67,11 +68,35 @@ def day_window(since: str | None, until: str | None, *, today: date | None = Non
     return clock.day_range(first, last)
 
 
-def loader_writer(engine: Engine, *, source: str, target: str) -> Callable[[Sequence[Any]], LoadResult]:
-    """A daemon `write`: load a batch of records in one transaction; any database error raises."""
+def loader_writer(engine: Engine | Callable[[], Engine], *, source: str,
+                  target: str) -> Callable[[Sequence[Any]], LoadResult]:
+    """A daemon `write`: load a batch of records in one transaction; any database error raises.
+
+    `engine` may be a function that makes the engine: it is then called at every write until
+    it works, so a collector started while the database is away connects (and checks the
+    schema) when the database comes back.
+    """
     def write(records: Sequence[Any]) -> LoadResult:
-        return load(engine, records, source=source, target=target)
+        eng = engine() if callable(engine) else engine
+        return load(eng, records, source=source, target=target)
     return write
+
+
+class DatabaseWhenBack:
+    """The collector's engine, made on first use: the database may be away when `collect gpu` starts."""
+
+    def __init__(self):
+        self.reported = False
+
+    def __call__(self) -> Engine:
+        try:
+            return context.engine()  # connects and checks the schema; cached once it has worked
+        except Exception as exc:
+            if not self.reported:
+                self.reported = True
+                typer.echo(f"database not available ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}):"
+                           " samples wait in the spool until it is back", err=True)
+            raise
 
 
 def _report(result: LoadResult, what: str) -> None:
@@ -93,7 +118,7 @@ def collect_gpu(
     except NvmlUnavailable as exc:
         raise fail(str(exc)) from None
     spool = Spool(context.settings().spool_dir, host)
-    write = loader_writer(context.engine(), source="nvml", target=host)
+    write = loader_writer(DatabaseWhenBack(), source="nvml", target=host)
     try:
         reports = run_daemon(sampler, write, spool, seconds, max_ticks=max_ticks)
     except KeyboardInterrupt:
@@ -101,38 +126,45 @@ def collect_gpu(
     finally:
         sampler.close()
     written = sum(r.written for r in reports)
+    buffered = reports[-1].buffered if reports else 0
+    dropped = sum(r.dropped for r in reports)
     typer.echo(f"{len(reports)} ticks, {written} samples written, {spool.pending_count()} waiting in "
-               f"{spool.directory}", err=True)
+               f"{spool.directory}" + (f", {buffered} only in memory (lost on exit: the spool's disk is full)"
+                                      if buffered else "") + (f", {dropped} dropped (memory bound)" if dropped else ""),
+               err=True)
 
 
 def ingest_dcgm(
     source: str = typer.Argument(..., help="dcgm-exporter URL (http://host:9400/metrics) or a saved scrape file."),
     at: str | None = typer.Option(None, help="When the scrape was taken (ISO 8601 with zone); default file mtime or now."),
     host: str = typer.Option("", help="Host for series without a Hostname label."),
+    accept: list[str] = AcceptOption, actor: str = ActorOption,
 ) -> None:
     """Load one dcgm-exporter scrape as GPU samples (one per GPU or MIG instance)."""
-    src = DcgmSource(source, at=parse_at(at), host_default=host)
-    _report(load(context.engine(), src.collect(), source="dcgm", target=src.describe()), "dcgm")
+    src = DcgmSource(source, at=parse_at(at), host_default=host, accept=accepted_fields(accept))
+    _report(load_source(src, "dcgm", where=source, actor=actor), "dcgm")
 
 
 def ingest_vllm(
     source: str = typer.Argument(..., help="vLLM URL (http://host:8000/metrics) or a saved scrape file."),
     at: str | None = typer.Option(None, help="When the scrape was taken (ISO 8601 with zone); default file mtime or now."),
     endpoint: str | None = typer.Option(None, help="Endpoint name to record (default: the URL or file)."),
+    accept: list[str] = AcceptOption, actor: str = ActorOption,
 ) -> None:
     """Load one vLLM /metrics scrape as inference samples (one per model and engine)."""
-    src = VllmSource(source, at=parse_at(at), endpoint=endpoint)
-    _report(load(context.engine(), src.collect(), source="vllm", target=src.describe()), "vllm")
+    src = VllmSource(source, at=parse_at(at), endpoint=endpoint, accept=accepted_fields(accept))
+    _report(load_source(src, "vllm", where=source, actor=actor), "vllm")
 
 
 def ingest_nvidia_smi(
     file: Path = typer.Argument(..., help="CSV from nvidia-smi --query-gpu=... --format=csv."),
     tz: str = typer.Option(..., help="IANA zone of the file's timestamps, e.g. Europe/Berlin or UTC."),
-    host: str = typer.Option("", help="Host the log came from."),
+    host: str = typer.Option("", help="Host the log came from (required when the log has no uuid column)."),
+    accept: list[str] = AcceptOption, actor: str = ActorOption,
 ) -> None:
     """Load an nvidia-smi CSV log as GPU samples (timestamps read in --tz)."""
-    src = NvidiaSmiCsvSource(file, tz=tz, host=host)
-    _report(load(context.engine(), src.collect(), source="nvidia-smi", target=src.describe()), "nvidia-smi")
+    src = NvidiaSmiCsvSource(file, tz=tz, host=host, accept=accepted_fields(accept))
+    _report(load_source(src, "nvidia-smi", where=str(file), actor=actor), "nvidia-smi")
 
 
 def ingest_prometheus(
@@ -140,11 +172,13 @@ def ingest_prometheus(
     since: str | None = typer.Option(None, help="First UTC day (YYYY-MM-DD); default 30 days back."),
     until: str | None = typer.Option(None, help="Last UTC day, included; default today."),
     step: int = typer.Option(3600, hidden=True, min=1, help="Seconds per point (tests use a few seconds)."),
+    accept: list[str] = AcceptOption, actor: str = ActorOption,
 ) -> None:
     """Pull hourly dcgm-exporter aggregates of a fleet into the GPU hourly rollup (no raw samples)."""
     start, end = day_window(since, until)
-    src = PrometheusFleetSource(url, start=start, end=min(end, clock.now()), step_s=step)
-    _report(load(context.engine(), src.collect(), source="prometheus", target=src.describe()), "prometheus")
+    src = PrometheusFleetSource(url, start=start, end=min(end, clock.now()), step_s=step,
+                                accept=accepted_fields(accept))
+    _report(load_source(src, "prometheus", where=url, actor=actor), "prometheus")
 
 
 def prune(

@@ -11,7 +11,8 @@ from app.cli import context
 from app.cli.dates import parse_day
 from app.cli.errors import UserError
 from app.cli.ingest_group import attach, ingest_app
-from ingest.loader import LoadResult, load
+from app.cli.loading import AcceptOption, ActorOption, accepted_fields, load_source
+from ingest.loader import LoadResult
 from ingest.pull import pull
 from ingest.sources import anthropic_usage as an
 from ingest.sources import openai_usage as oa
@@ -36,9 +37,10 @@ def _existing(path: Path) -> Path:
     return path
 
 
-def _load_file(source, name: str) -> LoadResult:
-    result = load(context.engine(), source.collect(), source=name, target=source.describe())
-    _report(result, str(getattr(source, "path", name)))
+def _load_file(source, name: str, actor: str | None = None, **kwargs) -> LoadResult:
+    where = str(getattr(source, "path", name))
+    result = load_source(source, name, where=where, actor=actor, **kwargs)
+    _report(result, where)
     return result
 
 
@@ -120,37 +122,46 @@ class _ScopesAfterRead:
 
 
 @ingest_app.command()
-def focus(file: Path = FileArg) -> None:
+def focus(file: Path = FileArg, accept: list[str] = AcceptOption, actor: str = ActorOption) -> None:
     """A FOCUS 1.0-1.2 billing export (CSV or Parquet); re-issued months replace their earlier rows."""
-    src = FocusSource(_existing(file))
-    result = load(context.engine(), src.collect(), source="focus", target=src.describe(),
-                  replace_scopes=_ScopesAfterRead(src))
-    _report(result, str(file))
+    src = FocusSource(_existing(file), accept=accepted_fields(accept))
+    _load_file(src, "focus", actor, replace_scopes=_ScopesAfterRead(src))
 
 
 @ingest_app.command()
-def otel(file: Path = FileArg, account: str = typer.Option("", "--account", help="Account id to label rows.")) -> None:
-    """OpenTelemetry GenAI spans (OTLP JSON)."""
-    _load_file(OtelGenAISource(_existing(file), account_id=account), "otel_genai")
+def otel(file: Path = FileArg, account: str = typer.Option("", "--account", help="Account id to label rows."),
+         accept: list[str] = AcceptOption, actor: str = ActorOption) -> None:
+    """OpenTelemetry GenAI spans (OTLP JSON; times in ns, or s/ms/us told apart by magnitude)."""
+    _load_file(OtelGenAISource(_existing(file), account_id=account, accept=accepted_fields(accept)), "otel_genai",
+               actor)
 
 
 @ingest_app.command()
-def litellm(file: Path = FileArg, account: str = typer.Option("", "--account", help="Account id to label rows.")) -> None:
-    """A LiteLLM_SpendLogs export (CSV, JSON lines or a JSON array)."""
-    _load_file(LiteLLMSpendLogsSource(_existing(file), account_id=account), "litellm")
+def litellm(file: Path = FileArg, account: str = typer.Option("", "--account", help="Account id to label rows."),
+            accept: list[str] = AcceptOption, actor: str = ActorOption) -> None:
+    """A LiteLLM_SpendLogs export (CSV, JSON lines, a JSON array or a single JSON object)."""
+    _load_file(LiteLLMSpendLogsSource(_existing(file), account_id=account, accept=accepted_fields(accept)),
+               "litellm", actor)
 
 
 @ingest_app.command()
-def langfuse(file: Path = FileArg) -> None:
+def langfuse(file: Path = FileArg, accept: list[str] = AcceptOption, actor: str = ActorOption) -> None:
     """A Langfuse trace export ({trace, observations})."""
-    _load_file(LangfuseSource(_existing(file)), "langfuse")
+    _load_file(LangfuseSource(_existing(file), accept=accepted_fields(accept)), "langfuse", actor)
 
 
 @ingest_app.command()
 def invoice(file: Path = FileArg,
-            mapping: Path = typer.Option(..., "--mapping", help="YAML naming the invoice's columns.")) -> None:
-    """An invoice CSV from any provider, read through a column mapping."""
-    _load_file(InvoiceCsvSource(_existing(file), _existing(mapping)), "invoice")
+            mapping: Path = typer.Option(..., "--mapping", help="YAML naming the invoice's columns."),
+            decimal_separator: str = typer.Option(
+                None, "--decimal-separator", help="How the file writes decimals: '.' (1,234.56) or ',' "
+                "(1.234,56); wins over the mapping's decimal_separator or locale."),
+            locale: str = typer.Option(None, "--locale", help="The file's locale instead (de-DE, fr-FR, en-US)."),
+            accept: list[str] = AcceptOption, actor: str = ActorOption) -> None:
+    """An invoice CSV from any provider, read through a column mapping; ambiguous amounts are refused."""
+    src = InvoiceCsvSource(_existing(file), _existing(mapping), decimal_separator=decimal_separator, locale=locale,
+                           accept=accepted_fields(accept))
+    _load_file(src, "invoice", actor)
 
 
 def register(app: typer.Typer) -> None:

@@ -43,7 +43,8 @@ class HybridcostGroup(TyperGroup):
             return super().invoke(ctx)
         except user_error_types() as exc:
             click.echo(f"error: {exc}", err=True)
-            ctx.exit(USER_ERROR_EXIT)
+            # A load the database failed (gone, full) exits 3 like any database error; bad input exits 2.
+            ctx.exit(getattr(exc, "exit_code", USER_ERROR_EXIT))
         except DBAPIError as exc:
             # A database that went away (or refuses us) is reported in one line; details at DEBUG.
             logging.getLogger("hybridcost").debug("database error", exc_info=True)

@@ -24,10 +24,12 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 def streamlit_command(host: str, port: int, secrets_file: Path | None = None) -> list[str]:
     """The command line that serves the app; usage statistics are always off.
 
-    Uploads are capped at 50 MB (server.maxUploadSize) and parsed by the CLI's validating loaders.
+    `app.server` imports the heavy modules before Streamlit accepts a session (a cold start
+    with many sessions at once never sees a half-imported pandas). Uploads are capped at
+    50 MB (server.maxUploadSize) and parsed by the CLI's validating loaders.
     """
     command = [
-        sys.executable, "-m", "streamlit", "run", str(ENTRY_POINT),
+        sys.executable, "-m", "app.server", "run", str(ENTRY_POINT),
         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         "--server.maxUploadSize", "50", "--theme.base", "light", "--client.toolbarMode", "viewer",

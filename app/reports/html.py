@@ -17,6 +17,7 @@ from app.charts.whatif import levers_waterfall
 from app.reports.summary import headlines
 from app.reports.tables import Table, report_tables
 from app.ui.format import pct, tokens, usd
+from models.names import shown
 from models.queries.spend import summarise
 from models.reports.data import WeeklyReport
 
@@ -65,7 +66,7 @@ def cell_text(value: Any, kind: str) -> str:
         return f"{value:%Y-%m-%d %H:%M} UTC"
     if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    return shown(str(value))  # a name's invisible characters written out, never reordering the page
 
 
 def _kind(table: Table, key: str, kind: str, row: dict[str, Any]) -> str:
@@ -173,7 +174,7 @@ def render_html(rep: WeeklyReport, *, static_charts: bool = False) -> str:
     for key, heading in SECTIONS:
         parts.append(f"<section id='{key}'><h2>{html.escape(heading)}</h2>")
         if key == "summary":
-            parts.append(_kpis(rep) + "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in headlines(rep))
+            parts.append(_kpis(rep) + "<ul>" + "".join(f"<li>{html.escape(shown(s))}</li>" for s in headlines(rep))
                          + "</ul>")
         parts.extend(chart(f) for f in figures.get(key, []))
         section_tables = [t for t in tables if TABLE_SECTION[t.section] == key]

@@ -160,6 +160,14 @@ def scenarios() -> pl.DataFrame:
     return _read(reference.scenarios)
 
 
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def lookalike_names() -> list[dict]:
+    """Names that display alike but differ by invisible characters (bidi controls, zero-width)."""
+    from models.queries.names import lookalike_names as query
+
+    return _read(query)
+
+
 def clear() -> None:
     """Forget cached frames after an edit, so every page shows the new state."""
     st.cache_data.clear()

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 import streamlit as st
 
+from app.ui.format import name
 from models import clock
 
 
@@ -31,9 +32,9 @@ def date_range_sidebar(default_days: int = 30) -> tuple[datetime, datetime]:
 def scope_sidebar(workload_names: list[str], team_names: list[str]) -> tuple[list[str], list[str]]:
     """Workload and team multiselects shared by every page; empty means all."""
     picked_workloads = st.sidebar.multiselect("Workloads", sorted(set(workload_names)), key="filters_workloads",
-                                              help="Only these workloads; leave empty for all.")
+                                              help="Only these workloads; leave empty for all.", format_func=name)
     picked_teams = st.sidebar.multiselect("Teams", sorted(set(team_names)), key="filters_teams",
-                                          help="Only these teams; leave empty for all.")
+                                          help="Only these teams; leave empty for all.", format_func=name)
     return picked_workloads, picked_teams
 
 

@@ -28,6 +28,7 @@ from ingest.sources._common import (
     str_or_empty,
     token_count,
 )
+from models import bounds
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -102,6 +103,7 @@ def cost_records(buckets: list[dict], where: str, account_id: str) -> Iterator[C
         for j, res in enumerate(bucket.get("results") or []):
             path = f"data[{i}].results[{j}]"
             cents = parse_decimal(res.get("amount"), where, field=f"{path}.amount")
+            bounds.check("amount", cents / 100, field=f"{path}.amount", where=where)
             dims = {k: str_or_empty(res.get(k)) for k in
                     ("cost_type", "token_type", "context_window", "service_tier", "inference_geo")}
             workspace, description = str_or_empty(res.get("workspace_id")), str_or_empty(res.get("description"))

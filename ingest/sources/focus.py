@@ -6,9 +6,8 @@ date-times are UTC as the spec requires; money is Decimal; negative costs are ke
 
 from __future__ import annotations
 
-import functools
-
 import csv
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -19,7 +18,8 @@ from typing import Any
 
 from ingest.base import SourceError
 from ingest.records import CostLine
-from ingest.sources._common import currency_code, file_describe, parse_decimal, parse_utc, stable_key
+from ingest.sources._common import currency_code, file_describe, parse_decimal, parse_utc, stable_key, text_lines
+from models.bounds import Guard
 
 REQUIRED = ("BilledCost", "BillingCurrency", "ChargePeriodStart", "ChargePeriodEnd", "ProviderName",
             "BillingAccountId", "BillingPeriodStart", "ChargeCategory", "ServiceCategory")
@@ -63,9 +63,11 @@ class FocusSource:
 
     name = "focus"
 
-    def __init__(self, path: str | Path, *, file_format: str | None = None, batch_rows: int = 10_000):
+    def __init__(self, path: str | Path, *, file_format: str | None = None, batch_rows: int = 10_000,
+                 accept: tuple[str, ...] = ()):
         """Read the file at path; the format comes from the extension unless given ('csv' or 'parquet')."""
         self.path = Path(path)
+        self.guard = Guard(str(self.path), accept)
         self.file_format = file_format or ("parquet" if self.path.suffix.lower() in (".parquet", ".pq") else "csv")
         self.batch_rows = batch_rows
         self._scopes: set[tuple[str, str, datetime]] = set()
@@ -97,35 +99,31 @@ class FocusSource:
         return mapping
 
     def _csv_rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        # The shared reader: BOMs and UTF-16 detected, other encodings refused with their line.
+        reader = csv.reader(text_lines(self.path))
         try:
-            fh = open(self.path, newline="", encoding="utf-8-sig")
-        except OSError as exc:
-            raise SourceError(str(self.path), f"cannot read file: {exc.strerror or exc}") from exc
-        with fh:
-            reader = csv.reader(fh)
+            header = next(reader)
+        except StopIteration:
+            raise SourceError(str(self.path), "empty file: no header", line=1) from None
+        except csv.Error as exc:
+            raise SourceError(str(self.path), f"bad CSV: {exc}", line=1) from None
+        mapping = self._check_header(header)
+        width = len(header)
+        while True:
             try:
-                header = next(reader)
+                cells = next(reader)
             except StopIteration:
-                raise SourceError(str(self.path), "empty file: no header", line=1) from None
+                return
             except csv.Error as exc:
-                raise SourceError(str(self.path), f"bad CSV: {exc}", line=1) from None
-            mapping = self._check_header(header)
-            width = len(header)
-            while True:
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    raise SourceError(str(self.path), f"bad CSV: {exc}", line=reader.line_num) from None
-                if not cells:
-                    continue
-                if len(cells) != width:
-                    raise SourceError(str(self.path), f"row has {len(cells)} cells, header has {width}",
-                                      line=reader.line_num)
-                raw = dict(zip(header, cells))
-                row = {canon: (None if raw[col] in ("NULL", "") else raw[col]) for canon, col in mapping.items()}
-                yield reader.line_num, row
+                raise SourceError(str(self.path), f"bad CSV: {exc}", line=reader.line_num) from None
+            if not cells:
+                continue
+            if len(cells) != width:
+                raise SourceError(str(self.path), f"row has {len(cells)} cells, header has {width}",
+                                  line=reader.line_num)
+            raw = dict(zip(header, cells))
+            row = {canon: (None if raw[col] in ("NULL", "") else raw[col]) for canon, col in mapping.items()}
+            yield reader.line_num, row
 
     def _parquet_rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         import pyarrow.parquet as pq
@@ -148,10 +146,12 @@ class FocusSource:
             if required:
                 raise SourceError(str(self.path), "required cost is NULL", line=line, field=col)
             return None
-        return parse_decimal(value, str(self.path), field=col, line=line)
+        return self.guard.check("amount", parse_decimal(value, str(self.path), field=col, line=line), field=col,
+                                line=line)
 
     def _time(self, row: dict, col: str, line: int) -> datetime:
-        return parse_utc(row.get(col), str(self.path), field=col, line=line, naive_is_utc=True)
+        moment = parse_utc(row.get(col), str(self.path), field=col, line=line, naive_is_utc=True)
+        return self.guard.time("charge_period_at", moment, field=col, line=line)
 
     def _tags(self, row: dict, line: int) -> dict[str, Any]:
         value = row.get("Tags")
@@ -178,6 +178,7 @@ class FocusSource:
             billed = self._money(row, "BilledCost", line, required=True)
             currency = currency_code(row.get("BillingCurrency"), where, field="BillingCurrency", line=line)
             start, end = self._time(row, "ChargePeriodStart", line), self._time(row, "ChargePeriodEnd", line)
+            self.guard.period(start, end, field="ChargePeriodEnd", line=line)
             period = self._time(row, "BillingPeriodStart", line)
             provider, account = str(row.get("ProviderName") or ""), str(row.get("BillingAccountId") or "")
             if not provider or not account:

@@ -24,6 +24,7 @@ from ingest.sources._common import (
     token_count,
     utc_from_unix,
 )
+from models import bounds
 
 DEFAULT_GROUP_BY = ("project_id", "api_key_id", "model", "batch")
 _WIDTH_SECONDS = {"1m": 60, "1h": 3600, "1d": 86400}
@@ -114,6 +115,7 @@ def cost_records(buckets: list[dict], where: str, account_id: str) -> Iterator[C
             if not isinstance(amount, dict):
                 raise SourceError(where, "missing amount object", field=f"{path}.amount")
             value = parse_decimal(amount.get("value"), where, field=f"{path}.amount.value")
+            bounds.check("amount", value, field=f"{path}.amount.value", where=where)
             currency = currency_code(amount.get("currency"), where, field=f"{path}.amount.currency")
             project, key_id = str_or_empty(res.get("project_id")), str_or_empty(res.get("api_key_id"))
             line_item = str_or_empty(res.get("line_item"))

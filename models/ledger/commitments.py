@@ -9,7 +9,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from models import audit
+from models import audit, bounds
 from models.ledger import LedgerError
 from models.ledger.fx import check_currency
 
@@ -33,6 +33,9 @@ def add_commitment(conn: Connection, *, provider: str, name: str, start_on: date
         raise LedgerError(f"commitment {name!r}: amount {amount!r} is not a number") from None
     if not money.is_finite():
         raise LedgerError(f"commitment {name!r}: amount {amount!r} is not a number")
+    why = bounds.problem("amount", money)
+    if why:
+        raise LedgerError(f"commitment {name!r}: amount {why}")
     currency = check_currency(currency, f"commitment {name!r}")
     key = {"p": provider, "a": account_id, "n": name}
     before = audit.row_dict(conn, "commitments", "provider = :p AND account_id = :a AND name = :n", key)

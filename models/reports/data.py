@@ -158,10 +158,11 @@ def top_movers(tables: dict[str, pl.DataFrame], limit: int = 5) -> pl.DataFrame:
 
 
 def failed_runs(conn: Connection, week: ReportWeek) -> pl.DataFrame:
-    """Ingest runs that started in the week and failed."""
+    """Ingest runs that started in the week and failed (or were abandoned by a process that died)."""
     rows = conn.execute(sa.text(
         "SELECT id, source, target, started_at, coalesce(error, '') FROM ingest_runs "
-        "WHERE status = 'failed' AND started_at >= :since AND started_at < :until ORDER BY started_at"),
+        "WHERE status IN ('failed', 'abandoned') AND started_at >= :since AND started_at < :until "
+        "ORDER BY started_at"),
         {"since": week.since, "until": week.until}).all()
     return pl.DataFrame([tuple(r) for r in rows], orient="row", schema={
         "id": pl.Int64, "source": pl.String, "target": pl.String, "started_at": pl.Datetime("us", "UTC"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
@@ -74,6 +72,7 @@ class UsageRequest(Base):
     cached_input_tokens: Mapped[Tokens]
     output_tokens: Mapped[Tokens]
     reasoning_tokens: Mapped[Tokens]
+    other_tokens: Mapped[Tokens]
     latency_ms: Mapped[float | None] = mapped_column(Float)
     status_code: Mapped[int | None] = mapped_column(Integer)
     is_batch: Mapped[bool] = mapped_column(Boolean, server_default="false")
