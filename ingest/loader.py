@@ -12,7 +12,7 @@ import functools
 import json
 import operator
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,6 +76,7 @@ class LoadResult:
     rows_written: int = 0
     rows_skipped: int = 0
     by_table: dict[str, int] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class LoadError(RuntimeError):
@@ -115,9 +116,10 @@ def finish_run(engine: Engine, run_id: int, *, status: str, result: LoadResult |
     with engine.begin() as conn:
         conn.execute(
             sa.text("UPDATE ingest_runs SET status = :st, finished_at = now(), rows_read = :rd, "
-                    "rows_written = :wr, rows_skipped = :sk, error = :er WHERE id = :id"),
+                    "rows_written = :wr, rows_skipped = :sk, error = :er, detail = CAST(:dt AS jsonb) WHERE id = :id"),
             {"st": status, "rd": result.rows_read if result else 0, "wr": result.rows_written if result else 0,
-             "sk": result.rows_skipped if result else 0, "er": error, "id": run_id},
+             "sk": result.rows_skipped if result else 0, "er": error, "id": run_id,
+             "dt": _JSON.encode(result.detail if result and status == "succeeded" else {})},
         )
 
 
@@ -241,22 +243,14 @@ def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> tup
     return distinct, written
 
 
-def replace_focus_scopes(conn: Connection, scopes: Iterable[tuple[str, str, datetime]]) -> int:
-    """Delete FOCUS lines of each (provider, account, billing period) a re-issued export replaces."""
-    deleted = 0
-    for provider, account_id, period_start in scopes:
-        deleted += conn.execute(
-            sa.text("DELETE FROM cost_lines WHERE basis = 'focus' AND provider = :p AND account_id = :a "
-                    "AND billing_period_start_at = :b"),
-            {"p": provider, "a": account_id, "b": period_start},
-        ).rowcount
-    return deleted
-
-
 def load(engine: Engine, records: Iterable[Record], *, source: str, target: str, is_demo: bool = False,
-         replace_scopes: Iterable[tuple[str, str, datetime]] | None = None, batch_size: int = 20_000,
+         prepare: Callable[[Connection, int], dict[str, Any]] | None = None, batch_size: int = 20_000,
          progress=None) -> LoadResult:
-    """Write every record in one transaction; on any error write nothing and record the run failed."""
+    """Write every record in one transaction; on any error write nothing and record the run failed.
+
+    `prepare(conn, run_id)` runs once the records are staged and before they are merged (a FOCUS
+    export decides there which earlier rows it supersedes); what it returns is the run's detail.
+    """
     run_id = start_run(engine, source, target, is_demo=is_demo)
     result = LoadResult(run_id=run_id)
     try:
@@ -270,8 +264,8 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
                 if progress is not None and result.rows_read % batch_size == 0:
                     progress(result.rows_read)
             stager.flush()
-            if replace_scopes is not None:
-                replace_focus_scopes(conn, replace_scopes)
+            if prepare is not None:
+                result.detail = prepare(conn, run_id) or {}
             gpu_range = _ensure_gpu_partitions(conn) if r.GpuSample in stager.counts else None
             distinct = 0
             for kind in stager.counts:
