@@ -47,6 +47,16 @@ def spend_daily(since: datetime, until: datetime) -> pl.DataFrame:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def not_token_spend(since: datetime, until: datetime) -> tuple[pl.DataFrame, float]:
+    """Non-token AI charges per provider and kind, and commitments amortized (USD): shown apart from token spend."""
+    from models.queries import charges
+
+    with engine().connect() as conn:
+        return (charges.non_token_charges(conn, since=since, until=until),
+                float(charges.commitments_in(conn, since=since, until=until)))
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def data_freshness(as_of: datetime | None = None) -> pl.DataFrame:
     """Latest data per source and the last ingest runs."""
     from models.queries.status import freshness

@@ -18,8 +18,8 @@ TOKEN_TYPES = ("input", "cached_input", "cache_write_5m", "cache_write_1h", "out
 _NON_TOKEN = (
     ("storage", re.compile(r"storage|token.?hours?\b|gibibyte|\bgib\b|\bgb.?(hours?|months?)\b", re.I)),
     ("fine_tuning", re.compile(r"fine.?tun|\btraining\b", re.I)),
-    ("web_search", re.compile(r"web.?search|search.?(tool|quer|request)|grounding", re.I)),
     ("file_search", re.compile(r"file.?search|vector.?store|retrieval", re.I)),
+    ("web_search", re.compile(r"web.?search|search.?(tool|quer|request)|grounding", re.I)),
     ("code_execution", re.compile(r"code.?interpreter|code.?execution|container", re.I)),
     ("images", re.compile(r"\bimages?\b|dall.?e|image.?(generation|models?)", re.I)),
 )

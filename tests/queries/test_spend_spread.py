@@ -168,3 +168,18 @@ def test_a_line_model_matches_dated_snapshots_only(engine):
         daily = allocated_daily(conn, since=day, until=day + timedelta(days=1))
     money = {(row["model"], row["cost_usd"]) for row in daily.iter_rows(named=True)}
     assert money == {("gpt-4o-2024-08-06", Decimal("10")), ("gpt-4o-mini-2024-07-18", Decimal(0))}
+
+
+def test_spend_cli_shows_what_is_not_token_spend(cli_env, engine):
+    from typer.testing import CliRunner
+
+    from app.cli import context
+    from app.cli.main import app
+
+    _focus(engine, "ai_cache_storage_day.csv")
+    _focus(engine, "ai_prepayment_drawdown.csv")
+    context.reset()
+    result = CliRunner().invoke(app, ["spend", "--since", "2025-05-01", "--until", "2025-05-31"])
+    assert result.exit_code == 0, result.output
+    assert "total: $15.90 USD" in result.output
+    assert "Not in token spend: storage $3.00, commitments amortized $31,000.00" in result.output
