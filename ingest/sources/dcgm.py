@@ -162,6 +162,7 @@ class DcgmSource:
             for name, text in lab.items():
                 if text and not merged.get(name):
                     merged[name] = text
+        partitioned = {uuid for uuid, instance in values if instance}
         for key in values:
             uuid, instance = key
             v, lab = values[key], labels[key]
@@ -173,9 +174,11 @@ class DcgmSource:
                 gpu_uuid=uuid,
                 source=self.name,
                 mig_instance=instance,
+                mig_profile=lab.get("GPU_I_PROFILE", "") if instance else "",
                 gpu_index=int(gpu) if gpu.isdigit() else None,
                 model_name=lab.get("modelName", ""),
-                utilization_pct=_utilization(v, is_mig=bool(instance)),
+                # a MIG parent's GPU_UTIL reads 0: only its profiling metrics (if any) say anything
+                utilization_pct=_utilization(v, is_mig=bool(instance) or uuid in partitioned),
                 memory_used_bytes=used,
                 memory_total_bytes=total,
                 power_watts=v.get("power"),
