@@ -48,7 +48,7 @@ def _register(conn: Connection, unit: ExportUnit, run_id: int, name: str, issued
         "VALUES (:n, :f, :i, :src, :v, CAST(:files AS jsonb), :run) "
         "ON CONFLICT (fingerprint) DO UPDATE SET fingerprint = EXCLUDED.fingerprint "
         "RETURNING id, issued_at, (xmax = 0) AS inserted"),
-        {"n": name, "f": unit.fingerprint, "i": issued_at, "src": issued_from, "v": unit.focus_version,
+        {"n": name, "f": unit.fingerprint(name), "i": issued_at, "src": issued_from, "v": unit.focus_version,
          "files": json.dumps(unit.file_records()), "run": run_id}).one()
     return row.id, row.issued_at, row.inserted
 

@@ -5,7 +5,7 @@ naming its parts: an AWS Data Exports ``Manifest.json`` (``dataFiles``), an Azur
 Management ``manifest.json`` (``blobs``, ``runInfo.submittedTime``) or FOCUS 1.3 metadata
 (``DatasetInstanceId``, ``Recency``). The unit's issue time orders re-issues: the manifest's or
 metadata's own time, else ``--issued-at``, else the newest modification time of its files.
-Its fingerprint (the names and hashes of its files) makes a byte-identical re-import the same
+Its fingerprint (its name and the hashes of its files) makes a byte-identical re-import the same
 export.
 """
 
@@ -48,11 +48,10 @@ class ExportUnit:
             self.digests[path] = file_describe(path).rsplit("sha256:", 1)[1]
         return self.digests[path]
 
-    @property
-    def fingerprint(self) -> str:
+    def fingerprint(self, name: str | None = None) -> str:
         """The export's identity as loaded: its name and the hashes of its files, order-free."""
         parts = sorted(self.digest_of(p) for p in self.files)
-        return hashlib.sha256("\x1f".join([self.name, *parts]).encode()).hexdigest()
+        return hashlib.sha256("\x1f".join([self.name if name is None else name, *parts]).encode()).hexdigest()
 
     def file_records(self) -> list[dict[str, str]]:
         """[{path, sha256}] for the run record and the export row."""
