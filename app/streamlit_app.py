@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.ui.auth import require_login
 from models import clock
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -42,7 +43,6 @@ def as_of_from_url():
 def main() -> None:
     """Configure the page and run the selected one."""
     st.set_page_config(page_title="hybridcost", page_icon=":material/balance:", layout="wide")
-    from app.ui.auth import require_login
 
     require_login()  # stops here unless login is off or the user is allowed
     pages = [st.Page(str(PAGES_DIR / f), title=t, icon=i, default=(f == "overview.py"))

@@ -106,36 +106,32 @@ def page_loaders():
     """Per page: the cached loader calls its data comes from (as the page makes them)."""
     from app.ui import data, economics
     from models.queries.overview import two_month_window
-    from models.queries.workload_view import weekly
 
     since, until = START, END + timedelta(days=1)
+    now = END + timedelta(days=1)
 
     def workloads():
-        """The Workloads page: workload list, demand, price and the contract."""
+        """The Workloads page: workload list, demand and the planning path."""
         data.workloads()
-        table = economics.demand_table("labeling", since, until)
-        api = economics.api_fields("labeling", since, until)
-        economics.simulate(table, api, economics.default_gpu_fields())
+        data.workload_hourly("labeling", since, until)
+        economics.plan("labeling", since, until, now)
 
     def breakeven():
-        """The Breakeven page: contract, curve, forecast and payback."""
-        table = economics.demand_table("labeling", since, until)
-        api = economics.api_fields("labeling", since, until)
-        gpu = economics.default_gpu_fields()
-        economics.simulate(table, api, gpu)
-        economics.curve(table, api, gpu)
-        economics.move_dates(weekly(table), table, api, gpu)
-        economics.buy_vs_rent(table, api, economics.default_gpu_fields("buy"), gpu)
+        """The Breakeven page: the planning path, its curve and payback."""
+        economics.plan("labeling", since, until, now)
+        economics.curve("labeling", since, until, now)
+        economics.payback("labeling", since, until, now)
 
     def whatif():
-        """The What-if page: contract, curve, levers and saved scenarios."""
-        table = economics.demand_table("labeling", since, until)
-        api = economics.api_fields("labeling", since, until)
-        gpu = economics.default_gpu_fields()
-        economics.simulate(table, api, gpu)
-        economics.curve(table, api, gpu)
-        economics.levers(table, api, gpu, {"repeat_share": 0.1, "batchable_share": 0.2, "route_share": 0.1,
-                                           "route_price_ratio": 0.2})
+        """The What-if page: the planning path as the starting point, curve, levers and saved scenarios."""
+        figures = economics.plan("labeling", since, until, now)
+        gpu = figures.candidate.gpu.model_dump() if figures.candidate.gpu else None
+        if gpu is not None:
+            args = ("labeling", since, until, now, gpu, 1.0, 1.0)
+            economics.whatif(*args)
+            economics.whatif_curve(*args)
+            economics.whatif_levers(*args, {"repeat_share": 0.1, "batchable_share": 0.2, "route_share": 0.1,
+                                            "route_price_ratio": 0.2})
         data.scenarios()
 
     return {

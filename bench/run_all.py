@@ -20,6 +20,7 @@ SCRIPTS = [  # (script, takes --scale)
     ("bench_ingest.py", True),
     ("bench_gpu_load.py", True),
     ("bench_dashboard.py", True),
+    ("bench_exporter.py", False),
 ]
 
 

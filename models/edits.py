@@ -15,8 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from ingest.loader import load
+from ingest.records import Price
 from models import clock
 from models.audit import record, row_dict
+from models.prices import mark_retroactive
 
 MATCH_FIELDS = ("provider", "account_id", "project_id", "api_key_id", "user_id", "model", "tag")
 SCOPES = ("team", "workload")
@@ -112,9 +115,6 @@ def add_price(engine: Engine, *, provider: str, model: str, effective_from: date
     effect before today stays pending until `hybridcost prices reprice` applies it.
     """
 
-    from ingest.loader import load
-    from ingest.records import Price
-    from models.prices import mark_retroactive
 
     provider, model = _text("provider", provider), _text("model", model)
     if not isinstance(effective_from, date):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -32,6 +33,7 @@ _GPU_KEYS = set(_GPU_MODE_KEYS["rent"]) | set(_GPU_MODE_KEYS["buy"]) | set(_GPU_
     | set(_GPU_OPTIONAL) | {"pricing"}
 _TOP_KEYS = {"name", "demand", "api", "gpu", "description"}
 _ONE_HOUR = timedelta(hours=1)
+_NUMERIC = re.compile(r"[-+]?(\d[\d_]*)?\.?\d*([eE][-+]?\d+)?")
 
 
 class ScenarioError(ValueError):
@@ -50,11 +52,22 @@ class Scenario:
 
 
 def _number(file: Path, key: str, value: Any) -> float:
+    # YAML 1.1 reads `2e4` (no dot) as text; a plain number written that way is still a number.
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().replace("_", "")) if _NUMERIC.fullmatch(value.strip()) else value
+        except ValueError:
+            pass
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ScenarioError(f"{file}: {key}: must be a number, got {value!r}")
-    if not math.isfinite(value):
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too long for a float (hundreds of digits)
+        raise ScenarioError(f"{file}: {key}: number out of range ({len(str(abs(value)))} digits; "
+                            "the largest accepted is about 1e308)") from None
+    if not math.isfinite(number):
         raise ScenarioError(f"{file}: {key}: must be a finite number, got {value!r}")
-    return float(value)
+    return number
 
 
 def _check(file: Path, key: str, value: float, ok: bool, rule: str) -> None:

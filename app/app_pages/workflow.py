@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from app.charts.workflow import savings_ranked, saturation
+from app.charts.workflow import saturation, savings_ranked
 from app.ui import workflow_data
 from app.ui.filters import date_range_sidebar
 from app.ui.format import pct, usd

@@ -7,6 +7,7 @@ import typer
 from app.cli import context
 from models.infra import embedded, migrate
 from models.infra.database import database_url
+from models.infra.roles import ensure_roles, passwords_from_settings
 
 app = typer.Typer(help="Database: migrations and the embedded server.", no_args_is_help=True)
 
@@ -50,8 +51,6 @@ def roles() -> None:
     Passwords come from HYBRIDCOST_READER_PASSWORD, _WRITER_PASSWORD and _OWNER_PASSWORD; a role
     without one is NOLOGIN. Connect as an admin (DATABASE_URL) that may create roles.
     """
-    from models.infra.roles import ensure_roles, passwords_from_settings
-
     settings = context.settings()
     for result in ensure_roles(context.engine(), passwords_from_settings(settings)):
         state = "created" if result.created else "updated"

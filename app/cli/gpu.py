@@ -13,12 +13,20 @@ from typing import Any
 import typer
 from sqlalchemy import Engine
 
-from app.cli import context
+from app.cli import context, db
 from app.cli.errors import UserError, fail
 from app.cli.ingest_group import attach, collect_app, ingest_app
+from ingest.gpu_daemon import run_daemon
 from ingest.loader import LoadResult, load
+from ingest.sources.dcgm import DcgmSource
+from ingest.sources.nvidia_smi import NvidiaSmiCsvSource
 from ingest.sources.nvml import NvmlSampler, NvmlUnavailable
-from models import clock
+from ingest.sources.prometheus_fleet import PrometheusFleetSource
+from ingest.sources.spool import Spool
+from ingest.sources.vllm import VllmSource
+from models import clock, rollups
+from models.planning.fleet import fleet_plan_rows, fleet_plans
+from models.queries.fleet import SignalThresholds, fleet_gpus, fleet_summary
 
 DEFAULT_FLEET_DAYS = 30
 SAMPLER_FACTORY: Callable[..., Any] = NvmlSampler  # tests swap in a sampler over a fake NVML
@@ -78,9 +86,6 @@ def collect_gpu(
     host: str | None = typer.Option(None, help="Host name to record (default: this machine's)."),
 ) -> None:
     """Sample every GPU through NVML; samples the database refuses wait in the spool, in order."""
-    from ingest.gpu_daemon import run_daemon
-    from ingest.sources.spool import Spool
-
     seconds = parse_interval(interval)
     host = host or socket.gethostname()
     try:
@@ -106,8 +111,6 @@ def ingest_dcgm(
     host: str = typer.Option("", help="Host for series without a Hostname label."),
 ) -> None:
     """Load one dcgm-exporter scrape as GPU samples (one per GPU or MIG instance)."""
-    from ingest.sources.dcgm import DcgmSource
-
     src = DcgmSource(source, at=parse_at(at), host_default=host)
     _report(load(context.engine(), src.collect(), source="dcgm", target=src.describe()), "dcgm")
 
@@ -118,8 +121,6 @@ def ingest_vllm(
     endpoint: str | None = typer.Option(None, help="Endpoint name to record (default: the URL or file)."),
 ) -> None:
     """Load one vLLM /metrics scrape as inference samples (one per model and engine)."""
-    from ingest.sources.vllm import VllmSource
-
     src = VllmSource(source, at=parse_at(at), endpoint=endpoint)
     _report(load(context.engine(), src.collect(), source="vllm", target=src.describe()), "vllm")
 
@@ -130,8 +131,6 @@ def ingest_nvidia_smi(
     host: str = typer.Option("", help="Host the log came from."),
 ) -> None:
     """Load an nvidia-smi CSV log as GPU samples (timestamps read in --tz)."""
-    from ingest.sources.nvidia_smi import NvidiaSmiCsvSource
-
     src = NvidiaSmiCsvSource(file, tz=tz, host=host)
     _report(load(context.engine(), src.collect(), source="nvidia-smi", target=src.describe()), "nvidia-smi")
 
@@ -143,8 +142,6 @@ def ingest_prometheus(
     step: int = typer.Option(3600, hidden=True, min=1, help="Seconds per point (tests use a few seconds)."),
 ) -> None:
     """Pull hourly dcgm-exporter aggregates of a fleet into the GPU hourly rollup (no raw samples)."""
-    from ingest.sources.prometheus_fleet import PrometheusFleetSource
-
     start, end = day_window(since, until)
     src = PrometheusFleetSource(url, start=start, end=min(end, clock.now()), step_s=step)
     _report(load(context.engine(), src.collect(), source="prometheus", target=src.describe()), "prometheus")
@@ -155,8 +152,6 @@ def prune(
                                     "(default HYBRIDCOST_RAW_RETENTION_DAYS, 30)."),
 ) -> None:
     """Drop raw GPU sample partitions older than the retention; hourly rollups are kept."""
-    from models import rollups
-
     keep = days or context.settings().raw_retention_days
     cutoff = datetime.combine(clock.today() - timedelta(days=keep), time(), UTC)
     with context.engine().begin() as conn:
@@ -171,14 +166,13 @@ def fleet(
     as_json: bool = typer.Option(False, "--json", help="A JSON array, one object per GPU."),
     breakeven_util: float = typer.Option(30.0, help="below_breakeven when mean utilisation (%) is under this."),
 ) -> None:
-    """Per GPU: utilisation p50/p95, power, busy and idle GPU-hours, idle cost and signals."""
-    from models.queries.fleet import SignalThresholds, fleet_gpus, fleet_summary
-
+    """Per GPU: utilisation p50/p95, power, busy and idle GPU-hours, idle cost and signals; plans beside them."""
     start, end = day_window(since, until)
     thresholds = SignalThresholds(breakeven_util_pct=breakeven_util)
     with context.engine().connect() as conn:
         df = fleet_gpus(conn, start, end, thresholds)
         pools = fleet_summary(conn, start, end, thresholds).to_dicts() if not as_json else []
+        plans = fleet_plan_rows(fleet_plans(conn, start, end, now=clock.now())) if not as_json else None
     keys = ["gpu_uuid", "mig_instance", "host", "model", "utilization_p50", "utilization_p95", "power_mean_watts",
             "busy_hours", "idle_hours", "idle_cost_usd", "cost_profile", "signals"]
     rows = df.select(keys).to_dicts()
@@ -199,6 +193,12 @@ def fleet(
         typer.echo(f"pool {p['host']:<15} {p['gpus']} GPUs p50 {_pct(p['utilization_p50'])} "
                    f"p95 {_pct(p['utilization_p95'])} busy {p['busy_hours']:.1f} h idle {p['idle_hours']:.1f} h "
                    f"idle cost {cost}")
+    for r in plans.iter_rows(named=True):
+        measured = ("" if r["measured_output_tokens_per_s"] is None else
+                    f"; measured {r['measured_output_tokens_per_s']:,.0f} output tok/s per server vs "
+                    f"{r['assumed_output_tokens_per_s']:,.0f} assumed ({r['gap']:.1f}x"
+                    f"{', flagged' if r['flagged'] else ''})")
+        typer.echo(f"plan {r['workload']}: {r['candidate']}, {r['servers']} server(s) now{measured}; {r['advice']}")
 
 
 def _pct(value: float | None) -> str:
@@ -211,7 +211,6 @@ _registered = False
 def register(app: typer.Typer) -> None:
     """Add the GPU commands to the CLI (ingest/collect groups are shared via ingest_group)."""
     global _registered
-    from app.cli import db
 
     attach(app)
     if _registered:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -10,7 +12,18 @@ from app.cli import context
 from app.cli.dates import parse_day
 from app.cli.errors import UserError
 from app.cli.ingest_group import attach, ingest_app
+from ingest.base import SourceError
+from ingest.focus_exports import preparer
 from ingest.loader import LoadResult, load
+from ingest.pull import pull
+from ingest.sources import anthropic_usage as an
+from ingest.sources import openai_usage as oa
+from ingest.sources._common import parse_utc
+from ingest.sources.focus_export import FocusExportSource, discover
+from ingest.sources.invoice_csv import InvoiceCsvSource
+from ingest.sources.langfuse import LangfuseSource
+from ingest.sources.litellm import LiteLLMSpendLogsSource
+from ingest.sources.otel_genai import OtelGenAISource
 
 FileArg = typer.Argument(..., exists=False, help="The file to load.")
 AccountOption = typer.Option("default", "--account", help="Account or organisation id; accounts never merge.")
@@ -34,8 +47,6 @@ def _load_file(source, name: str) -> LoadResult:
 
 
 def _day_bounds(since: str | None, until: str | None):
-    from datetime import datetime, timedelta, timezone
-
     s, u = parse_day(since, "--since"), parse_day(until, "--until")
     start = datetime(s.year, s.month, s.day, tzinfo=timezone.utc) if s else None
     end = datetime(u.year, u.month, u.day, tzinfo=timezone.utc) + timedelta(days=1) if u else None
@@ -56,9 +67,6 @@ def openai(
     costs_file: bool = typer.Option(False, "--costs", help="With --file: the file is a costs page."),
 ) -> None:
     """OpenAI usage (hourly buckets) and costs (daily) via the Admin API (OPENAI_ADMIN_KEY, OPENAI_BASE_URL)."""
-    from ingest.sources import openai_usage as oa
-    from ingest.pull import pull
-
     if file is not None:
         src = (oa.OpenAICostsFileSource if costs_file else oa.OpenAIUsageFileSource)(_existing(file), account)
         _load_file(src, src.name)
@@ -86,9 +94,6 @@ def anthropic(
     costs_file: bool = typer.Option(False, "--costs", help="With --file: the file is a cost report."),
 ) -> None:
     """Anthropic usage and cost reports via the Admin API (ANTHROPIC_ADMIN_KEY); cost amounts are cents."""
-    from ingest.pull import pull
-    from ingest.sources import anthropic_usage as an
-
     if file is not None:
         src = (an.AnthropicCostFileSource if costs_file else an.AnthropicUsageFileSource)(_existing(file), account)
         _load_file(src, src.name)
@@ -109,8 +114,6 @@ def anthropic(
 
 
 def _money(text: str) -> str:
-    from decimal import Decimal
-
     return f"{Decimal(text):,.2f}"
 
 
@@ -137,9 +140,6 @@ def _focus_report(result: LoadResult) -> None:
 
 
 def _issued_option(value: str | None):
-    from ingest.base import SourceError
-    from ingest.sources._common import parse_utc
-
     if value is None:
         return None
     try:
@@ -158,9 +158,6 @@ def focus(
                                                             "manifest's time, else the files' modification time)."),
 ) -> None:
     """A FOCUS 1.0-1.3 export (all its parts as one load); a newer issue replaces exactly the rows it supersedes."""
-    from ingest.focus_exports import preparer
-    from ingest.sources.focus_export import FocusExportSource, discover
-
     when = _issued_option(issued_at)
     units = discover(paths)
     for unit in units:
@@ -173,24 +170,18 @@ def focus(
 @ingest_app.command()
 def otel(file: Path = FileArg, account: str = typer.Option("", "--account", help="Account id to label rows.")) -> None:
     """OpenTelemetry GenAI spans (OTLP JSON)."""
-    from ingest.sources.otel_genai import OtelGenAISource
-
     _load_file(OtelGenAISource(_existing(file), account_id=account), "otel_genai")
 
 
 @ingest_app.command()
 def litellm(file: Path = FileArg, account: str = typer.Option("", "--account", help="Account id to label rows.")) -> None:
     """A LiteLLM_SpendLogs export (CSV, JSON lines or a JSON array)."""
-    from ingest.sources.litellm import LiteLLMSpendLogsSource
-
     _load_file(LiteLLMSpendLogsSource(_existing(file), account_id=account), "litellm")
 
 
 @ingest_app.command()
 def langfuse(file: Path = FileArg) -> None:
     """A Langfuse trace export ({trace, observations})."""
-    from ingest.sources.langfuse import LangfuseSource
-
     _load_file(LangfuseSource(_existing(file)), "langfuse")
 
 
@@ -198,8 +189,6 @@ def langfuse(file: Path = FileArg) -> None:
 def invoice(file: Path = FileArg,
             mapping: Path = typer.Option(..., "--mapping", help="YAML naming the invoice's columns.")) -> None:
     """An invoice CSV from any provider, read through a column mapping."""
-    from ingest.sources.invoice_csv import InvoiceCsvSource
-
     _load_file(InvoiceCsvSource(_existing(file), _existing(mapping)), "invoice")
 
 

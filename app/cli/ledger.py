@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import typer
 
-from app.cli import context
+from app.cli import context, ledger_period
 from app.cli.dates import SinceOption, UntilOption, parse_day, utc_window
 from app.cli.errors import UserError
 from app.cli.output import echo_json_rows, echo_table
@@ -177,8 +177,6 @@ def ledger_self_hosted(since: str = SinceOption, until: str = UntilOption,
 
 def register(app: typer.Typer) -> None:
     """Add the fx, ledger, period and audit commands."""
-    from app.cli import ledger_period
-
     app.add_typer(fx_app, name="fx")
     app.add_typer(ledger_app, name="ledger")
     ledger_period.register(app)

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from app.cli import context
-from app.cli.dates import SinceOption, UntilOption
+from app.cli.dates import SinceOption, UntilOption, utc_window
 from app.cli.output import echo_json_rows, echo_table
 from app.ui.format import usd
 from models.audit import audit_log
@@ -63,8 +63,6 @@ def audit(since: str = SinceOption, until: str = UntilOption,
           csv_output: bool = typer.Option(False, "--csv", help="CSV on stdout (an export)."),
           ) -> None:
     """Who changed prices, rules, budgets, GPU profiles, rates and periods, when, before and after."""
-    from app.cli.dates import utc_window
-
     start, end = utc_window(since, until, default_days=3650) if (since or until) else (None, None)
     with context.engine().connect() as conn:
         frame = audit_log(conn, since=start, until=end, entity=entity)

@@ -12,7 +12,22 @@ import typer
 from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
-from app.cli import db, demo, doctor, serve
+from app.cli import (
+    db,
+    demo,
+    discipline,
+    doctor,
+    gpu,
+    ingest,
+    ledger,
+    ops,
+    plan,
+    prices,
+    reports,
+    serve,
+    simulate,
+    spend,
+)
 from app.cli.errors import USER_ERROR_EXIT, user_error_types
 from models import clock
 
@@ -69,22 +84,8 @@ app.command()(serve.serve)
 app.command()(doctor.doctor)
 
 
-def _register_optional() -> None:
-    """Commands of areas that register themselves (economics, ingest, reports, ...)."""
-    import importlib
-
-    for module_name in ("app.cli.simulate", "app.cli.ingest", "app.cli.prices", "app.cli.spend",
-                        "app.cli.gpu", "app.cli.reports", "app.cli.discipline", "app.cli.ops", "app.cli.ledger"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        module.register(app)
-
-
-_register_optional()
+for _area in (simulate, ingest, prices, spend, gpu, reports, discipline, ops, ledger, plan):
+    _area.register(app)
 
 
 def main() -> None:

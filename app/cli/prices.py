@@ -16,7 +16,9 @@ from app.cli.output import echo_json_rows, echo_table
 from app.ui.format import usd
 from ingest.loader import load
 from ingest.records import Price
+from ingest.sources.litellm_prices import LiteLLMPriceSource
 from models import clock
+from models.ledger.periods import record_restatements
 from models.prices import apply_pending, catalog, mark_retroactive, price_images, record_price_edits
 from models.queries.spend import spend_by
 
@@ -50,8 +52,6 @@ def import_litellm(
     actor: str = ActorOption,
 ) -> None:
     """Import LiteLLM's price map, converting USD per token to USD per million tokens."""
-    from ingest.sources.litellm_prices import LiteLLMPriceSource
-
     if not file.is_file():
         raise UserError(f"{file}: no such file")
     day = parse_day(effective_from, "--effective-from") or _today()
@@ -147,7 +147,6 @@ def reprice(
         return
     with engine.begin() as conn:
         applied, left = apply_pending(conn, since=day, actor=actor)
-        from models.ledger.periods import record_restatements
 
         record_restatements(conn, run_id=None, reason=f"reprice since {day}")
     typer.echo(f"applied {applied} pending price(s); {left} still pending (effective before {day})", err=True)

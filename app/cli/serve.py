@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from app.cli import context
+from app.cli.demo import load_with_progress
 from app.cli.errors import fail
 from models.infra import migrate
 from models.infra.database import database_url
@@ -137,8 +138,6 @@ def up(
     url = database_url(settings)
     migrate.upgrade(url)
     if settings.uses_embedded and not no_demo and _database_is_empty():
-        from app.cli.demo import load_with_progress
-
         load_with_progress()
     elif not settings.uses_embedded:
         typer.echo("DATABASE_URL is set: demo data is only loaded into the embedded database", err=True)

@@ -10,8 +10,10 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 
+from app.charts.fleet import idle_cost_by_gpu
 from app.charts.report_charts import fleet_busy, week_over_week
 from app.charts.spend import spend_by_group, spend_over_time
+from app.charts.whatif import levers_waterfall
 from app.reports.summary import headlines
 from app.reports.tables import Table, report_tables
 from app.ui.format import pct, tokens, usd
@@ -120,21 +122,11 @@ def report_figures(rep: WeeklyReport) -> dict[str, list[go.Figure]]:
         "fleet": [fleet_busy(rep.fleet.hourly)] if rep.fleet.gpu_hours else [],
         "savings": [],
     }
-    try:
-        from app.charts.fleet import idle_cost_by_gpu
-
-        if rep.fleet.gpu_hours:
-            figures["fleet"].append(idle_cost_by_gpu(rep.fleet.by_host))
-    except ImportError:
-        pass
-    try:
-        from app.charts.whatif import levers_waterfall
-
-        if rep.levers is not None and rep.levers.height:
-            figures["savings"].append(levers_waterfall(levers_total(rep.levers),
-                                                       title="Levers over all workloads: from today's monthly cost"))
-    except ImportError:
-        pass
+    if rep.fleet.gpu_hours:
+        figures["fleet"].append(idle_cost_by_gpu(rep.fleet.by_host))
+    if rep.levers is not None and rep.levers.height:
+        figures["savings"].append(levers_waterfall(levers_total(rep.levers),
+                                                   title="Levers over all workloads: from today's monthly cost"))
     return figures
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 
+from app.reports.html import render_html
+from app.reports.pdf import html_to_pdf
+from app.reports.xlsx import write_xlsx
 from models import clock
-from models.reports.data import ReportInputError, WeeklyReport, parse_week, weekly_report
+from models.reports.data import ReportInputError, WeeklyReport, data_bounds, parse_week, week_of, weekly_report
 
 FORMATS = ("html", "pdf", "xlsx")
 
@@ -58,10 +61,6 @@ def file_stem(rep: WeeklyReport) -> str:
 def write_weekly(engine: Engine, *, week: str | None, out: Path, formats: list[str],
                  now: datetime | None = None, static_charts: bool = False) -> Outcome:
     """Assemble the report for `week` and write each format into `out`."""
-    from app.reports.html import render_html
-    from app.reports.pdf import html_to_pdf
-    from app.reports.xlsx import write_xlsx
-
     target = parse_week(week, now=now)
     prepare_out_dir(out)
     with engine.connect() as conn:
@@ -93,10 +92,6 @@ def write_weekly(engine: Engine, *, week: str | None, out: Path, formats: list[s
 
 def available_weeks(engine: Engine, *, now: datetime | None = None) -> list[str]:
     """ISO weeks that have data and have started, newest first (at most two years back)."""
-    from datetime import timedelta
-
-    from models.reports.data import data_bounds, week_of
-
     now = now or clock.now()
     with engine.connect() as conn:
         lo, hi = data_bounds(conn)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
+import polars as pl
 import streamlit as st
 
 from models import clock
@@ -38,8 +39,6 @@ def scope_sidebar(workload_names: list[str], team_names: list[str]) -> tuple[lis
 
 def apply_scope(frame, workloads: list[str], teams: list[str]):
     """Keep the rows of a frame with `workload`/`team` columns that match the sidebar selection."""
-    import polars as pl
-
     if workloads and "workload" in frame.columns:
         frame = frame.filter(pl.col("workload").is_in(workloads))
     if teams and "team" in frame.columns:

@@ -25,7 +25,7 @@ Progress = Callable[[str, float], None]
 
 # Children before parents, so foreign keys never block a delete.
 DEMO_TABLES = ("usage_requests", "usage_hourly", "cost_lines", "prices", "gpu_samples", "gpu_hourly",
-               "inference_samples", "inference_hourly", "attribution_rules", "budgets", "scenarios",
+               "inference_samples", "inference_hourly", "attribution_rules", "budgets", "scenarios", "workload_plans",
                "gpu_cost_profiles", "workloads", "ingest_runs")
 
 

@@ -1,7 +1,7 @@
 """Exactly-once money: FOCUS exports as units, bill fields on cost lines, 1-hour cache writes, MIG profiles.
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0006
 Create Date: 2026-12-01 12:00:00+00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = '0004'
-down_revision = '0003'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

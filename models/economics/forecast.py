@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from models.economics.contract import ApiPricing, Demand, GpuOption, prepare, simulate_prepared
+from models.economics.contract import ApiPricing, Demand, GpuOption, PreparedWorkload, prepare, simulate_prepared
 from models.economics.curves import costs_at_monthly_tokens
 from models.economics.units import weekly_to_monthly
 
@@ -121,8 +121,14 @@ def _first_week(weeks: list, hit: np.ndarray):
 def move_dates(history: pl.DataFrame, demand: Demand, api: ApiPricing, gpu: GpuOption,
                horizon_weeks: int = DEFAULT_HORIZON_WEEKS, interval: float = DEFAULT_INTERVAL) -> MoveDates:
     """First forecast weeks at which one replica pays and at which GPU-only beats API-only."""
+    return move_dates_prepared(history, prepare(demand, api, gpu), gpu, horizon_weeks, interval)
+
+
+def move_dates_prepared(history: pl.DataFrame, prep: PreparedWorkload, gpu: GpuOption,
+                        horizon_weeks: int = DEFAULT_HORIZON_WEEKS,
+                        interval: float = DEFAULT_INTERVAL) -> MoveDates:
+    """`move_dates` on an already prepared workload (its hours priced however the caller priced them)."""
     fit, frame = forecast_monthly_volume(history, horizon_weeks, interval)
-    prep = prepare(demand, api, gpu)
     breakeven = simulate_prepared(prep, gpu).breakeven_monthly_tokens
     weeks = frame["week_start"].to_list()
     found: dict[str, object] = {}

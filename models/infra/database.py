@@ -6,7 +6,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from models.infra import embedded
-from models.infra.settings import Settings
+from models.infra.settings import Settings, get_settings
 
 DEFAULT_DB_NAME = "hybridcost"
 
@@ -51,8 +51,6 @@ def make_engine(url: str, **kwargs) -> Engine:
 
 def get_engine(settings: Settings | None = None) -> Engine:
     """The engine for the configured database (embedded started if needed)."""
-    from models.infra.settings import get_settings
-
     return make_engine(database_url(settings or get_settings()))
 
 
@@ -72,13 +70,9 @@ def writer_url(settings: Settings) -> str:
 
 def reader_engine(settings: Settings | None = None) -> Engine:
     """An engine that connects as the read-only role when one is configured."""
-    from models.infra.settings import get_settings
-
     return make_engine(reader_url(settings or get_settings()))
 
 
 def writer_engine(settings: Settings | None = None) -> Engine:
     """An engine that connects as the writer role when one is configured."""
-    from models.infra.settings import get_settings
-
     return make_engine(writer_url(settings or get_settings()))

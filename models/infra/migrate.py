@@ -8,7 +8,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
+
+from models.catalogs import seed_catalogs
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -27,10 +29,6 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to `revision`, then seed the reference catalogs that are missing."""
     command.upgrade(alembic_config(url), revision)
     if revision == "head":
-        from sqlalchemy import create_engine
-
-        from models.catalogs import seed_catalogs
-
         engine = create_engine(url)
         try:
             with engine.begin() as conn:

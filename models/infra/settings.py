@@ -9,6 +9,7 @@ from pathlib import Path
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 ROOT_DATA_DIR = Path("/var/lib/hybridcost")
 SECRETS_FILE_ENV = "HYBRIDCOST_SECRETS_FILE"
@@ -77,6 +78,7 @@ class Settings(BaseSettings):
     editor_emails: str = ""  # comma-separated; these users get edit controls
     runtime_dir: Path | None = None  # private folder for the generated .streamlit/secrets.toml
     exporter_cache_seconds: float = 5.0
+    exporter_refresh_seconds: float = 300.0
 
     @property
     def uses_embedded(self) -> bool:
@@ -133,8 +135,6 @@ class Settings(BaseSettings):
 
 def redact_url(url: str) -> str:
     """Hide the password in a database URL."""
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # an unparsable URL is shown as nothing rather than leaked

@@ -13,6 +13,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from models.queries.spend import allocated_daily
 from models.queries.sql_fragments import attribution_join
 from models.rollups import physical_gpu_hours
 
@@ -139,8 +140,6 @@ def self_hosted_vs_api(conn: Connection, *, since: date, until: date) -> pl.Data
     Tokens are prompt + generation tokens (input + output on the API side); the idle line is
     not charged to any workload here (it is the pool's, shown on its own).
     """
-    from models.queries.spend import allocated_daily
-
     pool = pool_lines(conn, since=since, until=until).filter(pl.col("workload") != IDLE)
     gpu = {r["workload"]: r["cost_usd"] for r in pool.group_by("workload").agg(pl.col("cost_usd").sum()).iter_rows(named=True)}
     tokens = dict(conn.execute(sa.text(

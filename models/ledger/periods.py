@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from models import audit
 from models.ledger import LedgerError
 from models.ledger.lines import ledger_daily
+from models.queries.spend import SCHEMA, allocated_daily
 
 RESTATED_DIMENSIONS = {"total": None, "provider": "provider", "workload": "workload", "team": "team",
                        "basis": "cost_basis"}
@@ -33,8 +34,6 @@ def month_bounds(period: str) -> tuple[datetime, datetime]:
 
 
 def _live_spend(conn: Connection, start: datetime, end: datetime) -> pl.DataFrame:
-    from models.queries.spend import allocated_daily
-
     return allocated_daily(conn, since=start, until=end)
 
 
@@ -139,8 +138,6 @@ def frozen_total(conn: Connection, period: str) -> Decimal:
 
 def frozen_spend(conn: Connection, period: str) -> pl.DataFrame:
     """The frozen spend rows of a closed month, in the shape of spend.allocated_daily."""
-    from models.queries.spend import SCHEMA
-
     rows = conn.execute(sa.text(
         "SELECT provider, account_id, day, model, workload, team, nullif(basis, ''), amount, gross, credits, tax, "
         "unconverted_rows, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, unpriced_tokens, "

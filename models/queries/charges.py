@@ -16,6 +16,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from models.ledger.commitments import amortized
 from models.ledger.fx import fx_factor_sql
 from models.queries.spread import in_window, overlaps, share, spread_join, window_filter
 
@@ -60,8 +61,6 @@ def non_token_charges(conn: Connection, *, since: datetime, until: datetime) -> 
 
 def commitments_in(conn: Connection, *, since: datetime, until: datetime) -> Decimal:
     """Commitments (reserved capacity, prepayments) amortized over the whole days of [since, until), in USD terms."""
-    from models.ledger.commitments import amortized
-
     frame = amortized(conn, since=since.date(), until=until.date())
     return sum(frame["amortized"].to_list(), Decimal(0)) if not frame.is_empty() else Decimal(0)
 

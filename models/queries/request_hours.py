@@ -6,6 +6,8 @@ a group gives the same answer as doing it request by request, at a fraction of t
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 
 def request_hours_cte(*, only_without_buckets: bool = True) -> str:
     """SQL for a CTE body `request_hours`: API requests in [:since, :until) grouped per hour and key.
@@ -42,7 +44,5 @@ def prefer_hash_grouping(conn) -> None:
     groups, so it sorts every row; hashing is 2-3x faster at a million rows and spills to disk
     if it must. SET LOCAL ends with the transaction.
     """
-    import sqlalchemy as sa
-
     conn.execute(sa.text("SET LOCAL enable_sort = off"))
     conn.execute(sa.text("SET LOCAL work_mem = '64MB'"))

@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from models import clock
+from models.ledger.periods import restatements
 from models.queries.spend import allocated_daily, summarise
+from models.reports.economics import recommendations_and_levers
 from models.reports.fleet import FleetSummary, fleet_week
 
 ZERO = Decimal(0)
@@ -168,8 +170,6 @@ def failed_runs(conn: Connection, week: ReportWeek) -> pl.DataFrame:
 
 def restatements_in(conn: Connection, week: ReportWeek) -> pl.DataFrame:
     """Restatements of closed months recorded during the week (the ledger keeps closed totals frozen)."""
-    from models.ledger.periods import restatements
-
     frame = restatements(conn)
     if frame.is_empty():
         return frame
@@ -201,16 +201,5 @@ def weekly_report(conn: Connection, week: ReportWeek, *, now: datetime | None = 
         movers=top_movers({"workload": tables["workload"], "model": tables["model"]}),
         quality=quality, failed_runs=failed_runs(conn, week), fleet=fleet_week(conn, week.since, week.until),
         restatements=restatements_in(conn, week))
-    _add_economics(conn, report)
+    report.recommendations, report.levers = recommendations_and_levers(conn, week.since, week.until, now=now)
     return report
-
-
-def _add_economics(conn: Connection, report: WeeklyReport) -> None:
-    """Recommendations and levers, where the economics and discipline modules are present."""
-    try:
-        from models.reports import economics as report_economics
-    except ImportError:
-        report.pending.append("Recommendations per workload and lever savings: the economics engine "
-                              "is not in this build yet.")
-        return
-    report_economics.add_to(conn, report)

@@ -2,7 +2,6 @@
 
 from models.schema.base import Base
 from models.schema.costs import BASIS_RANK, CostLine, FocusExport, Price
-from models.schema.ledger import AuditEntry, Commitment, FxRate, Period, PeriodSnapshot, Restatement
 from models.schema.gpu import (
     GpuCostProfile,
     GpuHourly,
@@ -12,7 +11,9 @@ from models.schema.gpu import (
     InferenceSample,
     ModelThroughput,
 )
+from models.schema.ledger import AuditEntry, Commitment, FxRate, Period, PeriodSnapshot, Restatement
 from models.schema.ops import AppSetting, AttributionRule, Budget, IngestCursor, IngestRun, Scenario, Workload
+from models.schema.planning import WorkloadPlan, WorkloadPlanFigures
 from models.schema.usage import UsageHourly, UsageRequest
 
 metadata = Base.metadata
@@ -21,5 +22,6 @@ __all__ = [
     "Base", "metadata", "BASIS_RANK", "CostLine", "FocusExport", "Price", "GpuCostProfile", "GpuHourly", "GpuSample",
     "GpuType", "InferenceHourly", "InferenceSample", "ModelThroughput", "AppSetting", "AttributionRule",
     "Budget", "IngestCursor", "AuditEntry", "Commitment", "FxRate", "Period", "PeriodSnapshot",
-    "Restatement", "IngestRun", "Scenario", "Workload", "UsageHourly", "UsageRequest",
+    "Restatement", "IngestRun", "Scenario", "Workload", "UsageHourly", "UsageRequest", "WorkloadPlan",
+    "WorkloadPlanFigures",
 ]
