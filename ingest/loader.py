@@ -13,7 +13,7 @@ import json
 import logging
 import operator
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,6 +79,7 @@ class LoadResult:
     rows_written: int = 0
     rows_skipped: int = 0
     by_table: dict[str, int] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class LoadError(RuntimeError):
@@ -269,22 +270,13 @@ def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> tup
     return distinct, written
 
 
-def replace_focus_scopes(conn: Connection, scopes: Iterable[tuple[str, str, datetime]]) -> int:
-    """Delete FOCUS lines of each (provider, account, billing period) a re-issued export replaces."""
-    deleted = 0
-    for provider, account_id, period_start in scopes:
-        deleted += conn.execute(
-            sa.text("DELETE FROM cost_lines WHERE basis = 'focus' AND provider = :p AND account_id = :a "
-                    "AND billing_period_start_at = :b"),
-            {"p": provider, "a": account_id, "b": period_start},
-        ).rowcount
-    return deleted
-
-
 def load(engine: Engine, records: Iterable[Record], *, source: str, target: str, is_demo: bool = False,
-         replace_scopes: Iterable[tuple[str, str, datetime]] | None = None, batch_size: int = 20_000,
+         prepare: Callable[[Connection, int], dict[str, Any]] | None = None, batch_size: int = 20_000,
          progress=None, where: str | None = None) -> LoadResult:
     """Write every record in one transaction; on any error write nothing and record the run failed.
+
+    `prepare(conn, run_id)` runs once the records are staged and before they are merged (a FOCUS
+    export decides there which earlier rows it supersedes); what it returns is the run's detail.
 
     Bad input raises LoadError (exit 2); a database failure (gone, full, a value it refuses)
     raises LoadDatabaseError (exit 3). Either message is one line naming `where` (the file; the
@@ -310,8 +302,8 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
                 if progress is not None and result.rows_read % batch_size == 0:
                     progress(result.rows_read)
             stager.flush()
-            if replace_scopes is not None:
-                replace_focus_scopes(conn, replace_scopes)
+            if prepare is not None:
+                result.detail = prepare(conn, run_id) or {}
             gpu_range = _ensure_gpu_partitions(conn) if r.GpuSample in stager.counts else None
             distinct = 0
             for kind in stager.counts:

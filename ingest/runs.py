@@ -8,6 +8,7 @@ load, `hybridcost doctor` and `period close` mark it so. The pid and host are ke
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -104,7 +105,8 @@ def finish_run(engine: Engine, run_id: int, *, status: str, result=None, error: 
     with engine.begin() as conn:
         conn.execute(
             sa.text("UPDATE ingest_runs SET status = :st, finished_at = now(), rows_read = :rd, "
-                    "rows_written = :wr, rows_skipped = :sk, error = :er WHERE id = :id"),
+                    "rows_written = :wr, rows_skipped = :sk, error = :er, detail = CAST(:dt AS jsonb) WHERE id = :id"),
             {"st": status, "rd": result.rows_read if result else 0, "wr": result.rows_written if result else 0,
-             "sk": result.rows_skipped if result else 0, "er": error, "id": run_id},
+             "sk": result.rows_skipped if result else 0, "er": error, "id": run_id,
+             "dt": json.dumps(result.detail if result and status == "succeeded" else {}, default=str)},
         )

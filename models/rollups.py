@@ -11,10 +11,10 @@ from sqlalchemy import Connection
 BUSY_THRESHOLD_PCT = 5.0  # a sample above this counts as busy time
 
 _GPU_HOURLY = """
-INSERT INTO gpu_hourly (hour_at, gpu_uuid, mig_instance, host, model_name, namespace, pod, samples,
+INSERT INTO gpu_hourly (hour_at, gpu_uuid, mig_instance, mig_profile, host, model_name, namespace, pod, samples,
     utilization_mean_pct, utilization_max_pct, busy_fraction, power_mean_watts,
     memory_used_max_bytes, memory_total_bytes, is_demo)
-SELECT date_trunc('hour', sampled_at) AS hour_at, gpu_uuid, mig_instance,
+SELECT date_trunc('hour', sampled_at) AS hour_at, gpu_uuid, mig_instance, max(mig_profile),
        max(host), max(model_name), max(namespace), max(pod), count(*),
        avg(utilization_pct), max(utilization_pct),
        avg(CASE WHEN utilization_pct IS NULL THEN NULL WHEN utilization_pct > :busy THEN 1.0 ELSE 0.0 END),
@@ -62,6 +62,35 @@ SELECT date_trunc('hour', sampled_at), endpoint, model_name,
 FROM intervals
 GROUP BY 1, 2, 3
 """
+
+
+def physical_gpu_hours(where: str = "TRUE") -> str:
+    """SELECT of gpu_hourly rows (filtered by `where` on alias g) with what makes one physical GPU-hour.
+
+    A MIG parent and its instances are one physical GPU: per (hour, GPU) exactly one row carries
+    ``gpu_hours`` = 1 and the physical power (``gpu_power_watts``: the parent's reading, else any
+    instance's). ``weight`` is a row's share of the GPU's busy time: 1 for a GPU without MIG; for a
+    MIG instance its profile's compute slices out of the GPU's (3g.40gb on an A100 or H100 is 3/7,
+    on an A30 the slices are 4), or 1/n of the reporting instances without a profile; 0 for the
+    parent while its instances are measured (their profiling metrics say how busy it is), else 1.
+    So ``busy_fraction * weight`` summed over a GPU-hour is its busy GPU-hours, never more than 1.
+    """
+    return f"""
+SELECT h.*, CASE WHEN h.pos = 1 THEN 1 ELSE 0 END AS gpu_hours,
+       CASE WHEN h.pos = 1 THEN coalesce(h.parent_power, h.any_power) END AS gpu_power_watts,
+       CASE WHEN NOT h.has_mig THEN 1.0
+            WHEN h.mig_instance = '' THEN CASE WHEN h.instances_measured THEN 0.0 ELSE 1.0 END
+            ELSE coalesce(CAST(substring(h.mig_profile FROM '^([0-9]+)g') AS double precision)
+                          / CASE WHEN h.model_name ILIKE '%A30%' THEN 4 ELSE 7 END, 1.0 / h.n_instances) END AS weight
+FROM (SELECT g.*,
+             bool_or(g.mig_instance <> '') OVER w AS has_mig,
+             count(*) FILTER (WHERE g.mig_instance <> '') OVER w AS n_instances,
+             coalesce(bool_or(g.mig_instance <> '' AND g.busy_fraction IS NOT NULL) OVER w, FALSE) AS instances_measured,
+             max(g.power_mean_watts) FILTER (WHERE g.mig_instance = '') OVER w AS parent_power,
+             max(g.power_mean_watts) OVER w AS any_power,
+             row_number() OVER (PARTITION BY g.hour_at, g.gpu_uuid ORDER BY g.mig_instance) AS pos
+      FROM gpu_hourly g WHERE {where}
+      WINDOW w AS (PARTITION BY g.hour_at, g.gpu_uuid)) h"""
 
 
 def refresh_gpu_hourly(conn: Connection, lo: datetime, hi: datetime, gpu_uuids: Sequence[str] | None = None) -> None:

@@ -1,5 +1,6 @@
 """Spend: by provider, model, workload or team over time; movers; cached and batch shares; reconciliation."""
 
+import polars as pl
 import streamlit as st
 
 from app.charts.spend import reconciliation_bars, share_lines, spend_by_group, spend_over_time
@@ -7,6 +8,7 @@ from app.ui import data
 from app.ui.filters import apply_scope, date_range_sidebar, sidebar
 from app.ui.format import pct, usd
 from app.ui.tables import show_table
+from models.queries.charges import KIND_LABELS
 from models.queries.spend import summarise
 from models.queries.spend_detail import reconciliation_wide, shares_over_time, token_shares, week_over_week
 
@@ -53,6 +55,27 @@ right.plotly_chart(spend_by_group(summary, title=f"Token spend by {by}"), key="s
 show_table(summary, hide_index=True, key="spend_summary_table", column_config={
     "group": by, "cost_usd": st.column_config.NumberColumn("Spend (USD)", format="dollar"),
     "cost_basis": st.column_config.TextColumn("Bases", help="Which cost bases fed the total")})
+
+other, committed = data.not_token_spend(since, until)
+if not other.is_empty() or committed:
+    st.subheader("Not in token spend")
+    st.caption("Charges the bill itself names as something other than tokens (web search, file search, code "
+               "execution, images, fine-tuning, storage), on the same best basis per day, and commitments "
+               "(prepayments, reserved capacity) amortized over their term: shown here, never added to token spend.")
+    cols = st.columns(2)
+    cols[0].metric("Other AI charges (USD)", usd(float(other["cost_usd"].sum()) if not other.is_empty() else 0.0),
+                   help="Σ non-token AI charges over the period, best basis per provider, account and day.")
+    cols[1].metric("Commitments amortized (USD)", usd(committed),
+                   help="Σ commitment amount / days of its term, for each day of the period "
+                        "(`hybridcost ledger commitment report`).")
+    if not other.is_empty():
+        show_table(other.with_columns(pl.col("charge_kind").replace_strict(KIND_LABELS, default=pl.col("charge_kind")),
+                                        pl.col("cost_usd").cast(pl.Float64)),
+                     hide_index=True, key="spend_other_charges", column_config={
+                         "provider": "Provider", "charge_kind": "Charge",
+                         "cost_usd": st.column_config.NumberColumn("Amount (USD)", format="dollar"),
+                         "unconverted_days": st.column_config.NumberColumn(
+                             "Unconverted days", help="Days of lines with no exchange rate: not summed")})
 
 st.subheader("Week-over-week movers")
 last_day = daily["day"].max()

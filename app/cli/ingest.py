@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -12,11 +13,14 @@ from app.cli.dates import parse_day
 from app.cli.errors import UserError
 from app.cli.ingest_group import attach, ingest_app
 from app.cli.loading import AcceptOption, ActorOption, accepted_fields, load_source
+from ingest.base import SourceError
+from ingest.focus_exports import preparer
 from ingest.loader import LoadResult
 from ingest.pull import pull
 from ingest.sources import anthropic_usage as an
 from ingest.sources import openai_usage as oa
-from ingest.sources.focus import FocusSource
+from ingest.sources._common import parse_utc
+from ingest.sources.focus_export import FocusExportSource, discover
 from ingest.sources.invoice_csv import InvoiceCsvSource
 from ingest.sources.langfuse import LangfuseSource
 from ingest.sources.litellm import LiteLLMSpendLogsSource
@@ -111,21 +115,59 @@ def anthropic(
     typer.echo(f"anthropic: {len(results)} loads, {sum(r.rows_written for r in results):,} rows written", err=True)
 
 
-class _ScopesAfterRead:
-    """The billing scopes a FOCUS file re-issues, read once the file has been consumed."""
+def _money(text: str) -> str:
+    return f"{Decimal(text):,.2f}"
 
-    def __init__(self, source):
-        self.source = source
 
-    def __iter__(self):
-        return iter(self.source.replacement_scopes())
+def _focus_report(result: LoadResult) -> None:
+    """The lines a FOCUS load prints: what it added, replaced, removed, left alone and what was superseded."""
+    d = result.detail
+    added, replaced, removed, same = d["added"], d["replaced"], d["removed"], d["unchanged"]
+    left, superseded = d["left_alone"], d["superseded"]
+    label = f"export {d['export_name']!r}" if d["export_name"] else "export"
+    typer.echo(f"focus {label} #{d['export_id']} issued {d['issued_at']} ({d['issued_from']}), "
+               f"{len(d['files'])} file(s): run {result.run_id}, {result.rows_read:,} rows read", err=True)
+    typer.echo(f"  added {added['rows']:,} rows ({_money(added['money'])}); replaced {replaced['rows']:,} rows "
+               f"({_money(replaced['before'])} -> {_money(replaced['after'])}); removed {removed['rows']:,} rows "
+               f"({_money(removed['money'])}); unchanged {same['rows']:,} rows ({_money(same['money'])})", err=True)
+    typer.echo(f"  left alone: {left['rows']:,} rows ({_money(left['money'])}) of {left['exports']} other "
+               f"export(s) in the same billing periods", err=True)
+    if superseded["rows"]:
+        typer.echo(f"  superseded: {superseded['rows']:,} rows ({_money(superseded['money'])}) not loaded: "
+                   f"export(s) {', '.join('#' + str(x) for x in superseded['by_exports'])} issued later "
+                   f"are already loaded", err=True)
+    if d["replaced_exports"]:
+        typer.echo(f"  replaces the earlier issue(s) #{', #'.join(str(x) for x in d['replaced_exports'])}", err=True)
+    typer.echo(f"  {d['changed_rows']:,} changed", err=True)
+
+
+def _issued_option(value: str | None):
+    if value is None:
+        return None
+    try:
+        return parse_utc(value, "--issued-at", field="--issued-at", naive_is_utc=True)
+    except SourceError:
+        raise UserError(f"--issued-at {value!r} is not an ISO 8601 date-time") from None
 
 
 @ingest_app.command()
-def focus(file: Path = FileArg, accept: list[str] = AcceptOption, actor: str = ActorOption) -> None:
-    """A FOCUS 1.0-1.2 billing export (CSV or Parquet); re-issued months replace their earlier rows."""
-    src = FocusSource(_existing(file), accept=accepted_fields(accept))
-    _load_file(src, "focus", actor, replace_scopes=_ScopesAfterRead(src))
+def focus(
+    paths: list[Path] = typer.Argument(..., help="The export's files (CSV, .csv.gz, Parquet), a folder, or its "
+                                                 "manifest/metadata JSON (AWS, Azure, FOCUS 1.3)."),
+    export: str = typer.Option(None, "--export", help="Name of the export series these files are an issue of "
+                                                      "(default: the manifest's, else none)."),
+    issued_at: str = typer.Option(None, "--issued-at", help="When this issue was made (ISO 8601; default: the "
+                                                            "manifest's time, else the files' modification time)."),
+    accept: list[str] = AcceptOption, actor: str = ActorOption,
+) -> None:
+    """A FOCUS 1.0-1.3 export (all its parts as one load); a newer issue replaces exactly the rows it supersedes."""
+    when = _issued_option(issued_at)
+    units = discover(paths)
+    for unit in units:
+        src = FocusExportSource(unit, accept=accepted_fields(accept))
+        prepare = preparer(unit, name=export, issued_at=when, issued_from="option" if when else None)
+        result = load_source(src, "focus", where=", ".join(str(f) for f in unit.files), actor=actor, prepare=prepare)
+        _focus_report(result)
 
 
 @ingest_app.command()

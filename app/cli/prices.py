@@ -82,7 +82,9 @@ def set_price(
     input_per_mtok: str = typer.Option(..., "--input", help="USD per million uncached input tokens."),
     output_per_mtok: str = typer.Option(..., "--output", help="USD per million output tokens (reasoning included)."),
     cached_per_mtok: str = typer.Option(None, "--cached-input", help="USD per million cached input tokens."),
-    cache_write_per_mtok: str = typer.Option(None, "--cache-write", help="USD per million cache-write tokens."),
+    cache_write_per_mtok: str = typer.Option(None, "--cache-write", help="USD per million 5-minute cache-write tokens."),
+    cache_write_1h_per_mtok: str = typer.Option(None, "--cache-write-1h",
+                                                help="USD per million 1-hour cache-write tokens (default: 2x input)."),
     batch_input_per_mtok: str = typer.Option(None, "--batch-input", help="USD per million batch input tokens."),
     batch_output_per_mtok: str = typer.Option(None, "--batch-output", help="USD per million batch output tokens."),
     effective_from: str = typer.Option(None, "--effective-from", help="UTC day it takes effect; default today."),
@@ -97,6 +99,7 @@ def set_price(
                   output_usd_per_mtok=_money(output_per_mtok, "--output", guard),
                   cached_input_usd_per_mtok=_money(cached_per_mtok, "--cached-input", guard),
                   cache_write_usd_per_mtok=_money(cache_write_per_mtok, "--cache-write", guard),
+                  cache_write_1h_usd_per_mtok=_money(cache_write_1h_per_mtok, "--cache-write-1h", guard),
                   batch_input_usd_per_mtok=_money(batch_input_per_mtok, "--batch-input", guard),
                   batch_output_usd_per_mtok=_money(batch_output_per_mtok, "--batch-output", guard),
                   source="override" + (f": {note}" if note else ""))

@@ -13,7 +13,7 @@ from app.ui.auth import can_edit
 from models.infra.database import reader_engine
 from models.infra.database import writer_engine as make_writer
 from models.prices import catalog
-from models.queries import fleet, gpu_spend, overview, reference, spend_detail, status, workload_view
+from models.queries import charges, fleet, gpu_spend, overview, reference, spend_detail, status, workload_view
 from models.queries.fleet import SignalThresholds
 from models.queries.spend import allocated_daily
 from models.queries.status import freshness
@@ -45,6 +45,14 @@ def spend_daily(since: datetime, until: datetime) -> pl.DataFrame:
     """Token spend per provider, account, day, model, workload and team (best basis)."""
     with engine().connect() as conn:
         return allocated_daily(conn, since=since, until=until)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def not_token_spend(since: datetime, until: datetime) -> tuple[pl.DataFrame, float]:
+    """Non-token AI charges per provider and kind, and commitments amortized (USD): shown apart from token spend."""
+    with engine().connect() as conn:
+        return (charges.non_token_charges(conn, since=since, until=until),
+                float(charges.commitments_in(conn, since=since, until=until)))
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import gzip
 import hashlib
 import io
 import json
@@ -117,7 +118,8 @@ def text_lines(path: str | Path) -> Iterator[str]:
     """The lines of a text file (newlines kept, for csv), streamed; same rules and errors as `decode_text`."""
     where = str(path)
     try:
-        fh = open(path, "rb")
+        # a .gz file (cloud exports are often compressed) is read through gzip, with the same rules
+        fh = gzip.open(path, "rb") if where.lower().endswith(".gz") else open(path, "rb")
     except OSError as exc:
         raise SourceError(where, f"cannot read file: {exc.strerror or exc}") from exc
     with fh:
@@ -258,6 +260,31 @@ def loads_json(text: str, where: str, *, line_offset: int = 0) -> Any:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise SourceError(where, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno + line_offset) from None
+
+
+BUCKET_WIDTHS_S = (60, 3600, 86400)
+
+
+def floor_to(moment: datetime, width_s: int) -> datetime:
+    """The start of the UTC bucket of `width_s` seconds (a minute, an hour, a day) that holds `moment`."""
+    ts = int(moment.timestamp())
+    return datetime.fromtimestamp(ts - ts % width_s, tz=timezone.utc)
+
+
+def bucket_width(spans: list[tuple[datetime, datetime]]) -> int:
+    """The bucket width of a page: its longest bucket rounded up to a minute, an hour or a day.
+
+    A page holds whole buckets plus at most a short first and last one, so the longest span
+    says the width (a lone 23-minute bucket is an hourly one).
+    """
+    longest = max(((e - s).total_seconds() for s, e in spans), default=86400)
+    return next((w for w in BUCKET_WIDTHS_S if longest <= w), 86400)
+
+
+def aligned_bucket(start: datetime, width_s: int) -> tuple[datetime, datetime]:
+    """The whole bucket a (possibly short) provider bucket belongs to: a re-pull replaces it whatever its start."""
+    first = floor_to(start, width_s)
+    return first, datetime.fromtimestamp(first.timestamp() + width_s, tz=timezone.utc)
 
 
 def str_or_empty(value: Any) -> str:

@@ -190,6 +190,7 @@ class DcgmSource:
         if not values:
             raise SourceError(scrape.where, "no GPU series in the scrape (no DCGM_FI_* metric with a UUID label): "
                               "is this a dcgm-exporter /metrics page?")
+        partitioned = {uuid for uuid, instance in values if instance}
         for key in values:
             uuid, instance = key
             v, lab = values[key], labels[key]
@@ -201,9 +202,11 @@ class DcgmSource:
                 gpu_uuid=uuid,
                 source=self.name,
                 mig_instance=instance,
+                mig_profile=lab.get("GPU_I_PROFILE", "") if instance else "",
                 gpu_index=int(gpu) if gpu.isdigit() else None,
                 model_name=lab.get("modelName", ""),
-                utilization_pct=_utilization(v, is_mig=bool(instance)),
+                # a MIG parent's GPU_UTIL reads 0: only its profiling metrics (if any) say anything
+                utilization_pct=_utilization(v, is_mig=bool(instance) or uuid in partitioned),
                 memory_used_bytes=used,
                 memory_total_bytes=total,
                 power_watts=v.get("power"),

@@ -25,6 +25,7 @@ FIELDS = {
     "output_usd_per_mtok": "output_cost_per_token",
     "cached_input_usd_per_mtok": "cache_read_input_token_cost",
     "cache_write_usd_per_mtok": "cache_creation_input_token_cost",
+    "cache_write_1h_usd_per_mtok": "cache_creation_input_token_cost_above_1hr",
     "batch_input_usd_per_mtok": "input_cost_per_token_batches",
     "batch_output_usd_per_mtok": "output_cost_per_token_batches",
 }

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from models.queries.fleet import fleet_gpus
+from models.rollups import physical_gpu_hours
 
 HOURS_PER_MONTH = 730
 PER_GPU = {"host": pl.String, "gpu_uuid": pl.String, "gpu_hours": pl.Float64, "busy_share": pl.Float64,
@@ -40,9 +41,11 @@ class FleetSummary:
         return self.busy_gpu_hours / self.gpu_hours if self.gpu_hours else None
 
 
-GPU_HOURS = """
-SELECT hour_at, count(*) AS gpus, avg(coalesce(busy_fraction, utilization_mean_pct / 100.0, 0)) AS busy
-FROM gpu_hourly WHERE hour_at >= :since AND hour_at < :until GROUP BY hour_at ORDER BY hour_at
+GPU_HOURS = f"""
+-- physical GPUs per hour (a MIG GPU once) and their busy share, instances weighted by their slices
+SELECT hour_at, sum(gpu_hours) AS gpus,
+       sum(weight * coalesce(busy_fraction, utilization_mean_pct / 100.0, 0)) / nullif(sum(gpu_hours), 0) AS busy
+FROM ({physical_gpu_hours("g.hour_at >= :since AND g.hour_at < :until")}) g GROUP BY hour_at ORDER BY hour_at
 """
 SATURATION = """
 SELECT endpoint, model_name, coalesce(max(workload), '') AS workload,

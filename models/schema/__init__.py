@@ -1,7 +1,7 @@
 """The schema: every table, one module per area, all on one metadata."""
 
 from models.schema.base import Base
-from models.schema.costs import BASIS_RANK, CostLine, Price
+from models.schema.costs import BASIS_RANK, CostLine, FocusExport, Price
 from models.schema.gpu import (
     GpuCostProfile,
     GpuHourly,
@@ -19,7 +19,7 @@ from models.schema.usage import UsageHourly, UsageRequest
 metadata = Base.metadata
 
 __all__ = [
-    "Base", "metadata", "BASIS_RANK", "CostLine", "Price", "GpuCostProfile", "GpuHourly", "GpuSample",
+    "Base", "metadata", "BASIS_RANK", "CostLine", "FocusExport", "Price", "GpuCostProfile", "GpuHourly", "GpuSample",
     "GpuType", "InferenceHourly", "InferenceSample", "ModelThroughput", "AppSetting", "AttributionRule",
     "Budget", "IngestCursor", "AuditEntry", "Commitment", "FxRate", "Period", "PeriodSnapshot",
     "Restatement", "IngestRun", "Scenario", "Workload", "UsageHourly", "UsageRequest", "WorkloadPlan",

@@ -81,6 +81,8 @@ class IngestRun(Base):
     rows_read: Mapped[int] = mapped_column(BigInteger, server_default="0")
     rows_written: Mapped[int] = mapped_column(BigInteger, server_default="0")
     rows_skipped: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # What the load did beyond counts (a FOCUS load: added, replaced, left alone, superseded; rows and money)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     error: Mapped[str | None] = mapped_column(Text)
     is_demo: Mapped[bool] = mapped_column(Boolean, server_default="false")
     pid: Mapped[int | None] = mapped_column(Integer)  # the loading process and its host, for people

@@ -36,7 +36,8 @@ class UsageHourly(Base):
     service_tier: Mapped[Dim]
     input_tokens: Mapped[Tokens]
     cached_input_tokens: Mapped[Tokens]
-    cache_write_input_tokens: Mapped[Tokens]
+    cache_write_input_tokens: Mapped[Tokens]  # all cache writes (5-minute and 1-hour)
+    cache_write_1h_input_tokens: Mapped[Tokens]  # the 1-hour part of cache_write_input_tokens
     output_tokens: Mapped[Tokens]
     reasoning_tokens: Mapped[Tokens]
     num_requests: Mapped[Tokens]
