@@ -23,8 +23,9 @@ from models import clock
 
 Progress = Callable[[str, float], None]
 
-# Children before parents, so foreign keys never block a delete.
-DEMO_TABLES = ("usage_requests", "usage_hourly", "cost_lines", "prices", "gpu_samples", "gpu_hourly",
+# Children before parents, so foreign keys never block a delete. Demo requests roll up into their own
+# rollup rows (is_demo is part of the rollup's key), so deleting those keeps the rollup exact.
+DEMO_TABLES = ("usage_requests", "request_hourly", "usage_hourly", "cost_lines", "prices", "gpu_samples", "gpu_hourly",
                "inference_samples", "inference_hourly", "attribution_rules", "budgets", "scenarios",
                "gpu_cost_profiles", "workloads", "ingest_runs")
 

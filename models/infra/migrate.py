@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from models import data_versions, request_rollups
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
 
@@ -24,7 +26,11 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Apply migrations up to `revision`, then seed the reference catalogs that are missing."""
+    """Apply migrations up to `revision`, then seed missing catalogs, version triggers and the request rollup.
+
+    Tables a later revision adds get the data-version trigger here; the request rollup is built
+    from usage_requests the first time (and again when a rule names a tag key it does not keep).
+    """
     command.upgrade(alembic_config(url), revision)
     if revision == "head":
         from sqlalchemy import create_engine
@@ -35,6 +41,8 @@ def upgrade(url: str, revision: str = "head") -> None:
         try:
             with engine.begin() as conn:
                 seed_catalogs(conn)
+                data_versions.ensure_triggers(conn)
+                request_rollups.ensure_tag_keys(conn)
         finally:
             engine.dispose()
 

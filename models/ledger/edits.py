@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from models import audit
+from models import audit, request_rollups
 from models.ledger import LedgerError
 
 MATCH_FIELDS = ("provider", "account_id", "project_id", "api_key_id", "user_id", "model", "tag", "namespace", "pod")
@@ -51,6 +51,8 @@ def save_rule(conn: Connection, *, workload: str, match_field: str, pattern: str
             "tag_key = :tag_key, pattern = :pattern, enabled = :enabled WHERE id = :id"), {**values, "id": rule_id})
     audit.record(conn, actor, "attribution_rule", str(rule_id), "create" if before is None else "update",
                  None if before is None else {k: before[k] for k in values}, {**values, "workload": workload})
+    # A rule on a tag key the request rollup does not keep yet rebuilds it, in this transaction.
+    request_rollups.ensure_tag_keys(conn)
     return rule_id
 
 

@@ -41,8 +41,8 @@ GROUP BY 1, 2, 3
 UNION ALL
 SELECT coalesce(nullif(q.workload_tag, ''), wl.workload, 'unallocated'), q.provider, q.model,
        sum(coalesce({priced_cost('q', cache_write=False)}, q.reported_cost_usd))
-FROM usage_requests q {price_join('q', 'started_at')} {attribution_join('q', has_tags=True)}
-WHERE q.started_at >= :since AND q.started_at < :until AND q.endpoint_kind = 'api'
+FROM request_hourly q {price_join('q', 'hour_at')} {attribution_join('q', has_tags=True)}
+WHERE q.hour_at >= :since AND q.hour_at < :until AND q.endpoint_kind = 'api'
 GROUP BY 1, 2, 3
 """
 WEEKLY_TOKENS = f"""
@@ -200,8 +200,9 @@ def add_to(conn: Connection, report: WeeklyReport) -> None:
                     pl.col("input_tokens").sum(), pl.col("output_tokens").sum())
                 .rename({"workload": "group"}).iter_rows(named=True)} if report.previous_daily.height else {}
     interactive = dict(conn.execute(sa.text("SELECT name, interactive FROM workloads")).all())
-    repeats = _repeat_shares(conn, week)
     measured = _discipline_shares(conn, week)
+    # the raw-request repeat count is only the fallback when the discipline analytics are missing
+    repeats = _repeat_shares(conn, week) if measured is None else {}
     recs, levers = [], []
     for workload in sorted(w for w in costs if w != "unallocated"):
         provider, model = max(costs[workload], key=lambda k: (costs[workload][k], k))
