@@ -8,6 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.ui import warm
 from models import clock
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -45,6 +46,7 @@ def main() -> None:
     from app.ui.auth import require_login
 
     require_login()  # stops here unless login is off or the user is allowed
+    warm.start()  # once per process: keeps the default views computed as the data changes
     pages = [st.Page(str(PAGES_DIR / f), title=t, icon=i, default=(f == "overview.py"))
              for f, t, i in PAGES if (PAGES_DIR / f).exists()]
     selected = st.navigation(pages)

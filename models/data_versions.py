@@ -54,7 +54,7 @@ def ensure_triggers(conn: Connection) -> list[str]:
 
 def current(conn: Connection) -> dict[str, int]:
     """Every table's version (a table never written has none, read as 0)."""
-    return dict(conn.execute(sa.text("SELECT table_name, version FROM data_versions")).tuples().all())
+    return {name: version for name, version in conn.execute(sa.text("SELECT table_name, version FROM data_versions"))}
 
 
 def key_for(versions: dict[str, int], tables: Iterable[str]) -> tuple[int, ...]:

@@ -69,7 +69,7 @@ def _gpu(fields: dict[str, Any]):
     return GpuOption(**fields)
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+@st.cache_data(max_entries=data.MAX_ENTRIES, show_spinner=False)
 def simulate(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any]) -> dict[str, Any]:
     """The contract's outputs (ECONOMICS.md) for a demand table, API prices and a GPU option."""
     from models.economics.contract import simulate as run
@@ -78,7 +78,7 @@ def simulate(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any]) -> 
     return {**result.as_contract_dict(), "replica_gpus": int(gpu.get("replica_gpus", 1))}
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+@st.cache_data(max_entries=data.MAX_ENTRIES, show_spinner=False)
 def curve(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any],
           reach_monthly_tokens: float | None = None) -> pl.DataFrame:
     """Monthly cost of API only, GPU only and the best hybrid against monthly tokens.
@@ -97,7 +97,7 @@ def curve(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any],
     return breakeven_curve(d, a, g, max_multiplier=k_max)
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+@st.cache_data(max_entries=data.MAX_ENTRIES, show_spinner=False)
 def move_dates(weekly: pl.DataFrame, demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any]):
     """Forecast of monthly tokens and the weeks when one replica / a full move pays (None if under 2 weeks)."""
     from models.economics.forecast import move_dates as run
@@ -108,7 +108,7 @@ def move_dates(weekly: pl.DataFrame, demand: pl.DataFrame, api: dict[str, Any], 
     return run(history, to_demand(demand), _api(api), _gpu(gpu))
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+@st.cache_data(max_entries=data.MAX_ENTRIES, show_spinner=False)
 def buy_vs_rent(demand: pl.DataFrame, api: dict[str, Any], buy: dict[str, Any], rent: dict[str, Any]) -> dict:
     """Payback of buying vs tokens and vs renting (or 'insufficient history')."""
     from models.economics.buy_vs_rent import buy_vs_rent as run
@@ -116,7 +116,7 @@ def buy_vs_rent(demand: pl.DataFrame, api: dict[str, Any], buy: dict[str, Any], 
     return run(to_demand(demand), _api(api), _gpu(buy), _gpu(rent)).as_dict()
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+@st.cache_data(max_entries=data.MAX_ENTRIES, show_spinner=False)
 def levers(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any], shares: dict[str, float | None]
            ) -> pl.DataFrame:
     """The cost waterfall (cache, batch, route, move) as a frame in USD per month."""
@@ -125,7 +125,7 @@ def levers(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any], share
     return levers_waterfall(to_demand(demand), _api(api), _gpu(gpu), **shares).frame()
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+@data.keyed_to(data.TOKENS + data.GPU + ("scenarios",), spinner="Computing the workload's breakeven…")
 def workload_result(workload: str, since: datetime, until: datetime) -> dict[str, Any] | None:
     """The figures `hybridcost simulate --workload` and the weekly report give (per-hour API cost)."""
     from models.queries.workload_demand import NotHourlyError
@@ -165,7 +165,7 @@ def recommendation(result: dict[str, Any], replica_gpus: int) -> str:
             f"${hybrid_m:,.0f}/month vs ${api_m:,.0f}/month on tokens (saves ${api_m - hybrid_m:,.0f}/month).")
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+@st.cache_data(max_entries=data.MAX_ENTRIES, show_spinner=False)
 def fleet_total(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any], replicas: int) -> float:
     """Monthly cost (USD) with exactly `replicas` replicas and the rest on the API: Total(R) × 730 / H."""
     from models.economics.contract import hybrid_total
@@ -173,7 +173,7 @@ def fleet_total(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any], 
     return hybrid_total(to_demand(demand), _api(api), _gpu(gpu), replicas) * 730 / demand.height
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+@st.cache_data(max_entries=data.MAX_ENTRIES, show_spinner=False)
 def scenario_costs(demand: pl.DataFrame, bodies: dict[str, str]) -> pl.DataFrame:
     """Per saved scenario (name -> JSON body): API-only, GPU-only and hybrid USD/month on the given demand."""
     import json

@@ -7,10 +7,10 @@ from datetime import date
 import polars as pl
 import streamlit as st
 
-from app.ui.data import TTL_SECONDS, engine
+from app.ui.data import engine, keyed_to
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@keyed_to(("periods", "period_snapshots", "restatements"))
 def periods() -> pl.DataFrame:
     """Every closed (or reopened) month with its frozen total and restated difference."""
     from models.ledger.periods import list_periods
@@ -19,7 +19,7 @@ def periods() -> pl.DataFrame:
         return list_periods(conn)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@keyed_to(("restatements",))
 def restatements() -> pl.DataFrame:
     """Changes that later loads made to closed months, newest first."""
     from models.ledger.periods import restatements as run
@@ -28,7 +28,7 @@ def restatements() -> pl.DataFrame:
         return run(conn)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@keyed_to(("audit_log",))
 def audit_entries(limit: int = 500) -> pl.DataFrame:
     """The newest audit log entries (who changed what, when, before and after), whatever the data range."""
     from models.audit import audit_log
@@ -37,7 +37,7 @@ def audit_entries(limit: int = 500) -> pl.DataFrame:
         return audit_log(conn).head(limit)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@keyed_to(("fx_rates",))
 def fx_rates() -> pl.DataFrame:
     """Stored daily exchange rates, newest first."""
     from models.ledger.fx import rates
