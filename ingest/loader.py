@@ -294,7 +294,9 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
             request_rollups.refresh_hours(conn, sorted(request_hours))
             if gpu_range is not None:
                 uuids = conn.exec_driver_sql("SELECT DISTINCT gpu_uuid FROM stage_gpu_samples").scalars().all()
-                rollups.refresh_gpu_hourly(conn, *gpu_range, gpu_uuids=uuids)
+                hours = conn.exec_driver_sql(
+                    "SELECT DISTINCT date_trunc('hour', sampled_at, 'UTC') FROM stage_gpu_samples").scalars().all()
+                rollups.refresh_gpu_hours(conn, hours, gpu_uuids=uuids)
             if r.InferenceSample in stager.counts:
                 lo, hi = conn.exec_driver_sql(
                     "SELECT min(sampled_at), max(sampled_at) FROM stage_inference_samples").one()
