@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine
 
 from ingest import records as r
 from ingest.base import Record, SourceError
-from models import request_rollups, rollups
+from models import discipline_rollup, request_rollups, rollups
 
 log = logging.getLogger(__name__)
 
@@ -291,7 +291,7 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
                 distinct += staged
                 result.by_table[spec.table] = written
                 result.rows_written += written
-            request_rollups.refresh_hours(conn, sorted(request_hours))
+            discipline_rollup.refresh_hours(conn, request_hours)  # both request rollups
             if gpu_range is not None:
                 uuids = conn.exec_driver_sql("SELECT DISTINCT gpu_uuid FROM stage_gpu_samples").scalars().all()
                 hours = conn.exec_driver_sql(

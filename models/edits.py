@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models import clock, request_rollups
+from models import clock, discipline_rollup
 from models.audit import record, row_dict
 
 MATCH_FIELDS = ("provider", "account_id", "project_id", "api_key_id", "user_id", "model", "tag")
@@ -99,8 +99,8 @@ def add_rule(engine: Engine, *, workload: str, match_field: str, pattern: str, p
             {"p": priority, "f": match_field, "k": (tag_key or "").strip(), "pat": pattern, "w": workload}).scalar_one()
         record(conn, actor, "attribution_rule", str(rule_id), "create", None,
                row_dict(conn, "attribution_rules", "id = :i", {"i": rule_id}))
-        # A rule on a tag key the request rollup does not keep yet rebuilds it, in this transaction.
-        request_rollups.ensure_tag_keys(conn)
+        # Re-flag discipline within the new workloads (and keep a new tag key in the rollup), in this transaction.
+        discipline_rollup.after_rule_change(conn)
         return rule_id
 
 

@@ -32,7 +32,7 @@ MEASURES = ("requests", "input_tokens", "cached_input_tokens", "output_tokens", 
             "reported_cost_usd", "unreported_requests", "unreported_tokens", "fingerprinted_requests",
             "reasoning_token_requests", "rate_limited_requests")
 
-SERVED = "((q.status_code IS NULL AND q.tags ->> 'error' IS NULL) OR q.status_code < 400)"
+SERVED = "coalesce((q.status_code IS NULL AND q.tags ->> 'error' IS NULL) OR q.status_code < 400, FALSE)"
 
 
 def _tags_expression(keys: Sequence[str]) -> tuple[str, dict[str, str]]:
@@ -72,11 +72,10 @@ def _insert(conn: Connection, keys: Sequence[str], where: str, params: dict) -> 
     # 14 columns' distinct counts, would sort every row instead. Only for this statement.
     before = conn.exec_driver_sql("SELECT current_setting('enable_sort')").scalar_one()
     conn.exec_driver_sql("SET LOCAL enable_sort = off")
-    try:
-        return conn.execute(sa.text(f"INSERT INTO request_hourly ({', '.join(KEY + MEASURES)}) {select}"),
-                            {**params, **tag_params}).rowcount
-    finally:
-        conn.exec_driver_sql(f"SET LOCAL enable_sort = {'on' if before == 'on' else 'off'}")
+    rows = conn.execute(sa.text(f"INSERT INTO request_hourly ({', '.join(KEY + MEASURES)}) {select}"),
+                        {**params, **tag_params}).rowcount
+    conn.exec_driver_sql(f"SET LOCAL enable_sort = {'on' if before == 'on' else 'off'}")
+    return rows
 
 
 def rule_tag_keys(conn: Connection) -> list[str]:
@@ -163,12 +162,3 @@ def staged_hours(conn: Connection, *, previous: bool) -> list[datetime]:
     else:
         sql = "SELECT DISTINCT date_trunc('hour', started_at, 'UTC') FROM stage_usage_requests"
     return list(conn.exec_driver_sql(sql).scalars().all())
-
-
-def delete_requests(conn: Connection, where: str, params: dict | None = None) -> int:
-    """Delete usage_requests rows matching `where` (SQL) and refresh the hours they were in; return rows deleted."""
-    hours = conn.execute(sa.text(
-        f"WITH gone AS (DELETE FROM usage_requests q WHERE {where} RETURNING started_at) "
-        "SELECT date_trunc('hour', started_at, 'UTC') AS h, count(*) FROM gone GROUP BY 1"), params or {}).all()
-    refresh_hours(conn, [h for h, _ in hours])
-    return sum(n for _, n in hours)

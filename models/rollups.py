@@ -88,11 +88,9 @@ def _local(conn: Connection, **values: str):
     before = {k: conn.exec_driver_sql(f"SELECT current_setting('{k}')").scalar_one() for k in values}
     for k, v in values.items():
         conn.exec_driver_sql(f"SET LOCAL {k} = '{v}'")
-    try:
-        yield
-    finally:
-        for k, v in before.items():
-            conn.exec_driver_sql(f"SET LOCAL {k} = '{v}'")
+    yield  # on an error the transaction is lost anyway: nothing to put back
+    for k, v in before.items():
+        conn.exec_driver_sql(f"SET LOCAL {k} = '{v}'")
 
 
 def refresh_gpu_hours(conn: Connection, hours: Sequence[datetime], gpu_uuids: Sequence[str] | None = None) -> int:

@@ -7,7 +7,7 @@ import time
 import typer
 
 from app.cli import context
-from models import request_rollups, rollups
+from models import discipline_rollup, request_rollups, rollups
 from models.infra import embedded, migrate
 from models.infra.database import database_url
 
@@ -65,7 +65,7 @@ def roles() -> None:
 def rebuild_rollups(
     gpu: bool = typer.Option(False, "--gpu", help="Also recompute the GPU hourly rollup wherever raw samples are kept."),
 ) -> None:
-    """Recompute the request rollup from usage_requests (and, with --gpu, gpu_hourly from raw samples).
+    """Recompute the request rollups (tokens, discipline flags) from usage_requests; --gpu: gpu_hourly too.
 
     Loads keep the rollups current; run this after changing usage_requests or gpu_samples with
     plain SQL. GPU hours whose raw samples retention dropped, and Prometheus aggregates, are kept.
@@ -73,8 +73,9 @@ def rebuild_rollups(
     started = time.perf_counter()
     with context.engine().begin() as conn:
         rows = request_rollups.rebuild(conn)
+        flags = discipline_rollup.rebuild(conn)
         gpu_rows = rollups.rebuild_gpu_hourly(conn) if gpu else None
-    done = f"request rollup: {rows:,} rows"
+    done = f"request rollup: {rows:,} rows; discipline flags: {flags:,} rows"
     if gpu_rows is not None:
         done += f"; GPU hourly rollup: {gpu_rows:,} rows recomputed"
     typer.echo(f"{done} ({time.perf_counter() - started:.1f} s)", err=True)

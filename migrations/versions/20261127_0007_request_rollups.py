@@ -1,6 +1,6 @@
-"""Request rollups (request_hourly) and data versions (a statement trigger on every table).
+"""Request rollups (request_hourly, request_discipline_hourly) and data versions (a trigger on every table).
 
-`migrate.upgrade` fills request_hourly from usage_requests after this revision (the rollup's
+`migrate.upgrade` fills both rollups from usage_requests after this revision (the rollup's
 tag keys come from the attribution rules) and adds the version trigger to tables that later
 revisions create.
 
@@ -93,6 +93,40 @@ def upgrade() -> None:
                             'api_key_id', 'user_id', 'team', 'workload_tag', 'is_batch', 'served', 'tags', 'is_demo',
                             name=op.f('pk_request_hourly'))
     )
+    op.create_table('request_discipline_hourly',
+    sa.Column('hour_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('provider', sa.String(), nullable=False),
+    sa.Column('account_id', sa.String(), nullable=False),
+    sa.Column('model', sa.String(), nullable=False),
+    sa.Column('endpoint_kind', sa.String(), nullable=False),
+    sa.Column('project_id', sa.String(), nullable=False),
+    sa.Column('api_key_id', sa.String(), nullable=False),
+    sa.Column('user_id', sa.String(), nullable=False),
+    sa.Column('team', sa.String(), nullable=False),
+    sa.Column('workload_tag', sa.String(), nullable=False),
+    sa.Column('is_batch', sa.Boolean(), nullable=False),
+    sa.Column('tags', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+    sa.Column('is_demo', sa.Boolean(), nullable=False),
+    sa.Column('served', sa.Boolean(), nullable=False),
+    sa.Column('is_repeat', sa.Boolean(), nullable=False),
+    sa.Column('is_loop', sa.Boolean(), nullable=False),
+    sa.Column('is_bulk', sa.Boolean(), nullable=False),
+    sa.Column('short_output', sa.Boolean(), nullable=False),
+    sa.Column('has_reasoning_tokens', sa.Boolean(), nullable=False),
+    sa.Column('rate_limited', sa.Boolean(), nullable=False),
+    sa.Column('has_fingerprint', sa.Boolean(), nullable=False),
+    sa.Column('requests', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('input_tokens', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('cached_input_tokens', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('output_tokens', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('reasoning_tokens', sa.BigInteger(), server_default='0', nullable=False),
+    sa.Column('reported_cost_usd', sa.Numeric(), nullable=True),
+    sa.Column('latencies_ms', postgresql.ARRAY(sa.Float()), server_default='{}', nullable=False),
+    sa.PrimaryKeyConstraint('hour_at', 'provider', 'account_id', 'model', 'endpoint_kind', 'project_id',
+                            'api_key_id', 'user_id', 'team', 'workload_tag', 'is_batch', 'tags', 'is_demo', 'served',
+                            'is_repeat', 'is_loop', 'is_bulk', 'short_output', 'has_reasoning_tokens', 'rate_limited',
+                            'has_fingerprint', name=op.f('pk_request_discipline_hourly'))
+    )
     op.execute(FUNCTION)
     op.execute(TRIGGERS)
 
@@ -101,5 +135,6 @@ def downgrade() -> None:
     op.execute(DROP_TRIGGERS)
     op.execute("DROP FUNCTION IF EXISTS hybridcost_bump_data_version()")
     op.execute("DELETE FROM app_settings WHERE key = 'request_rollup_tag_keys'")
+    op.drop_table('request_discipline_hourly')
     op.drop_table('request_hourly')
     op.drop_table('data_versions')

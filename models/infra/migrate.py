@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from models import data_versions, request_rollups
+from models import data_versions, discipline_rollup, request_rollups
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -43,6 +43,7 @@ def upgrade(url: str, revision: str = "head") -> None:
                 seed_catalogs(conn)
                 data_versions.ensure_triggers(conn)
                 request_rollups.ensure_tag_keys(conn)
+                discipline_rollup.ensure_built(conn)
         finally:
             engine.dispose()
 

@@ -12,7 +12,7 @@ from models.schema.gpu import (
     InferenceSample,
     ModelThroughput,
 )
-from models.schema.rollups import DataVersion, RequestHourly
+from models.schema.rollups import DataVersion, RequestDisciplineHourly, RequestHourly
 from models.schema.ops import AppSetting, AttributionRule, Budget, IngestCursor, IngestRun, Scenario, Workload
 from models.schema.usage import UsageHourly, UsageRequest
 
@@ -22,5 +22,5 @@ __all__ = [
     "Base", "metadata", "BASIS_RANK", "CostLine", "Price", "GpuCostProfile", "GpuHourly", "GpuSample",
     "GpuType", "InferenceHourly", "InferenceSample", "ModelThroughput", "AppSetting", "AttributionRule",
     "Budget", "IngestCursor", "AuditEntry", "Commitment", "FxRate", "Period", "PeriodSnapshot",
-    "Restatement", "DataVersion", "RequestHourly", "IngestRun", "Scenario", "Workload", "UsageHourly", "UsageRequest",
+    "Restatement", "DataVersion", "RequestDisciplineHourly", "RequestHourly", "IngestRun", "Scenario", "Workload", "UsageHourly", "UsageRequest",
 ]

@@ -1,7 +1,8 @@
-"""The request rollup equals a fresh aggregation of usage_requests after any sequence of writes.
+"""The request rollups equal a fresh aggregation of usage_requests after any sequence of writes.
 
-The expected rollup is computed here in Python from the raw rows (UTC hour, served rule, tag
-projection, sums), independently of the SQL that maintains it.
+The expected token rollup is computed here in Python from the raw rows (UTC hour, served rule,
+tag projection, sums), independently of the SQL that maintains it; the stored discipline flags
+must give the scorecard that flagging the raw rows afresh gives.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from hypothesis import strategies as st
 from ingest.demo import unload_demo
 from ingest.loader import load
 from ingest.records import UsageRequest
-from models import request_rollups
+from models import discipline_rollup, request_rollups
+from models.discipline import DisciplineConfig
 from models.edits import add_rule
+from models.queries.discipline import discipline_rows
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 KEY = request_rollups.KEY
@@ -73,8 +76,15 @@ def stored_rollup(conn) -> dict[tuple, tuple]:
 
 
 def assert_rollup_exact(engine) -> None:
+    """request_hourly as the raw rows say, and the stored discipline flags as flagging the raw rows again."""
     with engine.connect() as conn:
         assert stored_rollup(conn) == expected_rollup(conn)
+        params = DisciplineConfig().params()
+        for by in ("team", "workload", None):
+            args = dict(since=T0 - timedelta(days=1), until=T0 + timedelta(days=2), by=by, params=params)
+            stored = discipline_rows(conn, stored=True, **args)
+            fresh = discipline_rows(conn, stored=False, **args)
+            assert stored.equals(fresh), (by, stored, fresh)
 
 
 requests = st.builds(
@@ -98,6 +108,7 @@ requests = st.builds(
     output_tokens=st.integers(0, 2000),
     reasoning=st.integers(0, 2),
     reported=st.one_of(st.none(), st.decimals(min_value=0, max_value=5, places=6)),
+    latency=st.one_of(st.none(), st.floats(1, 5000)),
 )
 
 
@@ -108,7 +119,8 @@ def _record(d: dict) -> UsageRequest:
         workload_tag=d["workload_tag"], endpoint_kind=d["endpoint_kind"], is_batch=d["is_batch"],
         status_code=d["status_code"], tags=d["tags"], fingerprint=d["fingerprint"], input_tokens=d["input_tokens"],
         cached_input_tokens=d["input_tokens"] // 3, output_tokens=d["output_tokens"],
-        reasoning_tokens=d["output_tokens"] // 4 * d["reasoning"], reported_cost_usd=d["reported"])
+        reasoning_tokens=d["output_tokens"] // 4 * d["reasoning"], reported_cost_usd=d["reported"],
+        latency_ms=d.get("latency"))
 
 
 operations = st.one_of(
@@ -124,6 +136,7 @@ def _clean(engine) -> None:
         conn.exec_driver_sql("DELETE FROM usage_requests; DELETE FROM request_hourly; DELETE FROM attribution_rules; "
                              "DELETE FROM workloads; DELETE FROM ingest_runs")
         request_rollups.rebuild(conn)
+        discipline_rollup.rebuild(conn)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -136,7 +149,7 @@ def test_rollup_equals_raw_aggregation_after_any_writes(engine, steps):
             load(engine, [_record(d) for d in step[1]], source="test", target="requests", is_demo=step[2])
         elif step[0] == "delete":
             with engine.begin() as conn:
-                request_rollups.delete_requests(conn, "q.request_id = :r", {"r": step[1]})
+                discipline_rollup.delete_requests(conn, "q.request_id = :r", {"r": step[1]})
         elif step[0] == "unload_demo":
             unload_demo(engine)
         else:
