@@ -10,20 +10,20 @@ another workload) are computed on their first visit and cached until the data ch
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from datetime import timedelta
 
 import streamlit as st
 from streamlit import runtime
+from streamlit.logger import get_logger
 
 from app.ui import data, economics, ledger_data, workflow_data
 from models import clock
 from models.infra.settings import get_settings
 from models.queries.overview import two_month_window
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)  # Streamlit's handlers: the server log shows each warming
 
 DEFAULT_DAYS = 30  # the shared date picker's default (app/ui/filters.py, date_range_sidebar)
 BREAKEVEN_DAYS = 90  # the Breakeven page's default range
