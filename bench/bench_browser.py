@@ -70,7 +70,7 @@ async def _radio(page, label: str, choice: str) -> None:
 
 
 async def _slider(page) -> None:
-    await page.locator('[role="slider"]').first.focus()
+    await page.get_by_role("slider").first.focus()
     await page.keyboard.press("ArrowRight")
 
 

@@ -35,7 +35,7 @@ MEASURES = ("requests", "input_tokens", "cached_input_tokens", "output_tokens", 
 SERVED = "coalesce((q.status_code IS NULL AND q.tags ->> 'error' IS NULL) OR q.status_code < 400, FALSE)"
 
 
-def _tags_expression(keys: Sequence[str]) -> tuple[str, dict[str, str]]:
+def tags_expression(keys: Sequence[str]) -> tuple[str, dict[str, str]]:
     """SQL keeping only `keys` of q.tags, with its parameters.
 
     Every key is present, JSON null where the request has none: `tags ->> key` is NULL for both,
@@ -50,7 +50,7 @@ def _tags_expression(keys: Sequence[str]) -> tuple[str, dict[str, str]]:
 
 def aggregate_sql(keys: Sequence[str], where: str) -> tuple[str, dict[str, str]]:
     """SELECT of rollup rows from `usage_requests q` filtered by `where` (SQL), in KEY + MEASURES order."""
-    tags, params = _tags_expression(keys)
+    tags, params = tags_expression(keys)
     sql = f"""
 SELECT date_trunc('hour', q.started_at, 'UTC') AS hour_at, q.provider, q.account_id, q.model, q.endpoint_kind,
        q.project_id, q.api_key_id, q.user_id, q.team, q.workload_tag, q.is_batch, {SERVED} AS served,
@@ -134,12 +134,13 @@ def _runs(hours: Sequence[datetime]) -> list[tuple[datetime, datetime]]:
 
 
 def refresh_hours(conn: Connection, hours: Sequence[datetime]) -> int:
-    """Recompute the rollup rows of these UTC hours (hour starts) from usage_requests; return rows written."""
+    """Recompute the rollup rows of these UTC hours (hour starts) from usage_requests; return rows written.
+
+    With the stored tag keys: callers run `ensure_tag_keys` first (models.discipline_rollup.refresh_hours does).
+    """
     if not hours:
         return 0
     _lock(conn)
-    if ensure_tag_keys(conn):
-        return -1  # rebuilt whole
     keys = stored_tag_keys(conn) or []
     runs = _runs(hours)
     if len(runs) <= MAX_RANGES:

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from models.queries.sql_fragments import attribution_join, price_join, priced_cost
-from models.request_rollups import SERVED, _tags_expression, stored_tag_keys
+from models.request_rollups import SERVED, stored_tag_keys, tags_expression
 
 GROUP_COLUMNS = {"team": "team", "workload": "workload"}
 # The thresholds the stored flags were computed with (DisciplineConfig's defaults).
@@ -49,7 +49,7 @@ def flag_rows_sql(tag_keys: Sequence[str]) -> tuple[str, dict[str, str]]:
 
     :lo and :hi are UTC midnights; rows from :lo - repeat_window_s are read as the repeats' lookback.
     """
-    tags, params = _tags_expression(tag_keys)
+    tags, params = tags_expression(tag_keys)
     sql = f"""
 WITH base AS (
     SELECT q.id, q.started_at, q.provider, q.account_id, q.model, q.endpoint_kind, q.project_id, q.api_key_id,
