@@ -74,12 +74,6 @@ async def _slider(page) -> None:
     await page.keyboard.press("ArrowRight")
 
 
-async def _date_range(page) -> None:
-    box = page.locator('[data-testid="stDateInput"] input').first
-    await box.fill(f"{AS_OF - timedelta(days=59):%Y/%m/%d} – {AS_OF:%Y/%m/%d}")
-    await box.press("Enter")
-
-
 PAGES = [  # (url path, heading, interaction in words, interaction)
     ("", "Overview", "pick a team", lambda p: _pick_option(p, "stMultiSelect", "Teams", 0)),
     ("spend", "Spend", "pick a workload", lambda p: _pick_option(p, "stMultiSelect", "Workloads", 0)),
@@ -89,16 +83,19 @@ PAGES = [  # (url path, heading, interaction in words, interaction)
     ("whatif", "What-if", "another demand shape", lambda p: _pick_option(p, "stSelectbox", "Demand shape", 1)),
     ("workflow", "Workflow", "group by workload", lambda p: _radio(p, "Group by", "workload")),
     ("reports", "Reports", "generate the report", lambda p: p.get_by_role("button", name="Generate report").click()),
-    ("data", "Data", "widen the date range", _date_range),
+    ("data", "Data", "", None),  # only forms that write: no interaction is timed
 ]
 
 
 async def _finished(page, since: float, timeout: float = 900.0) -> float:
     """Milliseconds from `since` (browser clock) to the end of the last script run that started after it."""
     deadline = time.monotonic() + timeout
+    started_by = time.monotonic() + 60
     while time.monotonic() < deadline:
         states, now = await page.evaluate("[window.__hc || [], performance.now()]")
         after = [(s, t) for s, t in states if t >= since]
+        if not any(s == "running" for s, _ in after) and time.monotonic() > started_by:
+            raise TimeoutError("no script run started")
         if any(s == "running" for s, _ in after) and after[-1][0] == "notRunning" and now - after[-1][1] > 700:
             return after[-1][1] - since
         await page.wait_for_timeout(100)
@@ -214,14 +211,17 @@ async def measure_tree(pw, tree: Path, url: str, log_dir: Path, runs: int) -> di
             with Server(tree, url, log_dir) as server:
                 page = await _new_page(browser)
                 cold = await open_page(page, server.base, path, heading)
-                cold_i = await interact(page, action)
+                cold_i = [await interact(page, action)] if action else []
                 warm, warm_i = [], []
                 for _ in range(runs):
                     warm.append(await open_page(page, server.base, path, heading))
-                    warm_i.append(await interact(page, action))
+                    if action:
+                        warm_i.append(await interact(page, action))
                 await page.close()
-            out[path] = {"cold": [cold], "warm": warm, "cold interaction": [cold_i], "warm interaction": warm_i}
-            print(f"  {tree.name} /{path}: cold {cold:.2f} s, interaction {cold_i:.2f} s, "
+            out[path] = {"cold": [cold], "warm": warm}
+            if action:
+                out[path] |= {"cold interaction": cold_i, "warm interaction": warm_i}
+            print(f"  {tree.name} /{path}: cold {cold:.2f} s, interaction {cold_i[0] if cold_i else 0:.2f} s, "
                   f"warm median {statistics.median(warm):.2f} s", flush=True)
     finally:
         await browser.close()
@@ -355,7 +355,12 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=10, help="concurrent sessions (0 to skip; default 10)")
     parser.add_argument("--baseline", default=None, help="git ref of the baseline (default: before the rollups)")
     parser.add_argument("--no-baseline", action="store_true", help="measure this checkout only")
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--pages", default="", help="comma-separated URL paths to measure ('' = Overview; default all)")
+    args = parser.parse_args()
+    if args.pages:
+        wanted = {"" if p in ("overview", "/") else p.strip("/") for p in args.pages.split(",")}
+        PAGES[:] = [p for p in PAGES if p[0] in wanted]
+    asyncio.run(run(args))
 
 
 if __name__ == "__main__":
