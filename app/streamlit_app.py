@@ -9,6 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from app.preload import preload
+from app.ui import warm
 from app.ui.auth import require_login
 from app.ui.tables import HIDE_BUILTIN_DOWNLOAD
 from models import clock
@@ -50,6 +51,7 @@ def main() -> None:
     st.html(HIDE_BUILTIN_DOWNLOAD)  # tables download through the formula-safe writer instead
 
     require_login()  # stops here unless login is off or the user is allowed
+    warm.start()  # once per process: keeps the default views computed as the data changes
     pages = [st.Page(str(PAGES_DIR / f), title=t, icon=i, default=(f == "overview.py"))
              for f, t, i in PAGES if (PAGES_DIR / f).exists()]
     selected = st.navigation(pages)

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine
 from ingest import records as r
 from ingest.base import Record, SourceError
 from ingest.runs import RunOwner, finish_run
+from models import discipline_rollup, request_rollups, rollups
 
 log = logging.getLogger(__name__)
 
@@ -236,8 +237,12 @@ def _gpu_samples_are_new(conn: Connection) -> bool:
         "AND g.gpu_uuid IN (SELECT DISTINCT gpu_uuid FROM stage_gpu_samples))").scalar_one()
 
 
-def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> tuple[int, int]:
-    """Merge staged rows on the natural key; return (distinct rows staged, rows inserted or changed)."""
+def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> tuple[int, int, list[datetime]]:
+    """Merge staged rows on the natural key: (distinct rows staged, rows inserted or changed, hours replaced rows had).
+
+    The hours are those of stored requests whose keys are staged again (a re-load may move a
+    request to another hour): their rollup rows must be recomputed too. Empty for other tables.
+    """
     cols = list(spec.columns)
     key = ", ".join(spec.key)
     extra_cols = (["run_id"] if spec.table in RUN_TRACKED else []) + ["is_demo"]
@@ -263,11 +268,12 @@ def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> tup
                 inserted = conn.exec_driver_sql(
                     f"INSERT INTO {spec.table} ({', '.join(cols + extra_cols)}) "
                     f"SELECT {', '.join(cols)}, {', '.join(extra_vals)} FROM stage_{spec.table}").rowcount
-            return inserted, inserted
+            return inserted, inserted, []
         except sa.exc.IntegrityError:
             pass
+    previous = request_rollups.staged_hours(conn, previous=True) if spec.table == "usage_requests" else []
     distinct, written = conn.exec_driver_sql(sql).one()
-    return distinct, written
+    return distinct, written, previous
 
 
 def load(engine: Engine, records: Iterable[Record], *, source: str, target: str, is_demo: bool = False,
@@ -306,17 +312,23 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
                 result.detail = prepare(conn, run_id) or {}
             gpu_range = _ensure_gpu_partitions(conn) if r.GpuSample in stager.counts else None
             distinct = 0
-            for kind in stager.counts:
+            request_hours: set[datetime] = set()
+            if r.UsageRequest in stager.counts:
+                request_hours.update(request_rollups.staged_hours(conn, previous=False))
+            # Always the same table order, so concurrent loads take their locks in one order.
+            for kind in sorted(stager.counts, key=list(SPECS).index):
                 spec = SPECS[kind]
-                staged, written = _merge(conn, spec, run_id, is_demo)
+                staged, written, previous = _merge(conn, spec, run_id, is_demo)
+                request_hours.update(previous)
                 distinct += staged
                 result.by_table[spec.table] = written
                 result.rows_written += written
-            from models import rollups
-
+            discipline_rollup.refresh_hours(conn, request_hours)  # both request rollups
             if gpu_range is not None:
                 uuids = conn.exec_driver_sql("SELECT DISTINCT gpu_uuid FROM stage_gpu_samples").scalars().all()
-                rollups.refresh_gpu_hourly(conn, *gpu_range, gpu_uuids=uuids)
+                hours = conn.exec_driver_sql(
+                    "SELECT DISTINCT date_trunc('hour', sampled_at, 'UTC') FROM stage_gpu_samples").scalars().all()
+                rollups.refresh_gpu_hours(conn, hours, gpu_uuids=uuids)
             if r.InferenceSample in stager.counts:
                 lo, hi = conn.exec_driver_sql(
                     "SELECT min(sampled_at), max(sampled_at) FROM stage_inference_samples").one()

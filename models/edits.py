@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from ingest.loader import load
 from ingest.records import Price
-from models import clock
+from models import clock, discipline_rollup
 from models.audit import record, row_dict
 from models.bounds import problem
 from models.prices import mark_retroactive
@@ -112,6 +112,8 @@ def add_rule(engine: Engine, *, workload: str, match_field: str, pattern: str, p
             {"p": priority, "f": match_field, "k": (tag_key or "").strip(), "pat": pattern, "w": workload}).scalar_one()
         record(conn, actor, "attribution_rule", str(rule_id), "create", None,
                row_dict(conn, "attribution_rules", "id = :i", {"i": rule_id}))
+        # Re-flag discipline within the new workloads (and keep a new tag key in the rollup), in this transaction.
+        discipline_rollup.after_rule_change(conn)
         return rule_id
 
 

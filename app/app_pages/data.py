@@ -4,7 +4,7 @@
 import streamlit as st
 
 from app.ui import auth, data, ledger_data
-from app.ui.filters import date_range_sidebar, sidebar
+from app.ui.filters import date_range_sidebar, keep_scope
 from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.tables import show_table
 from models import clock
@@ -13,7 +13,7 @@ from models.edits import MATCH_FIELDS, EditError, add_price, add_rule
 st.title("Data")
 show_flashes()
 since, until = date_range_sidebar()
-sidebar(data.spend_daily(since, until))
+keep_scope()  # the workload/team filter does not apply here: no token allocation to fill it
 
 st.subheader("Ingest runs")
 runs = data.ingest_runs()

@@ -5,7 +5,7 @@ import streamlit as st
 
 from app.charts.fleet import idle_cost_by_gpu, queue_and_kv, utilization_heatmap
 from app.ui import data, economics
-from app.ui.filters import date_range_sidebar, sidebar
+from app.ui.filters import date_range_sidebar, keep_scope
 from app.ui.format import pct, usd
 from app.ui.tables import show_table
 from models import clock
@@ -13,7 +13,7 @@ from models.queries.fleet_view import fleet_totals, saturated_throughput, signal
 
 st.title("GPU fleet")
 since, until = date_range_sidebar()
-sidebar(data.spend_daily(since, until))
+keep_scope()  # the workload/team filter does not apply here: no token allocation to fill it
 threshold = st.sidebar.slider("Breakeven utilization (%)", 5, 95, 30, key="fleet_breakeven_pct",
                               help="A GPU whose mean utilization is below this does not pay for itself against "
                                    "the API; the Breakeven page gives a workload's own figure.")

@@ -27,12 +27,15 @@ def streamlit_command(host: str, port: int, secrets_file: Path | None = None) ->
     `app.server` imports the heavy modules before Streamlit accepts a session (a cold start
     with many sessions at once never sees a half-imported pandas). Uploads are capped at
     50 MB (server.maxUploadSize) and parsed by the CLI's validating loaders.
+    runner.postScriptGC is off: Streamlit's full garbage collection after every script run was a
+    fixed ~150 ms of each warm rerun, and memory stays flat without it (docs/benchmarks.md).
     """
     command = [
         sys.executable, "-m", "app.server", "run", str(ENTRY_POINT),
         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         "--server.maxUploadSize", "50", "--theme.base", "light", "--client.toolbarMode", "viewer",
+        "--runner.postScriptGC", "false",
     ]
     if secrets_file is not None:
         command += ["--secrets.files", str(secrets_file)]

@@ -35,14 +35,18 @@ from models.planning.plans import Plan, clear_plan, set_plan
 MAX_CURVE_REACH = 6.0  # the curve runs at most to 6x today's volume, so one wild forecast cannot flatten it
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner="Planning: demand, prices and the candidate…")
+# What the planning path reads: a write to any of these makes a cached plan stale.
+PLANNING = data.TOKENS + data.GPU + ("workload_plans",)
+
+
+@data.keyed_to(PLANNING, spinner="Planning: demand, prices and the candidate…")
 def plan(workload: str, since: datetime, until: datetime, now: datetime) -> PlanFigures:
     """The planning path's figures for one workload over the page's range (as `simulate --workload`)."""
     with data.engine().connect() as conn:
         return plan_workload(conn, workload, since, until, now=now)
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+@data.keyed_to(PLANNING, spinner=False)
 def curve(workload: str, since: datetime, until: datetime, now: datetime,
           reach_monthly_tokens: float | None = None) -> pl.DataFrame:
     """Monthly cost of API only, GPU only and the best hybrid against monthly tokens, on the plan's hours."""
@@ -57,7 +61,7 @@ def curve(workload: str, since: datetime, until: datetime, now: datetime,
     return curve_from_prepared(prep, np.linspace(0.0, k_max, 200))
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+@data.keyed_to(PLANNING, spinner=False)
 def payback(workload: str, since: datetime, until: datetime, now: datetime) -> dict | None:
     """Buying the plan's candidate against tokens and against renting it, on the plan's hours; None without both."""
     figures = plan(workload, since, until, now)
@@ -69,7 +73,7 @@ def payback(workload: str, since: datetime, until: datetime, now: datetime) -> d
                       self_hosted_model=c.label).as_dict()
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner="Fleet: planning the workloads its GPUs serve…")
+@data.keyed_to(PLANNING, spinner="Fleet: planning the workloads its GPUs serve…")
 def fleet_plan_table(since: datetime, until: datetime, now: datetime) -> pl.DataFrame:
     """Per workload served on its own GPUs: the plan beside the measurement (the same rows as `hybridcost fleet`)."""
     with data.engine().connect() as conn:
@@ -96,7 +100,7 @@ def recommendation(result: dict[str, Any]) -> str:
             f"${hybrid_m:,.0f}/month vs ${api_m:,.0f}/month on tokens (saves ${api_m - hybrid_m:,.0f}/month).")
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+@data.keyed_to(PLANNING, spinner=False)
 def whatif(workload: str | None, since: datetime, until: datetime, now: datetime, gpu: dict[str, Any],
            price_scale: float, demand_factor: float, api: dict[str, float] | None = None,
            synthetic: pl.DataFrame | None = None) -> dict[str, Any]:
@@ -126,7 +130,7 @@ def _whatif_inputs(workload: str | None, since: datetime, until: datetime, now: 
     return demand, api_cost_per_hour(demand, ApiPricing(**api)) * price_scale
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+@data.keyed_to(PLANNING, spinner=False)
 def whatif_curve(workload: str | None, since: datetime, until: datetime, now: datetime, gpu: dict[str, Any],
                  price_scale: float, demand_factor: float, api: dict[str, float] | None = None,
                  synthetic: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -139,7 +143,7 @@ def whatif_curve(workload: str | None, since: datetime, until: datetime, now: da
         return pl.DataFrame()
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+@data.keyed_to(PLANNING, spinner=False)
 def whatif_total(workload: str | None, since: datetime, until: datetime, now: datetime, gpu: dict[str, Any],
                  price_scale: float, demand_factor: float, replicas: int, api: dict[str, float] | None = None,
                  synthetic: pl.DataFrame | None = None) -> float | None:
@@ -153,7 +157,7 @@ def whatif_total(workload: str | None, since: datetime, until: datetime, now: da
     return total * 730 / demand.hours if demand.hours and np.isfinite(total) else None
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+@data.keyed_to(PLANNING, spinner=False)
 def whatif_levers(workload: str | None, since: datetime, until: datetime, now: datetime, gpu: dict[str, Any],
                   price_scale: float, demand_factor: float, shares: dict[str, float | None],
                   api: dict[str, float] | None = None, synthetic: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -165,7 +169,7 @@ def whatif_levers(workload: str | None, since: datetime, until: datetime, now: d
         return pl.DataFrame()
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
+@data.keyed_to(PLANNING + ("scenarios",), spinner=False)
 def scenario_costs(workload: str | None, since: datetime, until: datetime, now: datetime, price_scale: float,
                    demand_factor: float, bodies: dict[str, str], api: dict[str, float] | None = None,
                    synthetic: pl.DataFrame | None = None) -> pl.DataFrame:

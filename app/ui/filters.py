@@ -47,6 +47,17 @@ def apply_scope(frame, workloads: list[str], teams: list[str]):
     return frame
 
 
+def keep_scope() -> None:
+    """On a page the workload/team filter does not apply to: keep its selection for the pages it does.
+
+    Streamlit forgets a widget's value on a run that does not draw it; writing the value back
+    makes it plain session state, which survives until the filter is drawn again.
+    """
+    for key in ("filters_workloads", "filters_teams"):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def sidebar(daily) -> tuple[list[str], list[str]]:
     """The workload/team filter with options taken from an allocated daily frame."""
     if daily.is_empty():

@@ -48,7 +48,8 @@ class Settings(BaseSettings):
     # Who edits are recorded as in the audit log when no --actor is given (default: the OS user).
     actor: str | None = None
     raw_retention_days: int = 30
-    cache_ttl_seconds: int = 300
+    # Seconds between the dashboard's checks for changed data; after a change it re-warms the default views (0: off).
+    cache_warm_seconds: float = 10.0
     openai_admin_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_ADMIN_KEY", "HYBRIDCOST_OPENAI_ADMIN_KEY")
     )

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from models import audit
+from models import audit, discipline_rollup
 from models.bounds import problem
 from models.ledger import LedgerError
 
@@ -61,6 +61,8 @@ def save_rule(conn: Connection, *, workload: str, match_field: str, pattern: str
             "tag_key = :tag_key, pattern = :pattern, enabled = :enabled WHERE id = :id"), {**values, "id": rule_id})
     audit.record(conn, actor, "attribution_rule", str(rule_id), "create" if before is None else "update",
                  None if before is None else {k: before[k] for k in values}, {**values, "workload": workload})
+    # Re-flag discipline within the new workloads (and keep a new tag key in the rollup), in this transaction.
+    discipline_rollup.after_rule_change(conn)
     return rule_id
 
 
@@ -71,6 +73,7 @@ def delete_rule(conn: Connection, rule_id: int, *, actor: str | None = None) -> 
         raise LedgerError(f"no attribution rule {rule_id}")
     conn.execute(sa.text("DELETE FROM attribution_rules WHERE id = :i"), {"i": rule_id})
     audit.record(conn, actor, "attribution_rule", str(rule_id), "delete", before, None)
+    discipline_rollup.after_rule_change(conn)
 
 
 def set_budget(conn: Connection, *, scope: str, name: str, monthly_usd: Any, actor: str | None = None) -> None:

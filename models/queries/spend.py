@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from models.ledger.fx import fx_factor_sql
-from models.queries.request_hours import prefer_hash_grouping
+from models.queries.request_hours import prefer_hash_grouping, request_hours_cte
 from models.queries.spread import in_window, overlaps, share, share_int, spread_join, window_filter
 from models.queries.sql_fragments import attribution_join, price_join, priced_cost
 
@@ -52,21 +52,9 @@ WITH hourly_days AS (
     WHERE u.bucket_start_at >= :since AND u.bucket_start_at < :until
 ), request_hours AS (
     -- request logs count only where no provider usage exists for that provider, account and day.
-    -- Requests are summed per hour and attribution key first, so the price and rule lookups run
-    -- once per group rather than once per request (prices are per day, rules per key: same answer).
-    SELECT date_trunc('hour', q.started_at) AS started_at, q.provider, q.account_id, q.model, q.project_id,
-           q.api_key_id, q.user_id, q.team, q.workload_tag, q.is_batch, q.tags,
-           sum(q.input_tokens) AS input_tokens, sum(q.cached_input_tokens) AS cached_input_tokens,
-           sum(q.output_tokens) AS output_tokens, sum(q.reasoning_tokens) AS reasoning_tokens,
-           sum(q.reported_cost_usd) AS reported_cost_usd, count(*) AS rows_,
-           count(*) FILTER (WHERE q.reported_cost_usd IS NULL) AS unreported_rows,
-           coalesce(sum(q.input_tokens + q.output_tokens) FILTER (WHERE q.reported_cost_usd IS NULL), 0)
-               AS unreported_tokens
-    FROM usage_requests q
-    WHERE q.started_at >= :since AND q.started_at < :until AND q.endpoint_kind = 'api'
-      AND NOT EXISTS (SELECT 1 FROM hourly_days h WHERE h.provider = q.provider AND h.account_id = q.account_id
-                      AND h.day = CAST((q.started_at AT TIME ZONE 'UTC') AS date))
-    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+    -- They come summed per hour and attribution key (the request rollup), so the price and rule
+    -- lookups run once per group rather than once per request (prices are per day, rules per key).
+    {request_hours_cte()}
 ), request_rows AS (
     SELECT q.provider, q.account_id, CAST((q.started_at AT TIME ZONE 'UTC') AS date) AS day, q.model,
            coalesce(nullif(q.workload_tag, ''), wl.workload, 'unallocated') AS workload,

@@ -14,6 +14,7 @@ from models.schema.gpu import (
 from models.schema.ledger import AuditEntry, Commitment, FxRate, Period, PeriodSnapshot, Restatement
 from models.schema.ops import AppSetting, AttributionRule, Budget, IngestCursor, IngestRun, Scenario, Workload
 from models.schema.planning import WorkloadPlan, WorkloadPlanFigures
+from models.schema.rollups import DataVersion, RequestDisciplineHourly, RequestHourly
 from models.schema.usage import UsageHourly, UsageRequest
 
 metadata = Base.metadata
@@ -22,6 +23,6 @@ __all__ = [
     "Base", "metadata", "BASIS_RANK", "CostLine", "FocusExport", "Price", "GpuCostProfile", "GpuHourly", "GpuSample",
     "GpuType", "InferenceHourly", "InferenceSample", "ModelThroughput", "AppSetting", "AttributionRule",
     "Budget", "IngestCursor", "AuditEntry", "Commitment", "FxRate", "Period", "PeriodSnapshot",
-    "Restatement", "IngestRun", "Scenario", "Workload", "UsageHourly", "UsageRequest", "WorkloadPlan",
-    "WorkloadPlanFigures",
+    "Restatement", "DataVersion", "RequestDisciplineHourly", "RequestHourly", "IngestRun", "Scenario", "Workload",
+    "UsageHourly", "UsageRequest", "WorkloadPlan", "WorkloadPlanFigures",
 ]
