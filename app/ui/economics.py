@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import streamlit as st
 
 from app.ui import data
 from models.economics.buy_vs_rent import buy_vs_rent as payback_of
