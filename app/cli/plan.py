@@ -51,9 +51,10 @@ def summary_lines(f: PlanFigures) -> list[str]:
     lines.append(f"  {f.tokens_alone_words()}")
     res = f.result
     if res is not None:
-        lines += [f"  best plan: {f.action}: ${f.monthly(res.hybrid_cost):,.0f}/month "
-                  f"(GPU only ${f.monthly(res.gpu_only_cost):,.0f}/month for {res.peak_replicas:,} "
-                  f"replica{'' if res.peak_replicas == 1 else 's'})",
+        gpu_only = ("GPU only n/a: no replica meets the SLO" if res.gpu_only_cost is None else
+                    f"GPU only ${f.monthly(res.gpu_only_cost):,.0f}/month for {res.peak_replicas:,} "
+                    f"replica{'' if res.peak_replicas == 1 else 's'}")
+        lines += [f"  best plan: {f.action}: ${f.monthly(res.hybrid_cost):,.0f}/month ({gpu_only})",
                   "  first replica pays at: " + ("never at this hourly shape" if res.breakeven_monthly_tokens is None
                                                  else f"{res.breakeven_monthly_tokens / 1e6:,.0f}M tokens/month"),
                   f"  move date: first replica {f.move.first_replica_words}; full move {f.move.full_move_words}"]
@@ -63,6 +64,9 @@ def summary_lines(f: PlanFigures) -> list[str]:
             m = f.measured_result
             lines.append(f"  at the measured throughput: {m.optimal_replicas:,} replicas, "
                          f"${f.monthly(m.hybrid_cost):,.0f}/month")
+    lines += [f"  {line}" for line in f.inputs_lines()]
+    if f.flip_sentence:
+        lines.append(f"  {f.flip_sentence}")
     lines.append(f"  {f.sentence()}")
     return lines
 
@@ -111,6 +115,13 @@ def set_command(
     electricity: float = typer.Option(None, "--electricity", help="Buy: USD per kWh (default 0.10)."),
     ops: float = typer.Option(None, "--ops", help="USD per GPU-month for people and tooling (default 150)."),
     max_utilization: float = typer.Option(None, "--max-utilization", help="Headroom, 0..1 (default 0.8)."),
+    escalation: float = typer.Option(None, "--escalation-share",
+                                     help="Contract v2: share of demand that stays on the API, 0..1 (default 0)."),
+    lead_time: float = typer.Option(None, "--lead-time-days", help="Days from decision to serving (default 0)."),
+    itl_ms: float = typer.Option(None, "--p95-itl-ms", help="Target p95 inter-token latency, ms (default 50)."),
+    ttft_ms: float = typer.Option(None, "--p95-ttft-ms", help="Target p95 time to first token, ms (default 2000)."),
+    on_demand: float = typer.Option(None, "--on-demand-rate",
+                                    help="USD per GPU-hour for replicas rented by the hour (default: none)."),
     replaces: str = typer.Option(None, "--replaces", help="provider/model whose tokens it takes over "
                                                           "(default: the workload's main API model)."),
     no_local: bool = typer.Option(False, "--no-local-equivalent", help="Stay on tokens: no open model would do."),
@@ -135,6 +146,8 @@ def set_command(
                     output_tokens_per_s=output_tps, hourly_rate_usd=hourly_rate, purchase_price_usd=purchase_price,
                     amortization_months=amortization_months, power_watts=power_watts, pue=pue,
                     electricity_usd_per_kwh=electricity, ops_usd_per_gpu_month=ops, max_utilization=max_utilization,
+                    escalation_share=escalation, lead_time_days=lead_time, slo_p95_itl_ms=itl_ms,
+                    slo_p95_ttft_ms=ttft_ms, on_demand_usd_per_gpu_hour=on_demand,
                     replaces_provider=provider, replaces_model=replaced)
     try:
         stored = set_plan(context.engine(), plan)

@@ -40,6 +40,8 @@ PLAN = {"workload": "segment-labeling", "choice": "self_host", "model": "Llama 3
         "tensor_parallel": 1, "pricing": "buy", "throughput_source": "published", "purchase_price_usd": 30000,
         "amortization_months": 36, "power_watts": 700.0, "pue": 1.3, "electricity_usd_per_kwh": 0.10,
         "ops_usd_per_gpu_month": 150, "replaces_provider": "openai", "replaces_model": "o3",
+        # a batch classifier: a token a second per sequence and ten seconds to the first token are fine
+        "slo_p95_itl_ms": 1000.0, "slo_p95_ttft_ms": 10000.0, "lead_time_days": 28.0,
         "updated_by": "demo"}
 
 

@@ -222,14 +222,16 @@ def _first_week(weeks: list, hit: np.ndarray):
     return weeks[int(np.argmax(hit))] if hit.any() else None
 
 
-def move_dates(history: pl.DataFrame, demand: Demand, api: ApiPricing, gpu: GpuOption,
+def move_dates(history: pl.DataFrame, demand: Demand, api: ApiPricing | None, gpu: GpuOption,
                horizon_weeks: int = DEFAULT_HORIZON_WEEKS, interval: float = DEFAULT_INTERVAL, *,
                planning: PlanningInputs | None = None, lead_time_days: float | None = None,
-               since: date | datetime | None = None, until: date | datetime | None = None) -> MoveDates:
+               since: date | datetime | None = None, until: date | datetime | None = None,
+               api_costs: np.ndarray | None = None) -> MoveDates:
     """First forecast weeks at which one replica pays and at which GPU-only beats API-only, with order-by dates.
 
     With ``planning`` (a v2 plan or slo) the thresholds are contract v2's and the lead time the
-    plan's ``lead_time_days`` unless ``lead_time_days`` is given.
+    plan's ``lead_time_days`` unless ``lead_time_days`` is given. ``api_costs`` (v2 only) gives each
+    hour's API cost priced per model, as the planning path has it, in place of ``api``.
     """
     if lead_time_days is None:
         lead_time_days = planning.plan.lead_time_days if planning is not None and planning.plan else 0.0
@@ -237,8 +239,9 @@ def move_dates(history: pl.DataFrame, demand: Demand, api: ApiPricing, gpu: GpuO
         return move_dates_prepared(history, prepare(demand, api, gpu), gpu, horizon_weeks, interval,
                                    lead_time_days=lead_time_days, since=since, until=until)
     fit, frame = forecast_monthly_volume(history, horizon_weeks, interval, since=since, until=until)
-    breakeven = simulate_plan(demand, api, gpu, planning, with_flips=False).breakeven_monthly_tokens
-    return _dates(fit, frame, breakeven, lambda volume: plan_cost_lines(demand, api, gpu, planning, volume),
+    breakeven = simulate_plan(demand, api, gpu, planning, api_costs, with_flips=False).breakeven_monthly_tokens
+    return _dates(fit, frame, breakeven,
+                  lambda volume: plan_cost_lines(demand, api, gpu, planning, volume, api_costs),
                   interval, lead_time_days)
 
 

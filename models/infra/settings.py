@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     allowed_domains: str = ""  # comma-separated, e.g. "example.com"
     editor_emails: str = ""  # comma-separated; these users get edit controls
     runtime_dir: Path | None = None  # private folder for the generated .streamlit/secrets.toml
+    # Contract v2's fixed platform cost F (people, tooling) charged to each workload's plan while any GPU runs,
+    # USD per 730-hour month; per team as "team=usd,team=usd" (a team named there takes its own figure).
+    platform_usd_per_month: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    platform_usd_per_month_by_team: str = ""
     exporter_cache_seconds: float = 5.0
     exporter_refresh_seconds: float = 300.0
 

@@ -17,10 +17,13 @@ import numpy as np
 import polars as pl
 
 from models.economics.contract import Demand, PreparedWorkload, SimulationResult, prepare
+from models.economics.flips import flip_sentence
+from models.economics.plan import PlanResult
 from models.economics.units import HOURS_PER_MONTH
 from models.planning.candidate import Candidate
 from models.planning.measured import Measured
 from models.planning.moves import MoveForecast
+from models.planning.provenance import PlanV2
 
 ASSESSED = "assessed"
 
@@ -37,10 +40,11 @@ class PlanFigures:
     message: str
     frame: pl.DataFrame  # the hourly planning frame (models.queries.workload_demand)
     weekly: pl.DataFrame
-    result: SimulationResult | None
+    result: SimulationResult | PlanResult | None  # PlanResult when contract v2 ran (v2 set)
     move: MoveForecast | None
     measured: Measured | None
-    measured_result: SimulationResult | None  # the same plan at the measured throughput
+    measured_result: SimulationResult | PlanResult | None  # the same plan at the measured throughput
+    v2: PlanV2 | None = None  # the v2 inputs and their provenance; None: contract v1 ran
 
     # --- the figures, one property each -------------------------------------------------
 
@@ -127,7 +131,8 @@ class PlanFigures:
         """The contract's demand table for the period (API plus local tokens)."""
         f = self.frame
         return Demand.from_arrays(f["input_tokens"].to_numpy(), f["cached_input_tokens"].to_numpy(),
-                                  f["output_tokens"].to_numpy(), hour=f["hour"].to_numpy())
+                                  f["output_tokens"].to_numpy(), hour=f["hour"].to_numpy(),
+                                  peak_factor=self.v2.peak_factor if self.v2 is not None else None)
 
     def api_costs(self) -> np.ndarray:
         """A_t: each hour's API bill plus its local tokens priced as the replaced model."""
@@ -150,9 +155,16 @@ class PlanFigures:
         if self.result is None:
             return "stay on tokens: no local equivalent"
         r, res = self.result.optimal_replicas, self.result
+        if isinstance(res, PlanResult) and not res.slo_met:
+            return ("move back to tokens" if local else "stay on tokens") + ": no curve point meets the SLO"
+        if r == 0 and isinstance(res, PlanResult) and res.on_demand_replica_hours:
+            return f"stay on tokens and rent {res.on_demand_replica_hours:,} on-demand replica-hours in busy hours"
         if r == 0:
             return "move back to tokens" if local else "stay on tokens"
         gpus = f" ({_plural(r * res.replica_gpus, 'GPU')})"
+        if isinstance(res, PlanResult) and res.on_demand_replica_hours:
+            return (f"{'keep' if local else 'own'} {_plural(r, 'replica')}{gpus}, rent "
+                    f"{res.on_demand_replica_hours:,} on-demand replica-hours and burst to the API")
         if r < res.peak_replicas:
             return f"{'keep' if local else 'own'} {_plural(r, 'replica')}{gpus} and burst to the API"
         return f"{'keep on GPUs' if local else 'move'}: {_plural(r, 'replica')}{gpus}"
@@ -201,7 +213,24 @@ class PlanFigures:
             "gpu_only_usd_month": self.monthly(res.gpu_only_cost) if res else None,
             "breakeven_monthly_tokens": res.breakeven_monthly_tokens if res else None,
             "first_replica_pays": self.move.first_replica_words if self.move else None,
+            "contract_version": "v2" if self.v2 is not None else "v1",
+            "plan_class": res.plan_class if isinstance(res, PlanResult) else None,
+            "flip_sentence": self.flip_sentence,
         }
+
+    @property
+    def flip_sentence(self) -> str | None:
+        """The v2 flip points in words ("This answer flips to tokens if ..."); None under v1."""
+        res = self.result
+        if not isinstance(res, PlanResult) or not res.flips:
+            return None
+        return flip_sentence(res.flips, res.plan_class, res.flip_to)
+
+    def inputs_lines(self) -> list[str]:
+        """Per v2 input, measured or assumed and from what; one line saying v1 ran when none applies."""
+        if self.v2 is None:
+            return ["contract v1: no v2 input was measured, published or set for this workload"]
+        return ["contract v2 (busiest minutes, SLO, deferrable work, fixed cost, on-demand):"] + self.v2.lines()
 
     def as_dict(self) -> dict[str, Any]:
         """Everything JSON-ready (no Infinity, no NaN): key figures, contract outputs, candidate, measurement."""
@@ -214,7 +243,8 @@ class PlanFigures:
                "contract": self.result.as_contract_dict() if self.result else None,
                "move": self.move.as_dict() if self.move else None,
                "measured": self.measured.as_dict() if self.measured else None,
-               "at_measured_throughput": self.measured_result.as_contract_dict() if self.measured_result else None}
+               "at_measured_throughput": self.measured_result.as_contract_dict() if self.measured_result else None,
+               "v2_inputs": self.v2.as_dict() if self.v2 is not None else None}
         return finite(out)
 
 

@@ -14,8 +14,10 @@ from datetime import date, datetime
 import numpy as np
 import polars as pl
 
-from models.economics.contract import GpuOption, OutOfRangeError, PreparedWorkload, SimulationResult
-from models.economics.forecast import DEFAULT_HORIZON_WEEKS, forecast_monthly_volume, move_dates_prepared
+from models.economics.contract import Demand, GpuOption, OutOfRangeError, PreparedWorkload, SimulationResult
+from models.economics.forecast import DEFAULT_HORIZON_WEEKS, forecast_monthly_volume, move_dates, move_dates_prepared
+from models.economics.plan import PlanResult
+from models.economics.plan_inputs import PlanningInputs
 
 MAX_FORECAST_GROWTH = 50.0
 MIN_WEEKS = 2
@@ -38,6 +40,10 @@ class MoveForecast:
     problem: str | None = None
     interval_note: str | None = None  # why the forecast has no interval (history too short)
     forecast: pl.DataFrame | None = None
+    lead_time_days: float = 0.0
+    order_by: date | None = None  # first_replica minus the plan's lead time
+    order_by_earliest: date | None = None
+    order_by_latest: date | None = None
 
     @property
     def first_replica_words(self) -> str:
@@ -78,7 +84,9 @@ class MoveForecast:
                 "first_replica_latest": iso(self.first_replica_latest), "full_move": iso(self.full_move),
                 "full_move_earliest": iso(self.full_move_earliest), "full_move_latest": iso(self.full_move_latest),
                 "horizon_weeks": self.horizon_weeks, "weekly_growth": self.weekly_growth, "problem": self.problem,
-                "interval_note": self.interval_note,
+                "interval_note": self.interval_note, "lead_time_days": self.lead_time_days,
+                "order_by": iso(self.order_by), "order_by_earliest": iso(self.order_by_earliest),
+                "order_by_latest": iso(self.order_by_latest),
                 "first_replica_words": self.first_replica_words, "full_move_words": self.full_move_words}
 
 
@@ -96,11 +104,12 @@ def _day(value) -> date | None:
     return value.date() if isinstance(value, datetime) else value
 
 
-def forecast_moves(weekly: pl.DataFrame, prep: PreparedWorkload, gpu: GpuOption, result: SimulationResult,
-                   monthly_tokens: float) -> MoveForecast:
-    """The bounded move dates for a prepared workload and its contract result."""
+def forecast_moves(weekly: pl.DataFrame, prep: PreparedWorkload, gpu: GpuOption, result: SimulationResult | PlanResult,
+                   monthly_tokens: float, v2: tuple[Demand, np.ndarray, PlanningInputs] | None = None) -> MoveForecast:
+    """The bounded move dates for a prepared workload and its contract result (v2: demand, API costs, inputs)."""
     paying = result.optimal_replicas > 0
-    full = result.peak_replicas > 0 and result.gpu_only_cost < result.api_only_cost
+    full = (result.peak_replicas > 0 and result.gpu_only_cost is not None
+            and result.gpu_only_cost < result.api_only_cost)
     if not paying and result.breakeven_monthly_tokens is None:
         return MoveForecast(paying, full, problem="never: no volume with this hourly shape makes one replica pay")
     history = weekly.filter(pl.col("tokens") > 0).select("week_start", "tokens")
@@ -118,7 +127,8 @@ def forecast_moves(weekly: pl.DataFrame, prep: PreparedWorkload, gpu: GpuOption,
         if monthly_tokens <= 0 or horizon == 0:
             return MoveForecast(paying, full, problem="forecast out of range (growth too steep to extrapolate)")
         with np.errstate(over="ignore", invalid="ignore"):
-            dates = move_dates_prepared(history, prep, gpu, horizon_weeks=horizon)
+            dates = (move_dates_prepared(history, prep, gpu, horizon_weeks=horizon) if v2 is None else
+                     move_dates(history, v2[0], None, gpu, horizon_weeks=horizon, planning=v2[2], api_costs=v2[1]))
     except (ArithmeticError, OutOfRangeError):
         return MoveForecast(paying, full, problem="forecast out of range (growth too steep to extrapolate)")
     except ValueError as exc:
@@ -130,4 +140,5 @@ def forecast_moves(weekly: pl.DataFrame, prep: PreparedWorkload, gpu: GpuOption,
         full_move=_day(dates.full_move_week), full_move_earliest=_day(dates.full_move_earliest),
         full_move_latest=_day(dates.full_move_latest), horizon_weeks=horizon,
         weekly_growth=float(growth) if np.isfinite(growth) else None, interval_note=dates.interval_note,
-        forecast=dates.forecast)
+        forecast=dates.forecast, lead_time_days=dates.lead_time_days, order_by=_day(dates.order_by),
+        order_by_earliest=_day(dates.order_by_earliest), order_by_latest=_day(dates.order_by_latest))

@@ -15,12 +15,15 @@ import polars as pl
 from sqlalchemy import Connection
 
 from models import clock
-from models.economics.contract import Demand, GpuOption, OutOfRangeError, simulate
+from models.economics.contract import Demand, GpuOption, OutOfRangeError
+from models.economics.plan import simulate_any
 from models.planning.candidate import Candidate, resolve
 from models.planning.figures import ASSESSED, PlanFigures
+from models.planning.inputs import assemble, gather
 from models.planning.measured import Measured, compare, measure
 from models.planning.moves import forecast_moves, weekly_history
 from models.planning.plans import plan_for
+from models.planning.provenance import PlanV2
 from models.queries.workload_demand import SCHEMA, NotHourlyError, main_api_model, workload_hourly
 
 MAIN_MODEL_LOOKBACK = timedelta(days=90)
@@ -56,7 +59,12 @@ def plan_workload(conn: Connection, workload: str, since: datetime, until: datet
         frame = workload_hourly(conn, workload=workload, since=since, until=until, replaced=candidate.replaces)
     except NotHourlyError as exc:
         return _unassessed(workload, since, until, candidate, "not hourly", str(exc))
-    return compute(workload, since, until, frame, candidate, measure(conn, workload, since, until))
+    v2 = None
+    if gpu is None and not frame.is_empty():  # a scenario file's GPU option keeps the file's own contract
+        inp, out = float(frame["input_tokens"].sum()), float(frame["output_tokens"].sum())
+        v2 = assemble(gather(conn, workload, since, until), plan, candidate, frame["hour"],
+                      inp / out if out > 0 else float("nan"))
+    return compute(workload, since, until, frame, candidate, measure(conn, workload, since, until), v2)
 
 
 def _unassessed(workload: str, since: datetime, until: datetime, candidate: Candidate, status: str,
@@ -64,17 +72,18 @@ def _unassessed(workload: str, since: datetime, until: datetime, candidate: Cand
     empty = pl.DataFrame(schema={**SCHEMA, **{c: pl.Float64 for c in (
         "input_tokens", "cached_input_tokens", "output_tokens", "total_api_cost_usd")}})
     return PlanFigures(workload, since, until, candidate, status, message, empty if frame is None else frame,
-                       weekly_history(pl.DataFrame()), None, None, measured, None)
+                       weekly_history(pl.DataFrame()), None, None, measured, None, None)
 
 
-def _engine(demand: Demand, api_costs, gpu: GpuOption):
-    """The contract on the planning hours (the one place a v2 plan/slo block will be passed to the engine)."""
-    return simulate(demand, None, gpu, api_costs=api_costs)
+def _engine(demand: Demand, api_costs, gpu: GpuOption, v2: PlanV2 | None = None):
+    """The contract on the planning hours: v2 when the workload's v2 inputs hold anything, v1 otherwise."""
+    return simulate_any(demand, None, gpu, v2.inputs if v2 is not None else None, api_costs=api_costs)
 
 
 def compute(workload: str, since: datetime, until: datetime, frame: pl.DataFrame, candidate: Candidate,
-            measured: Measured | None) -> PlanFigures:
-    """PlanFigures from an hourly planning frame, a candidate and a measurement (pure: no database)."""
+            measured: Measured | None, v2: PlanV2 | None = None) -> PlanFigures:
+    """PlanFigures from an hourly planning frame, a candidate, a measurement and the v2 inputs (pure: no database)."""
+    v2 = v2 if v2 is not None and v2.runs_v2 else None
     if frame.is_empty():
         return _unassessed(workload, since, until, candidate, "no hours",
                            f"the period {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC holds no hours yet",
@@ -90,26 +99,30 @@ def compute(workload: str, since: datetime, until: datetime, frame: pl.DataFrame
                            "(USD per 1M tokens)", frame, measured)
     weekly = weekly_history(frame)
     figures = PlanFigures(workload, since, until, candidate, ASSESSED, "", frame, weekly, None, None,
-                          compare(measured, candidate.gpu), None)
+                          compare(measured, candidate.gpu), None, v2)
     if candidate.gpu is None:
         return figures
     demand, costs = figures.demand(), figures.api_costs()
     try:
-        result = _engine(demand, costs, candidate.gpu)
-        move = forecast_moves(weekly, figures.prepared(), candidate.gpu, result, figures.monthly_tokens or 0.0)
-        at_measured = _at_measured(demand, costs, candidate.gpu, figures.measured)
+        result = _engine(demand, costs, candidate.gpu, v2)
+        move = forecast_moves(weekly, figures.prepared(), candidate.gpu, result, figures.monthly_tokens or 0.0,
+                              None if v2 is None else (demand, costs, v2.inputs))
+        at_measured = _at_measured(demand, costs, candidate.gpu, figures.measured, v2)
     except OutOfRangeError as exc:
         return _unassessed(workload, since, until, candidate, "out of range", str(exc), frame, figures.measured)
     return replace(figures, result=result, move=move, measured_result=at_measured)
 
 
-def _at_measured(demand: Demand, costs, gpu: GpuOption, measured: Measured | None):
-    """The same plan with the measured throughput (None without a saturated measurement)."""
+def _at_measured(demand: Demand, costs, gpu: GpuOption, measured: Measured | None, v2: PlanV2 | None = None):
+    """The same plan with the measured throughput (None without a saturated measurement, or when an SLO curve
+    sets the throughput: the result is then already at the curve's operating point)."""
     if measured is None or measured.suggested_output_tokens_per_s is None:
+        return None
+    if v2 is not None and v2.inputs.slo is not None:
         return None
     faster = gpu.model_copy(update={"input_tokens_per_s": measured.suggested_input_tokens_per_s,
                                     "output_tokens_per_s": measured.suggested_output_tokens_per_s})
-    return _engine(demand, costs, faster)
+    return _engine(demand, costs, faster, v2)
 
 
 def plan_all(conn: Connection, since: datetime, until: datetime, *, now: datetime) -> list[PlanFigures]:

@@ -48,6 +48,11 @@ class Plan:
     electricity_usd_per_kwh: float | None = None
     ops_usd_per_gpu_month: float | None = None
     max_utilization: float | None = None
+    escalation_share: float | None = None  # contract v2: share of demand kept on the API (quality)
+    lead_time_days: float | None = None
+    slo_p95_itl_ms: float | None = None
+    slo_p95_ttft_ms: float | None = None
+    on_demand_usd_per_gpu_hour: float | None = None
     replaces_provider: str = ""
     replaces_model: str = ""
     updated_by: str = ""
@@ -59,7 +64,8 @@ class Plan:
 
 _COLUMNS = [f.name for f in fields(Plan)]
 _FLOATS = ("input_tokens_per_s", "output_tokens_per_s", "hourly_rate_usd", "purchase_price_usd", "power_watts",
-           "pue", "electricity_usd_per_kwh", "ops_usd_per_gpu_month", "max_utilization")
+           "pue", "electricity_usd_per_kwh", "ops_usd_per_gpu_month", "max_utilization", "escalation_share",
+           "lead_time_days", "slo_p95_itl_ms", "slo_p95_ttft_ms", "on_demand_usd_per_gpu_hour")
 
 
 def plan_for(conn: Connection, workload: str) -> Plan | None:
@@ -93,6 +99,26 @@ def _number(label: str, value: Any, *, kind: str | None = None, positive: bool =
         except bounds.ImplausibleValue as exc:
             raise EditError(str(exc).split("; if it is real")[0]) from None
     return number
+
+
+def _v2_numbers(plan: Plan) -> dict[str, float | None]:
+    """The plan's contract-v2 inputs, checked against the contract's bounds (None: the stated default)."""
+    numbers = {
+        "escalation_share": _number("escalation share", plan.escalation_share),
+        "lead_time_days": _number("lead time (days)", plan.lead_time_days),
+        "slo_p95_itl_ms": _number("p95 inter-token latency target (ms)", plan.slo_p95_itl_ms, positive=True),
+        "slo_p95_ttft_ms": _number("p95 time-to-first-token target (ms)", plan.slo_p95_ttft_ms, positive=True),
+        "on_demand_usd_per_gpu_hour": _number("on-demand rent (USD per GPU-hour)", plan.on_demand_usd_per_gpu_hour,
+                                              kind="usd_per_gpu_hour", positive=True),
+    }
+    if numbers["escalation_share"] is not None and numbers["escalation_share"] >= 1:
+        raise EditError(f"escalation share must be below 1 (a share of demand), not {plan.escalation_share!r}")
+    if numbers["lead_time_days"] is not None and numbers["lead_time_days"] > 3650:
+        raise EditError(f"lead time must be 3650 days or fewer, not {plan.lead_time_days!r}")
+    for key in ("slo_p95_itl_ms", "slo_p95_ttft_ms"):
+        if numbers[key] is not None and numbers[key] > 3_600_000:
+            raise EditError(f"{key.replace('_', ' ')} {numbers[key]:g} ms is above an hour: is it in seconds?")
+    return numbers
 
 
 def validate(plan: Plan) -> Plan:
@@ -129,6 +155,7 @@ def validate(plan: Plan) -> Plan:
         "ops_usd_per_gpu_month": _number("operations (USD per GPU-month)", plan.ops_usd_per_gpu_month,
                                          kind="amount_usd"),
         "max_utilization": _number("max utilization", plan.max_utilization, kind="fraction", positive=True),
+        **_v2_numbers(plan),
     }
     for key, top in (("input_tokens_per_s", 1e9), ("output_tokens_per_s", 1e8)):
         if numbers[key] is not None and numbers[key] > top:

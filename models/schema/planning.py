@@ -45,6 +45,12 @@ class WorkloadPlan(Base):
     electricity_usd_per_kwh: Mapped[MoneyOrNone]
     ops_usd_per_gpu_month: Mapped[MoneyOrNone]
     max_utilization: Mapped[float | None] = mapped_column(Float)
+    # contract v2 inputs only the plan can say (NULL: the stated defaults, docs/economics.md)
+    escalation_share: Mapped[float | None] = mapped_column(Float)  # share of demand that stays on the API
+    lead_time_days: Mapped[float | None] = mapped_column(Float)  # decision to serving
+    slo_p95_itl_ms: Mapped[float | None] = mapped_column(Float)  # target p95 inter-token latency
+    slo_p95_ttft_ms: Mapped[float | None] = mapped_column(Float)  # target p95 time to first token
+    on_demand_usd_per_gpu_hour: Mapped[MoneyOrNone]  # replicas rented by the hour beside the committed ones
     replaces_provider: Mapped[Dim]  # the API model whose tokens it replaces; '' = the workload's main one
     replaces_model: Mapped[Dim]
     updated_at: Mapped[CreatedAt]

@@ -1,0 +1,140 @@
+"""Contract v2's inputs for one workload, filled from the database where it holds them, each with its provenance.
+
+`gather` reads what the inputs are measured from (request minutes, vLLM scrapes, the discipline
+analytics' batch candidates, the settings); `assemble` turns that, the plan and the candidate into
+`PlanV2`: the engine's `PlanningInputs`, the per-hour peak factors for `Demand.peak_factor`, and
+one `Provenance` per input saying whether it was measured or assumed, and from what. The rules and
+defaults are in docs/economics.md ("Measured inputs for the planning path").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy import Connection
+
+from models.discipline import levers_inputs
+from models.economics.plan_inputs import PlanInputs, PlanningInputs, SloInputs, operating_point
+from models.economics.slo_curves import published_curve
+from models.infra.settings import get_settings
+from models.planning.candidate import Candidate
+from models.planning.curve import MeasuredCurve, measured_curve
+from models.planning.plans import Plan
+from models.planning.provenance import PlanV2, Provenance, platform_cost, throughput_flag
+from models.queries.plan_signals import minute_peaks, vllm_intervals
+
+PEAK_MIN_REQUESTS = 600  # an hour with fewer served requests takes the default peak factor
+DEFAULT_PEAK_FACTOR = 1.0
+DEFAULT_P95_ITL_MS = 50.0
+DEFAULT_P95_TTFT_MS = 2000.0
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the v2 inputs are measured from, read once per workload and period."""
+
+    minutes: pl.DataFrame  # per hour: requests, tokens, busiest_minute_tokens
+    intervals: pl.DataFrame  # vLLM scrape intervals of the workload's servers
+    batchable_share: float | None  # discipline analytics: batch candidates' share of spend after the cache
+    requests: int  # requests the discipline analytics saw
+    team: str
+    platform_usd_per_month: float
+    platform_by_team: str
+
+
+def gather(conn: Connection, workload: str, since: datetime, until: datetime) -> Signals:
+    """Read the signals of `workload` over [since, until)."""
+    levers = levers_inputs(conn, since, until, workload)
+    team = conn.exec_driver_sql("SELECT team FROM workloads WHERE name = %(w)s", {"w": workload}).scalar() or ""
+    settings = get_settings()
+    return Signals(minute_peaks(conn, workload, since, until), vllm_intervals(conn, workload, since, until),
+                   levers["batchable_share"], int(levers["requests"] or 0), team,
+                   settings.platform_usd_per_month, settings.platform_usd_per_month_by_team)
+
+
+def hourly_peaks(minutes: pl.DataFrame, hours: pl.Series) -> np.ndarray:
+    """``p_t`` per planning hour: busiest minute over mean minute where the hour had enough requests, else NaN."""
+    busy = minutes.filter(pl.col("requests") >= PEAK_MIN_REQUESTS, pl.col("tokens") > 0).select(
+        pl.col("hour_at").alias("hour"),
+        pl.max_horizontal(pl.lit(1.0), pl.col("busiest_minute_tokens") / (pl.col("tokens") / 60.0)).alias("p"))
+    frame = pl.DataFrame({"hour": hours}).join(busy, on="hour", how="left")
+    return frame["p"].fill_null(float("nan")).to_numpy().astype(np.float64)
+
+
+def _peak_provenance(p: np.ndarray) -> Provenance:
+    seen = p[~np.isnan(p)]
+    if seen.size == 0:
+        return Provenance("peak_factor", DEFAULT_PEAK_FACTOR, False, "default",
+                          f"default {DEFAULT_PEAK_FACTOR:g}: no hour had {PEAK_MIN_REQUESTS} served requests in the "
+                          "request logs (busiest minute over mean minute needs that many to be more than noise)")
+    return Provenance("peak_factor", {"measured_hours": int(seen.size), "hours": int(p.size),
+                                      "median": float(np.median(seen)), "max": float(seen.max())}, True, "measured",
+                      f"request logs: busiest minute over mean minute in {seen.size:,} of {p.size:,} hours (those "
+                      f"with {PEAK_MIN_REQUESTS}+ requests; median {np.median(seen):.2f}, max {seen.max():.2f}); "
+                      f"the other hours take {DEFAULT_PEAK_FACTOR:g}")
+
+
+def _slo(plan: Plan | None, candidate: Candidate, curve: MeasuredCurve | None
+         ) -> tuple[SloInputs | None, list[Provenance], str | None]:
+    itl = plan.slo_p95_itl_ms if plan and plan.slo_p95_itl_ms else None
+    ttft = plan.slo_p95_ttft_ms if plan and plan.slo_p95_ttft_ms else None
+    targets = {"p95_itl_ms": itl or DEFAULT_P95_ITL_MS, "p95_ttft_ms": ttft or DEFAULT_P95_TTFT_MS}
+    said = "the workload's plan" if itl or ttft else "the stated defaults"
+    rows = [Provenance("slo_targets", targets, False, "plan" if itl or ttft else "default",
+                       f"{said}: p95 inter-token latency {targets['p95_itl_ms']:g} ms, time to first token "
+                       f"{targets['p95_ttft_ms']:g} ms")]
+    if curve is not None:
+        rows.append(Provenance("slo_curve", [p.model_dump() for p in curve.points], True, "measured",
+                               f"the workload's own vLLM servers: {curve.intervals:,} scrape intervals on "
+                               f"{curve.servers} server(s), {len(curve.points)} points by running requests; p95 "
+                               "inter-token latency estimated as running / generated tok/s (latency histograms are "
+                               "not stored); time to first token not measured, so not checked"))
+        return SloInputs(**targets, curve=curve.points), rows, "measured"
+    published = (published_curve(candidate.model or "", candidate.gpu_type or "", candidate.tensor_parallel or 0)
+                 if candidate.gpu_type else None)
+    if published is not None:
+        points, source = published
+        rows.append(Provenance("slo_curve", [p.model_dump() for p in points], False, "published", source))
+        return SloInputs(**targets, curve=points), rows, "published"
+    rows.append(Provenance("slo_curve", None, False, "default",
+                           f"no curve: no vLLM metrics of its own and none published for {candidate.label} in the "
+                           "catalog, so the plan's saturation throughput and headroom stand (v1 sizing)"))
+    return None, rows, None
+
+
+def assemble(signals: Signals, plan: Plan | None, candidate: Candidate, hours: pl.Series,
+             demand_mix: float) -> PlanV2:
+    """The v2 inputs, per-hour peak factors and provenance; `demand_mix` is the workload's input per output token."""
+    peaks = hourly_peaks(signals.minutes, hours)
+    rows = [_peak_provenance(peaks)]
+    ttft_target = plan.slo_p95_ttft_ms if plan and plan.slo_p95_ttft_ms else DEFAULT_P95_TTFT_MS
+    slo, slo_rows, curve_kind = _slo(plan, candidate, measured_curve(signals.intervals, ttft_target))
+    rows += slo_rows
+    d = signals.batchable_share
+    rows.append(Provenance("deferrable_share", d or 0.0, d is not None, "measured" if d is not None else "default",
+                           f"discipline analytics: batch candidates (off-hours or bulk API requests, not already "
+                           f"batch) are {d:.1%} of the spend after the cache, over {signals.requests:,} requests"
+                           if d is not None else "default 0: no request logs to find batch candidates in"))
+    e = plan.escalation_share if plan and plan.escalation_share is not None else None
+    rows.append(Provenance("escalation_share", e or 0.0, False, "plan" if e is not None else "default",
+                           "the workload's plan" if e is not None else "default 0 (set it with hybridcost plan set "
+                           "--escalation-share)"))
+    lead = plan.lead_time_days if plan and plan.lead_time_days is not None else None
+    rows.append(Provenance("lead_time_days", lead or 0.0, False, "plan" if lead is not None else "default",
+                           "the workload's plan" if lead is not None else "default 0 days (--lead-time-days)"))
+    fixed, fixed_row = platform_cost(signals.team, signals.platform_usd_per_month, signals.platform_by_team)
+    rows.append(fixed_row)
+    od = plan.on_demand_usd_per_gpu_hour if plan and plan.on_demand_usd_per_gpu_hour else None
+    rows.append(Provenance("on_demand_hourly_rate", od, False, "plan" if od else "default",
+                           "the workload's plan" if od else "no on-demand tier: no on-demand rate in the plan, and "
+                           "the GPU type catalog holds none (--on-demand-rate)"))
+    chosen = not np.isnan(peaks).all() or d is not None or e or lead or fixed or od
+    block = PlanInputs(escalation_share=e or 0.0, deferrable_share=d or 0.0, fixed_monthly=fixed,
+                       on_demand_hourly_rate=od, lead_time_days=lead or 0.0) if chosen else None
+    inputs = PlanningInputs(plan=block, slo=slo)
+    flag = throughput_flag(candidate.gpu, operating_point(slo) if slo else None, demand_mix, curve_kind)
+    return PlanV2(inputs, peaks if block is not None else None, tuple(rows), curve_kind, flag)
