@@ -114,14 +114,14 @@ def compute(workload: str, since: datetime, until: datetime, frame: pl.DataFrame
 
 
 def _at_measured(demand: Demand, costs, gpu: GpuOption, measured: Measured | None, v2: PlanV2 | None = None):
-    """The same plan with the measured throughput (None without a saturated measurement, or when an SLO curve
-    sets the throughput: the result is then already at the curve's operating point)."""
+    """The same plan at the measured saturation throughput (None without a saturated measurement); under v2 the
+    plan block stays and the SLO curve is left out, so the measured rate replaces the operating point."""
     if measured is None or measured.suggested_output_tokens_per_s is None:
-        return None
-    if v2 is not None and v2.inputs.slo is not None:
         return None
     faster = gpu.model_copy(update={"input_tokens_per_s": measured.suggested_input_tokens_per_s,
                                     "output_tokens_per_s": measured.suggested_output_tokens_per_s})
+    if v2 is not None and v2.inputs.slo is not None:
+        v2 = replace(v2, inputs=v2.inputs.model_copy(update={"slo": None}))
     return _engine(demand, costs, faster, v2)
 
 
