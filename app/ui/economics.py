@@ -23,10 +23,12 @@ from models.economics.contract import (
     OutOfRangeError,
     api_cost_per_hour,
     prepare,
-    simulate,
 )
 from models.economics.curves import curve_from_prepared, default_max_multiplier
 from models.economics.levers import levers_waterfall
+from models.economics.plan import simulate_any
+from models.economics.plan_inputs import PlanningInputs
+from models.economics.slo_curves import scale_slo
 from models.planning import PlanFigures, plan_workload
 from models.planning.fleet import fleet_plan_rows, fleet_plans
 from models.planning.plans import Plan, clear_plan, set_plan
@@ -111,10 +113,21 @@ def whatif(workload: str | None, since: datetime, until: datetime, now: datetime
     try:
         option = GpuOption(**gpu)
         demand, costs = _whatif_inputs(workload, since, until, now, price_scale, demand_factor, api, synthetic)
-        result = simulate(demand, None, option, api_costs=costs)
+        planning = _whatif_planning(plan(workload, since, until, now), option) if workload is not None else None
+        result = simulate_any(demand, None, option, planning, api_costs=costs)
     except (OutOfRangeError, ValueError) as exc:
         return {"error": str(exc).splitlines()[0]}
     return {**result.as_contract_dict(), "replica_gpus": option.replica_gpus}
+
+
+def _whatif_planning(figures: PlanFigures, option: GpuOption) -> PlanningInputs | None:
+    """The plan's v2 inputs for What-if; its throughput controls scale the SLO curve by control / plan's rate."""
+    if figures.v2 is None:
+        return None
+    inputs, gpu = figures.v2.inputs, figures.candidate.gpu
+    if inputs.slo is None or gpu is None:
+        return inputs
+    return inputs.model_copy(update={"slo": scale_slo(inputs.slo, option.output_tokens_per_s / gpu.output_tokens_per_s)})
 
 
 def _whatif_inputs(workload: str | None, since: datetime, until: datetime, now: datetime, price_scale: float,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.economics.catalog import PREFILL_TO_DECODE_RATIO
-from models.economics.plan_inputs import SloPoint
+from models.economics.plan_inputs import SloInputs, SloPoint
 
 NIM_URL = "https://docs.nvidia.com/nim/benchmarking/llm/1.0.0/performance"
 
@@ -52,3 +52,12 @@ def published_curve(model: str, gpu_type: str, tp: int) -> tuple[tuple[SloPoint,
             points = tuple(point_at_mix(c, out, ratio, itl, ttft) for c, ttft, itl, out in row["rows"])
             return points, row["source"]
     return None
+
+
+def scale_slo(slo: SloInputs, multiplier: float) -> SloInputs:
+    """The SLO with every curve point's rates times `multiplier` (flip rule 7's throughput change), latencies kept."""
+    if multiplier == 1.0:
+        return slo
+    return slo.model_copy(update={"curve": tuple(p.model_copy(update={
+        "input_tokens_per_s": p.input_tokens_per_s * multiplier,
+        "output_tokens_per_s": p.output_tokens_per_s * multiplier}) for p in slo.curve)})

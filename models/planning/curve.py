@@ -14,6 +14,7 @@ measured: the point carries the target's value, so only the inter-token target i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import polars as pl
@@ -42,7 +43,7 @@ def measured_curve(intervals: pl.DataFrame, ttft_target_ms: float) -> MeasuredCu
     frame = intervals.sort("running")
     edges = np.linspace(0, frame.height, min(BINS, frame.height // MIN_INTERVALS) + 1).astype(int)
     points, raw = [], []
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in pairwise(edges):
         part = frame.slice(int(lo), int(hi - lo))
         gen = part["generation_tokens_per_s"].to_numpy()
         running = part["running"].to_numpy()
