@@ -98,6 +98,8 @@ st.caption(f"Candidate: {candidate.describe()}. "
               if not candidate.chosen else ""))
 if figures.measured is not None:
     (st.warning if figures.measured.flagged else st.caption)(figures.measured.sentence())
+if figures.flip_sentence:
+    st.caption(figures.flip_sentence)
     if figures.measured_result is not None:
         at = figures.measured_result
         st.caption(f"At the measured throughput the same plan owns {at.optimal_replicas:,} replica(s) "
