@@ -122,7 +122,7 @@ def whatif(workload: str | None, since: datetime, until: datetime, now: datetime
 
 def _whatif_planning(figures: PlanFigures, option: GpuOption) -> PlanningInputs | None:
     """The plan's v2 inputs for What-if; its throughput controls scale the SLO curve by control / plan's rate."""
-    if figures.v2 is None:
+    if not figures.runs_v2:
         return None
     inputs, gpu = figures.v2.inputs, figures.candidate.gpu
     if inputs.slo is None or gpu is None:

@@ -44,7 +44,12 @@ class PlanFigures:
     move: MoveForecast | None
     measured: Measured | None
     measured_result: SimulationResult | PlanResult | None  # the same plan at the measured throughput
-    v2: PlanV2 | None = None  # the v2 inputs and their provenance; None: contract v1 ran
+    v2: PlanV2 | None = None  # the v2 inputs and their provenance (contract v2 ran when v2.runs_v2)
+
+    @property
+    def runs_v2(self) -> bool:
+        """True when contract v2 ran: some v2 input was measured, published or set."""
+        return self.v2 is not None and self.v2.runs_v2
 
     # --- the figures, one property each -------------------------------------------------
 
@@ -213,7 +218,7 @@ class PlanFigures:
             "gpu_only_usd_month": self.monthly(res.gpu_only_cost) if res else None,
             "breakeven_monthly_tokens": res.breakeven_monthly_tokens if res else None,
             "first_replica_pays": self.move.first_replica_words if self.move else None,
-            "contract_version": "v2" if self.v2 is not None else "v1",
+            "contract_version": "v2" if self.runs_v2 else "v1",
             "plan_class": res.plan_class if isinstance(res, PlanResult) else None,
             "flip_sentence": self.flip_sentence,
         }
@@ -229,7 +234,9 @@ class PlanFigures:
     def inputs_lines(self) -> list[str]:
         """Per v2 input, measured or assumed and from what; one line saying v1 ran when none applies."""
         if self.v2 is None:
-            return ["contract v1: no v2 input was measured, published or set for this workload"]
+            return []
+        if not self.runs_v2:
+            return ["contract v1: no v2 input was measured, published or set for this workload:"] + self.v2.lines()
         return ["contract v2 (busiest minutes, SLO, deferrable work, fixed cost, on-demand):"] + self.v2.lines()
 
     def as_dict(self) -> dict[str, Any]:

@@ -83,7 +83,6 @@ def _engine(demand: Demand, api_costs, gpu: GpuOption, v2: PlanV2 | None = None)
 def compute(workload: str, since: datetime, until: datetime, frame: pl.DataFrame, candidate: Candidate,
             measured: Measured | None, v2: PlanV2 | None = None) -> PlanFigures:
     """PlanFigures from an hourly planning frame, a candidate, a measurement and the v2 inputs (pure: no database)."""
-    v2 = v2 if v2 is not None and v2.runs_v2 else None
     if frame.is_empty():
         return _unassessed(workload, since, until, candidate, "no hours",
                            f"the period {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC holds no hours yet",
@@ -106,7 +105,7 @@ def compute(workload: str, since: datetime, until: datetime, frame: pl.DataFrame
     try:
         result = _engine(demand, costs, candidate.gpu, v2)
         move = forecast_moves(weekly, figures.prepared(), candidate.gpu, result, figures.monthly_tokens or 0.0,
-                              None if v2 is None else (demand, costs, v2.inputs))
+                              (demand, costs, v2.inputs) if figures.runs_v2 else None)
         at_measured = _at_measured(demand, costs, candidate.gpu, figures.measured, v2)
     except OutOfRangeError as exc:
         return _unassessed(workload, since, until, candidate, "out of range", str(exc), frame, figures.measured)

@@ -1,0 +1,100 @@
+"""The planning path under contract v2: plan fields, the platform setting, the published curve, v1 when nothing applies."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import context
+from app.cli.main import app
+from ingest import records as r
+from ingest.loader import load
+from models.economics.units import HOURS_PER_MONTH
+from models.infra.database import make_engine
+from tests.planning.plan_seed import LOCAL, OUTPUT_HEAVY, add_local_serving, add_output_heavy
+from tests_support import DEMO_NOW
+
+
+def _run(*args: str):
+    context.reset()
+    return CliRunner().invoke(app, list(args))
+
+
+def _simulate(workload: str) -> dict:
+    result = _run("simulate", "--workload", workload, "--json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def seeded(cli_env, pin_clock):
+    pin_clock(DEMO_NOW)
+    engine = make_engine(cli_env)
+    load(engine, [r.Price(provider="anthropic", model="claude-sonnet-4", effective_from=date(2026, 1, 1),
+                          input_usd_per_mtok=Decimal("3"), cached_input_usd_per_mtok=Decimal("0.3"),
+                          output_usd_per_mtok=Decimal("15"))], source="t", target="t")
+    add_output_heavy(engine)
+    add_local_serving(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_the_default_pairing_runs_v2_on_its_published_curve(seeded):
+    out = _simulate(OUTPUT_HEAVY)  # gpt-4.1 pairs with Llama 3.3 70B on 2x H100: NIM's table applies
+    v2 = out["v2_inputs"]
+    assert out["contract_version"] == "v2" and v2["curve"] == "published"
+    assert v2["measured"] == []  # no request logs, no vLLM scrapes: everything is assumed, and says so
+    assert v2["inputs"]["deferrable_share"]["basis"] == "default"
+    assert out["slo_concurrency"] == 25 and out["slo_met"] is True
+    assert out["contract"]["plan_class"] == out["plan_class"]
+
+
+def test_without_any_v2_input_the_figures_are_v1(seeded):
+    # Llama 3.1 8B on H100 has no published curve; nothing is measured: contract v1, its keys only
+    assert _run("plan", "set", OUTPUT_HEAVY, "--model", "Llama 3.1 8B FP8", "--gpu", "H100", "--tp", "1").exit_code == 0
+    out = _simulate(OUTPUT_HEAVY)
+    assert out["contract_version"] == "v1" and out["v2_inputs"]["contract"] == "v1"
+    assert "slo_met" not in out and out["flip_sentence"] is None
+    assert out["v2_inputs"]["measured"] == []
+
+
+def test_plan_fields_feed_escalation_targets_and_lead_time(seeded):
+    result = _run("plan", "set", OUTPUT_HEAVY, "--model", "Llama 3.3 70B FP8", "--gpu", "H100", "--tp", "2",
+                  "--escalation-share", "0.2", "--lead-time-days", "30", "--p95-itl-ms", "100")
+    assert result.exit_code == 0, result.output
+    out = _simulate(OUTPUT_HEAVY)
+    inputs = out["v2_inputs"]["inputs"]
+    assert inputs["escalation_share"]["basis"] == "plan" and inputs["escalation_share"]["value"] == 0.2
+    assert inputs["slo_targets"]["value"] == {"p95_itl_ms": 100.0, "p95_ttft_ms": 2000.0}
+    # 100 ms ITL admits concurrency 50 (59.7 ms) and 100 (92.9 ms), but 100's first token takes 8 s
+    assert out["slo_concurrency"] == 50
+    assert out["escalated_cost"] == pytest.approx(0.2 * out["api_only_usd_month"] * out["hours"] / HOURS_PER_MONTH,
+                                                  rel=1e-6)
+    assert out["move"]["lead_time_days"] == 30
+
+
+def test_the_platform_cost_comes_from_the_team_setting(seeded, monkeypatch):
+    monkeypatch.setenv("HYBRIDCOST_PLATFORM_USD_PER_MONTH", "1000")
+    monkeypatch.setenv("HYBRIDCOST_PLATFORM_USD_PER_MONTH_BY_TEAM", "content=9000, other=5")
+    heavy, local = _simulate(OUTPUT_HEAVY), _simulate(LOCAL)
+    assert heavy["v2_inputs"]["inputs"]["fixed_monthly"]["value"] == 9000
+    assert local["v2_inputs"]["inputs"]["fixed_monthly"]["value"] == 1000
+    for out, f in ((heavy, 9000), (local, 1000)):
+        uses_gpus = out["optimal_replicas"] > 0 or out["on_demand_replica_hours"] > 0
+        assert out["fixed_cost"] == pytest.approx(f * out["hours"] / HOURS_PER_MONTH if uses_gpus else 0.0)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--escalation-share", "1"], "below 1"),
+    (["--p95-itl-ms", "0"], "above zero"),
+    (["--lead-time-days", "-3"], "zero or more"),
+    (["--on-demand-rate", "900"], "plausible range"),
+])
+def test_bad_v2_plan_fields_are_refused_in_one_line(seeded, args, message):
+    result = _run("plan", "set", OUTPUT_HEAVY, "--model", "Llama 3.3 70B FP8", "--gpu", "H100", "--tp", "2", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
