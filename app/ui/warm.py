@@ -37,6 +37,8 @@ def default_views() -> None:
     wide_since, wide_until = two_month_window(today)
     data.spend_daily(min(since, wide_since), max(until, wide_until))  # Overview
     data.spend_daily(since, until)  # Spend, Workloads, What-if, Data
+    data.not_token_spend(since, until)  # Spend
+    data.lookalike_names()  # Data
     data.gpu_spend_daily(since, until)
     data.budgets()
     data.data_freshness(clock.as_of())
@@ -57,14 +59,17 @@ def default_views() -> None:
     ledger_data.restatements()
     ledger_data.fx_rates()
     ledger_data.audit_entries()
+    hour = clock.current_hour()  # the pages plan as of the current hour
+    economics.fleet_plan_table(since, until, hour)  # GPU fleet
     names = data.workloads()["name"].to_list()
     if names:
         first = names[0]
-        data.workload_api_price(first, since, until)
-        economics.workload_result(first, since, until)
+        data.workload_hourly(first, since, until)
+        economics.plan(first, since, until, hour)  # Workloads, What-if
         b_since, b_until = clock.day_range(today - timedelta(days=BREAKEVEN_DAYS - 1), today)
         data.spend_daily(b_since, b_until)
-        data.workload_api_price(first, b_since, b_until)
+        economics.plan(first, b_since, b_until, hour)  # Breakeven
+        economics.payback(first, b_since, b_until, hour)
 
 
 def _loop(seconds: float) -> None:

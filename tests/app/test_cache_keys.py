@@ -106,15 +106,17 @@ LOADER_CALLS = {
     "data_freshness": lambda: data.data_freshness(DEMO_NOW),
     "budgets": data.budgets, "workloads": data.workloads, "prices": data.prices, "scenarios": data.scenarios,
     "attribution_rules": data.attribution_rules, "ingest_runs": data.ingest_runs, "cost_profiles": data.cost_profiles,
-    "model_price": lambda: data.model_price("openai", "o3"),
     "discipline_scorecard": lambda: workflow_data.discipline_scorecard(SINCE, UNTIL, "team"),
     "measured_lever_shares": lambda: workflow_data.measured_lever_shares(SINCE, UNTIL),
     "periods": ledger_data.periods, "restatements": ledger_data.restatements, "fx_rates": ledger_data.fx_rates,
     "audit_entries": ledger_data.audit_entries,
-    "workload_result": lambda: economics.workload_result("segment-labeling", SINCE, UNTIL),
+    "plan": lambda: economics.plan("segment-labeling", SINCE, UNTIL, DEMO_NOW),
+    "payback": lambda: economics.payback("segment-labeling", SINCE, UNTIL, DEMO_NOW),
+    "fleet_plan_table": lambda: economics.fleet_plan_table(SINCE, UNTIL, DEMO_NOW),
+    "lookalike_names": data.lookalike_names, "not_token_spend": lambda: data.not_token_spend(SINCE, UNTIL),
 }
-LOADERS = {"workload_result": economics.workload_result,
-           **{n: getattr(m, n) for n in LOADER_CALLS for m in (data, workflow_data, ledger_data) if hasattr(m, n)}}
+LOADERS = {n: getattr(m, n) for n in LOADER_CALLS for m in (data, workflow_data, ledger_data, economics)
+           if hasattr(m, n)}
 
 
 @pytest.mark.parametrize("name", sorted(LOADER_CALLS))
