@@ -37,7 +37,7 @@ MAX_CURVE_REACH = 6.0  # the curve runs at most to 6x today's volume, so one wil
 
 
 # What the planning path reads: a write to any of these makes a cached plan stale.
-PLANNING = data.TOKENS + data.GPU + ("workload_plans",)
+PLANNING = data.TOKENS + data.GPU + ("workload_plans", "request_discipline_hourly")  # batch candidates: v2 input
 
 
 @data.keyed_to(PLANNING, spinner="Planning: demand, prices and the candidate…")
