@@ -121,13 +121,13 @@ def validate(plan: Plan) -> Plan:
         "input_tokens_per_s": _number("input tokens/s per replica", plan.input_tokens_per_s, positive=True),
         "output_tokens_per_s": _number("output tokens/s per replica", plan.output_tokens_per_s, positive=True),
         "hourly_rate_usd": _number("rent (USD per GPU-hour)", plan.hourly_rate_usd, kind="usd_per_gpu_hour"),
-        "purchase_price_usd": _number("purchase price (USD per GPU)", plan.purchase_price_usd, kind="amount_usd"),
+        "purchase_price_usd": _number("purchase price (USD per GPU)", plan.purchase_price_usd, kind="gpu_price_usd"),
         "amortization_months": _number("amortization months", plan.amortization_months, positive=True, whole=True),
         "power_watts": _number("power (W per GPU)", plan.power_watts, kind="power_watts"),
         "pue": _number("PUE", plan.pue, positive=True),
         "electricity_usd_per_kwh": _number("electricity (USD per kWh)", plan.electricity_usd_per_kwh),
         "ops_usd_per_gpu_month": _number("operations (USD per GPU-month)", plan.ops_usd_per_gpu_month,
-                                         kind="amount_usd"),
+                                         kind="usd_per_gpu_month"),
         "max_utilization": _number("max utilization", plan.max_utilization, kind="fraction", positive=True),
     }
     for key, top in (("input_tokens_per_s", 1e9), ("output_tokens_per_s", 1e8)):
