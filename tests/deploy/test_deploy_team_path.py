@@ -201,7 +201,9 @@ def _run_team_path(processes, spec, admin, api, inbox, chromium, prom_bin, sync_
         logins = dict(conn.execute(sa.text("SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE 'hybridcost_%'"
                                            " AND rolname <> current_user")).all())
     assert owners == {"hybridcost_owner"}
-    assert logins == {"hybridcost_reader": True, "hybridcost_writer": True, "hybridcost_owner": True}
+    # the closer has no login without HYBRIDCOST_CLOSER_PASSWORD (compose sets none): periods close as the owner
+    assert logins == {"hybridcost_reader": True, "hybridcost_writer": True, "hybridcost_owner": True,
+                      "hybridcost_closer": False}
 
     _step("migrated")
     collector = processes.start(spec["gpu-collector"])
@@ -272,7 +274,8 @@ def _check_pulls(pullers, api, admin) -> None:
     """Two scheduled rounds, no failure, the overlap re-read, every dollar of the month exactly once."""
     assert "failed" not in pullers.log.read_text(), pullers.tail()
     assert api.refused == 0
-    second_round_from = AS_OF - timedelta(days=2)  # the cursor minus the overlap: re-read, not re-counted
+    # the cursor minus the overlap, floored to 00:00 UTC (the daily buckets' boundary): re-read, not re-counted
+    second_round_from = (AS_OF - timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
     assert {(p, k) for p, k, start in api.asked if start == second_round_from} == {
         ("openai", "usage"), ("openai", "costs"), ("anthropic", "usage"), ("anthropic", "costs")}
     with admin.connect() as conn:
