@@ -8,6 +8,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.ui import data
+from app.ui.auth import require_login
+from app.ui.filters import shared_sidebar
 from models import clock
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
@@ -27,11 +30,22 @@ PAGES = [
 ]
 
 
+AS_OF_KEY = "as_of"
+
+
 def as_of_from_url():
-    """The moment `?as_of=2026-10-31T23:00Z` in the address pins for this session, or None."""
-    text = st.query_params.get("as_of")
+    """The moment `?as_of=2026-10-31T23:00Z` in the address pins for this session, or None.
+
+    Read when the session starts and kept in session state, because switching pages clears the
+    address; it is written back so a copied link keeps it.
+    """
+    if "as_of_url" not in st.session_state:
+        st.session_state["as_of_url"] = st.query_params.get(AS_OF_KEY) or ""
+    text = st.session_state["as_of_url"]
     if not text:
         return None
+    if st.query_params.get(AS_OF_KEY) != text:
+        st.query_params[AS_OF_KEY] = text
     try:
         return clock.parse_as_of(text, name="as_of in the address")
     except clock.AsOfError as exc:
@@ -42,8 +56,6 @@ def as_of_from_url():
 def main() -> None:
     """Configure the page and run the selected one."""
     st.set_page_config(page_title="hybridcost", page_icon=":material/balance:", layout="wide")
-    from app.ui.auth import require_login
-
     require_login()  # stops here unless login is off or the user is allowed
     pages = [st.Page(str(PAGES_DIR / f), title=t, icon=i, default=(f == "overview.py"))
              for f, t, i in PAGES if (PAGES_DIR / f).exists()]
@@ -55,6 +67,7 @@ def main() -> None:
             pinned_at = clock.as_of()
             if pinned_at is not None:
                 st.sidebar.info(f"As of {pinned_at:%Y-%m-%d %H:%M} UTC: later data is left out.")
+            shared_sidebar(data.workloads())  # before the page, so the view survives page switches
             selected.run()
     except Exception as exc:  # no traceback ever reaches the page
         logging.getLogger("hybridcost.app").exception("page %s failed", selected.title)

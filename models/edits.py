@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models import clock
+from models import bounds, clock
 from models.audit import record, row_dict
 
 MATCH_FIELDS = ("provider", "account_id", "project_id", "api_key_id", "user_id", "model", "tag")
@@ -41,6 +41,47 @@ def _decimal(label: str, value: Any, *, required: bool = True) -> Decimal | None
     return number
 
 
+PER_TOKEN_BELOW = Decimal("0.001")
+
+
+def price_per_mtok(label: str, value: Any, *, required: bool = True, accept: bool = False) -> Decimal | None:
+    """A price in USD per 1M tokens, refused with a hint when it looks like a per-token or per-1K price.
+
+    0 < value < 0.001 is a per-token price typed into a per-Mtok field (2.5e-06 is $2.50 per Mtok);
+    above the bound (models.bounds, usd_per_mtok) it is a per-1K or per-token figure in cents, or
+    a typo. `accept` (the user says the value is real) lets it through; the audit records it.
+    """
+    number = _decimal(label, value, required=required)
+    if number is None or accept:
+        return number
+    if 0 < number < PER_TOKEN_BELOW:
+        per_mtok = number * 1_000_000
+        raise EditError(f"{label}: {value} looks like a per-token price: {per_mtok:,.2f} per Mtok? "
+                        "Enter USD per 1,000,000 tokens (or tick 'the value is real')")
+    try:
+        bounds.check("usd_per_mtok", number, field=label)
+    except bounds.ImplausibleValue as exc:
+        bound = exc.bound
+        raise EditError(f"{label}: {value} is outside {bound.low}..{bound.high} {bound.unit} ({bound.why}); "
+                        f"per 1K tokens that would be {number * 1000:,.2f} per Mtok: enter USD per 1,000,000 "
+                        "tokens (or tick 'the value is real')") from None
+    return number
+
+
+def check_budget_target(conn, scope: str, name: str) -> None:
+    """Refuse a budget for a team or workload that does not exist (a typo would never match any spend)."""
+    if scope == "workload":
+        found = conn.execute(sa.text("SELECT 1 FROM workloads WHERE name = :n"), {"n": name}).first()
+        known = conn.execute(sa.text("SELECT name FROM workloads ORDER BY name")).scalars().all()
+    else:
+        found = conn.execute(sa.text("SELECT 1 FROM workloads WHERE team = :n"), {"n": name}).first()
+        known = conn.execute(sa.text("SELECT DISTINCT team FROM workloads WHERE team <> '' ORDER BY team")
+                             ).scalars().all()
+    if found is None and name != "unallocated":
+        shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "") if known else "none yet"
+        raise EditError(f"there is no {scope} named {name!r} (known: {shown}); add it with an attribution rule first")
+
+
 def _text(label: str, value: Any) -> str:
     text = (value or "").strip() if isinstance(value, str) or value is None else str(value)
     if not text:
@@ -54,8 +95,14 @@ def set_budget(engine: Engine, *, scope: str, name: str, monthly_usd: Any, actor
         raise EditError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     name = _text("name", name)
     amount = _decimal("monthly budget (USD)", monthly_usd)
+    try:
+        bounds.check("monthly_budget_usd", amount, field="monthly budget (USD)")
+    except bounds.ImplausibleValue as exc:
+        raise EditError(f"monthly budget {monthly_usd} is above {exc.bound.high:,} {exc.bound.unit} "
+                        f"({exc.bound.why})") from None
     where, key = "scope = :s AND name = :n", {"s": scope, "n": name}
     with engine.begin() as conn:
+        check_budget_target(conn, scope, name)
         before = row_dict(conn, "budgets", where, key)
         conn.execute(sa.text(
             "INSERT INTO budgets (scope, name, monthly_usd) VALUES (:s, :n, :u) "
@@ -105,11 +152,12 @@ def add_rule(engine: Engine, *, workload: str, match_field: str, pattern: str, p
 def add_price(engine: Engine, *, provider: str, model: str, effective_from: date, input_usd_per_mtok: Any,
               output_usd_per_mtok: Any, cached_input_usd_per_mtok: Any = None, batch_input_usd_per_mtok: Any = None,
               batch_output_usd_per_mtok: Any = None, note: str = "", today: date | None = None,
-              actor: str | None = None) -> bool:
+              actor: str | None = None, accept_implausible: bool = False) -> bool:
     """Add a price in USD per 1,000,000 tokens from a UTC date; True when it waits as a pending retroactive change.
 
     Written through the loader like `hybridcost prices set`: a change to a price already in
-    effect before today stays pending until `hybridcost prices reprice` applies it.
+    effect before today stays pending until `hybridcost prices reprice` applies it. Each price is
+    checked by `price_per_mtok` unless `accept_implausible` (recorded in the audit note).
     """
 
     from ingest.loader import load
@@ -121,24 +169,25 @@ def add_price(engine: Engine, *, provider: str, model: str, effective_from: date
         raise EditError("effective from must be a date")
     price = Price(
         provider=provider, model=model, effective_from=effective_from,
-        input_usd_per_mtok=_decimal("input price (USD per 1M tokens)", input_usd_per_mtok),
-        output_usd_per_mtok=_decimal("output price (USD per 1M tokens)", output_usd_per_mtok),
-        cached_input_usd_per_mtok=_decimal("cached input price (USD per 1M tokens)", cached_input_usd_per_mtok,
-                                           required=False),
-        batch_input_usd_per_mtok=_decimal("batch input price (USD per 1M tokens)", batch_input_usd_per_mtok,
-                                          required=False),
-        batch_output_usd_per_mtok=_decimal("batch output price (USD per 1M tokens)", batch_output_usd_per_mtok,
-                                           required=False),
+        input_usd_per_mtok=price_per_mtok("input price (USD per 1M tokens)", input_usd_per_mtok,
+                                          accept=accept_implausible),
+        output_usd_per_mtok=price_per_mtok("output price (USD per 1M tokens)", output_usd_per_mtok,
+                                           accept=accept_implausible),
+        cached_input_usd_per_mtok=price_per_mtok("cached input price (USD per 1M tokens)", cached_input_usd_per_mtok,
+                                                 required=False, accept=accept_implausible),
+        batch_input_usd_per_mtok=price_per_mtok("batch input price (USD per 1M tokens)", batch_input_usd_per_mtok,
+                                                required=False, accept=accept_implausible),
+        batch_output_usd_per_mtok=price_per_mtok("batch output price (USD per 1M tokens)",
+                                                 batch_output_usd_per_mtok, required=False,
+                                                 accept=accept_implausible),
         source="dashboard" + (f": {note}" if note else ""))
-    if max(price.input_usd_per_mtok, price.output_usd_per_mtok) > 10_000:
-        raise EditError("a price above $10,000 per 1M tokens: is it per token or per 1K tokens? "
-                        "Enter USD per 1,000,000 tokens")
     with engine.connect() as conn:
         staged = mark_retroactive(conn, [price], today=today or clock.today())
     load(engine, staged, source="prices", target=f"dashboard price {provider} {model}")
     with engine.begin() as conn:
         record(conn, actor, "price", f"{provider}/{model}@{effective_from}", "pending" if staged[0].pending else "set",
-               None, asdict(staged[0]))
+               None, asdict(staged[0]), note="accepted as real though outside the plausible range"
+               if accept_implausible else None)
     return staged[0].pending
 
 

@@ -5,25 +5,25 @@ import streamlit as st
 
 from app.charts.breakeven import breakeven_chart, forecast_chart
 from app.ui import data, economics
-from app.ui.filters import date_range_sidebar, sidebar
+from app.ui.filters import current, workload_choices
 from app.ui.format import tokens, usd
-from models.queries.workload_view import weekly
+from models.queries.workload_view import complete_weeks, weekly
 
 st.title("Breakeven")
-since, until = date_range_sidebar(default_days=90)
-picked_workloads, _ = sidebar(data.spend_daily(since, until))
+view = current()
+since, until = view.since, view.until
 if not economics.available():
     st.info("The breakeven curves appear once the economics engine (`models.economics`) is installed.")
     st.stop()
 from models.economics.catalog import GPU_TYPES, MODEL_THROUGHPUT  # noqa: E402  (only once the engine exists)
 
-names = data.workloads()["name"].to_list()
+names = workload_choices(data.workloads(), view)
 if not names:
     st.info("No workloads yet. Load the demo with `hybridcost demo load`, or add attribution rules on the Data page.")
     st.stop()
-default = names.index(picked_workloads[0]) if picked_workloads and picked_workloads[0] in names else 0
 c1, c2, c3, c4 = st.columns(4)
-workload = c1.selectbox("Workload", names, index=default, key="breakeven_workload")
+workload = c1.selectbox("Workload", names, key="breakeven_workload",
+                        help="The workloads of the sidebar's filter (all when it is empty).")
 priced_gpus = [g["gpu_type"] for g in GPU_TYPES if g["rent_usd_per_gpu_hour"] is not None]
 gpu_type = c2.selectbox("GPU type", priced_gpus, key="breakeven_gpu")
 models_for = [(t["model"], t["tensor_parallel"]) for t in MODEL_THROUGHPUT if t["gpu_type"] == gpu_type] \
@@ -42,7 +42,7 @@ if table.is_empty() or api is None:
 gpu = economics.default_gpu_fields(pricing, gpu_type, model, tp)
 result = economics.simulate(table, api, gpu)
 today_monthly = float(table["input_tokens"].sum() + table["output_tokens"].sum()) * 730 / table.height
-weeks = weekly(table)
+weeks = complete_weeks(weekly(table))  # a cut week fitted as a whole one would skew the trend
 moves = economics.move_dates(weeks, table, api, gpu)
 fc = None
 if moves is not None and moves.forecast.height >= horizon:
@@ -76,7 +76,8 @@ with st.expander("Curve data (monthly tokens and USD per 730-hour month)"):
 
 st.subheader("Move date")
 if moves is None:
-    st.info("Fewer than two weeks with tokens: no trend to forecast from. Widen the date range.")
+    st.info("Fewer than two complete ISO weeks (Monday to Monday, UTC) with tokens: no trend to forecast from. "
+            "Widen the date range.")
 else:
     def _when(week):
         return "never within the horizon (52 weeks)" if week is None else f"week of {week:%Y-%m-%d}"

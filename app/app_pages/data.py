@@ -4,15 +4,15 @@
 import streamlit as st
 
 from app.ui import auth, data, ledger_data
-from app.ui.filters import date_range_sidebar, sidebar
+from app.ui.filters import current
 from app.ui.flash import flash_and_rerun, show_flashes
 from models import clock
 from models.edits import MATCH_FIELDS, EditError, add_price, add_rule
 
 st.title("Data")
 show_flashes()
-since, until = date_range_sidebar()
-sidebar(data.spend_daily(since, until))
+view = current()
+since, until = view.since, view.until
 
 st.subheader("Ingest runs")
 runs = data.ingest_runs()

@@ -4,13 +4,13 @@ import streamlit as st
 
 from app.charts.fleet import idle_cost_by_gpu, queue_and_kv, utilization_heatmap
 from app.ui import data
-from app.ui.filters import date_range_sidebar, sidebar
+from app.ui.filters import current
 from app.ui.format import pct, usd
 from models.queries.fleet_view import fleet_totals, saturated_throughput, signal_rows, with_costs
 
 st.title("GPU fleet")
-since, until = date_range_sidebar()
-sidebar(data.spend_daily(since, until))
+view = current()
+since, until = view.since, view.until
 threshold = st.sidebar.slider("Breakeven utilization (%)", 5, 95, 30, key="fleet_breakeven_pct",
                               help="A GPU whose mean utilization is below this does not pay for itself against "
                                    "the API; the Breakeven page gives a workload's own figure.")

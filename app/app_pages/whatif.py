@@ -7,26 +7,26 @@ import streamlit as st
 from app.charts.breakeven import breakeven_chart
 from app.charts.whatif import levers_waterfall, scenario_comparison
 from app.ui import auth, data, economics, workflow_data
+from app.ui.filters import current, workload_choices
 from app.ui.flash import flash_and_rerun, show_flashes
-from app.ui.filters import date_range_sidebar, sidebar
 from app.ui.format import tokens, usd
 from models.edits import EditError, save_scenario
 from models.queries.workload_view import scale_demand, synthetic_demand
 
 st.title("What-if")
 show_flashes()
-since, until = date_range_sidebar()
-picked_workloads, _ = sidebar(data.spend_daily(since, until))
+view = current()
+since, until = view.since, view.until
 if not economics.available():
     st.info("The what-if tools appear once the economics engine (`models.economics`) is installed.")
     st.stop()
-from models.economics.catalog import GPU_TYPES, gpu_type as gpu_row  # noqa: E402
+from models.economics.catalog import GPU_TYPES  # noqa: E402
+from models.economics.catalog import gpu_type as gpu_row
 
 SYNTHETIC = "synthetic (1B tokens/month, weekday-diurnal)"
-names = data.workloads()["name"].to_list()
+names = workload_choices(data.workloads(), view)
 options = names + [SYNTHETIC]
-default = options.index(picked_workloads[0]) if picked_workloads and picked_workloads[0] in options else 0
-workload = st.selectbox("Demand shape from", options, index=default, key="whatif_workload",
+workload = st.selectbox("Demand shape from", options, key="whatif_workload",
                         help="A workload's hourly demand in the date range, or a synthetic shape when there is no data.")
 base = economics.demand_table(workload, since, until) if workload != SYNTHETIC else synthetic_demand(1e9)
 if base.is_empty():

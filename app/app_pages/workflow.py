@@ -5,7 +5,7 @@ import streamlit as st
 
 from app.charts.workflow import savings_ranked, saturation
 from app.ui import workflow_data
-from app.ui.filters import date_range_sidebar
+from app.ui.filters import current
 from app.ui.format import pct, usd
 
 HELP = {
@@ -32,7 +32,8 @@ st.title("Workflow")
 st.caption("Where teams spend tokens they need not: repeats a cache would serve, reasoning a cheap model could "
            "do, loops, work that could be batched. Savings follow the levers' order cache → batch → route, "
            "so no dollar is counted twice.")
-since, until = date_range_sidebar()
+view = current()
+since, until = view.since, view.until
 by = st.sidebar.radio("Group by", ["team", "workload"], key="workflow_by", horizontal=True)
 card = workflow_data.discipline_scorecard(since, until, by)
 

@@ -74,7 +74,8 @@ def _register_optional() -> None:
     import importlib
 
     for module_name in ("app.cli.simulate", "app.cli.ingest", "app.cli.prices", "app.cli.spend",
-                        "app.cli.gpu", "app.cli.reports", "app.cli.discipline", "app.cli.ops", "app.cli.ledger"):
+                        "app.cli.gpu", "app.cli.reports", "app.cli.discipline", "app.cli.ops", "app.cli.ledger",
+                        "app.cli.gpu_profile"):
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

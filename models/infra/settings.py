@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     editor_emails: str = ""  # comma-separated; these users get edit controls
     runtime_dir: Path | None = None  # private folder for the generated .streamlit/secrets.toml
     exporter_cache_seconds: float = 5.0
+    # Reconciliation: a basis whose month differs from the chosen basis by more than this (%) is flagged.
+    reconciliation_threshold_pct: float = Field(default=5.0, ge=0)
+    # Spend anomalies: |score| (robust z against the weekday-seasonal baseline) and $ impact at least these.
+    anomaly_threshold: float = Field(default=4.0, gt=0)
+    anomaly_min_usd: float = Field(default=20.0, ge=0)
 
     @property
     def uses_embedded(self) -> bool:

@@ -66,9 +66,10 @@ def test_budgets_forecast_month_end_by_run_rate(engine):
     daily = pl.DataFrame({"day": [date(2026, 11, 1), date(2026, 11, 10), date(2026, 10, 5)],
                           "team": ["data"] * 3, "workload": ["labeling"] * 3, "provider": ["openai"] * 3,
                           "cost_usd": [100.0, 50.0, 999.0]})
-    status = {r["scope"]: r for r in budget_status(daily, frame, date(2026, 11, 10)).iter_rows(named=True)}
+    now = datetime(2026, 11, 10, 12, tzinfo=timezone.utc)  # 9.5 days of November
+    status = {r["scope"]: r for r in budget_status(daily, frame, now).iter_rows(named=True)}
     assert status["team"]["month_to_date_usd"] == 150.0
-    assert status["team"]["forecast_month_end_usd"] == pytest.approx(150 / 10 * 30)
+    assert status["team"]["forecast_month_end_usd"] == pytest.approx(150 / 228 * 720)  # by hours elapsed
     assert status["team"]["status"] == "forecast over" and status["workload"]["status"] == "on track"
     months = month_over_month(daily, date(2026, 11, 10)).row(0, named=True)
     assert months["this_month_usd"] == 150.0 and months["last_month_to_date_usd"] == 999.0
