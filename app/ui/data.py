@@ -154,6 +154,15 @@ def gpu_heatmap(since: datetime, until: datetime) -> pl.DataFrame:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def gpu_indexes(uuids: tuple[str, ...]) -> dict[str, int]:
+    """Device index per GPU UUID from its newest raw sample (for host:index labels)."""
+    from models.queries.gpu_labels import gpu_indexes as query
+
+    with engine().connect() as conn:
+        return query(conn, uuids)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def inference_saturation(since: datetime, until: datetime) -> pl.DataFrame:
     """Per endpoint and hour: queue depth, KV cache, observed and saturated generation tok/s."""
     from models.queries.fleet import inference_saturation as query

@@ -8,13 +8,13 @@ import polars as pl
 import streamlit as st
 
 from app.ui.data import TTL_SECONDS, engine
+from models.discipline import lever_shares_by_workload, scorecard
+from models.queries import drilldown
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def discipline_scorecard(since: datetime, until: datetime, by: str) -> pl.DataFrame:
     """The workflow-discipline scorecard per team or workload."""
-    from models.discipline import scorecard
-
     with engine().connect() as conn:
         return scorecard(conn, since=since, until=until, by=by)
 
@@ -22,7 +22,19 @@ def discipline_scorecard(since: datetime, until: datetime, by: str) -> pl.DataFr
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def measured_lever_shares(since: datetime, until: datetime) -> dict[str, dict[str, float | None]]:
     """Per workload, the lever shares measured from request logs (cache, batch, route); None = not measurable."""
-    from models.discipline import lever_shares_by_workload
-
     with engine().connect() as conn:
         return lever_shares_by_workload(conn, since, until)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def reasoning_costs(since: datetime, until: datetime) -> pl.DataFrame:
+    """Reasoning tokens' list cost beside each row's list cost, per provider, account, day, model, workload, team."""
+    with engine().connect() as conn:
+        return drilldown.reasoning_costs(conn, since=since, until=until)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def request_groups(since: datetime, until: datetime) -> pl.DataFrame:
+    """Served request-log rows per team, workload, user and fingerprint (the drill-down's one query)."""
+    with engine().connect() as conn:
+        return drilldown.request_groups(conn, since=since, until=until)
