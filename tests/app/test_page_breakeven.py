@@ -33,3 +33,17 @@ def test_breakeven_gpu_pricing_and_workload_change_the_numbers(demo_env):
     other = metrics(open_page("breakeven", date_range=QUARTER, breakeven_workload="doc-summaries"))
     assert rent["GPU cost per GPU-hour"] != buy["GPU cost per GPU-hour"]
     assert rent["Today's volume"] != other["Today's volume"]
+
+
+def test_breakeven_forecast_fits_complete_weeks_only(demo_env):
+    """The range ends 12:00 on a Friday: that week (and the cut first one) is not history the trend is fitted to."""
+    import json
+
+    at = open_page("breakeven", date_range=QUARTER, breakeven_workload="support-assistant")
+    assert_clean(at)
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    forecast = next(c for c in charts if any(t.get("name") == "History" for t in c["data"]))
+    history = next(t for t in forecast["data"] if t["name"] == "History")
+    weeks = [date.fromisoformat(x[:10]) for x in history["x"]]
+    assert weeks and all(w.weekday() == 0 for w in weeks)
+    assert date(2026, 11, 16) not in weeks and date(2026, 8, 17) not in weeks  # the last and first, both cut

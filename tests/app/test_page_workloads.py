@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from tests.app.conftest import assert_clean, metrics, open_page, texts
+from tests.app.conftest import assert_clean, frame_with, metrics, open_page, texts
 
 
 def test_workloads_empty_database_says_what_to_load(cli_env):
@@ -35,3 +35,37 @@ def test_workloads_out_of_range_says_to_widen(demo_env):
     at = open_page("workloads", date_range=(date(2025, 1, 1), date(2025, 1, 31)))
     assert_clean(at)
     assert "Widen the date range" in texts(at)
+
+
+def test_workloads_growth_uses_complete_weeks_only(demo_env):
+    """The default range (2026-10-22 to 2026-11-20 12:00Z) cuts its first and last week: neither is a bar or a point."""
+    at = open_page("workloads", date_range=None, workloads_workload="segment-labeling")
+    assert_clean(at)
+    weeks = frame_with(at, "week_start", "growth_pct")
+    assert weeks.height >= 3
+    assert all(d.weekday() == 0 for d in weeks["week_start"].to_list())
+    assert date(2026, 11, 16) not in [d.date() for d in weeks["week_start"].to_list()]  # the week in progress
+    assert "Complete ISO weeks only" in texts(at) and "(108 h in range)" in texts(at)
+
+
+def test_complete_weeks_drop_cut_weeks_and_grow_against_the_week_before():
+    from datetime import datetime, timedelta, timezone
+
+    import polars as pl
+
+    from models.queries.workload_view import complete_weeks, demand_frame, weekly
+
+    since = datetime(2026, 10, 7, tzinfo=timezone.utc)  # a Wednesday
+    until = datetime(2026, 11, 3, 8, tzinfo=timezone.utc)  # 32 hours into a week
+    hourly = pl.DataFrame({"hour": pl.datetime_range(since, until, "1h", closed="left", time_zone="UTC",
+                                                     eager=True).dt.cast_time_unit("us")}).with_columns(
+        pl.lit(1000).alias("input_tokens"), pl.lit(0).alias("cached_input_tokens"), pl.lit(0).alias("output_tokens"),
+        pl.lit(0).alias("reasoning_tokens"))
+    weeks = weekly(demand_frame(hourly, since=since, until=until))
+    assert weeks["hours"].to_list() == [120, 168, 168, 168, 32]
+    assert weeks["growth_pct"].to_list()[-1] < -75  # the cut week reads as a fall that did not happen
+    full = complete_weeks(weeks)
+    assert full["hours"].to_list() == [168, 168, 168]
+    assert full["growth_pct"].to_list() == [None, 0.0, 0.0]
+    assert complete_weeks(weeks.filter(pl.col("week_start") != weeks["week_start"][2]))["growth_pct"].to_list() \
+        == [None, None]  # weeks that are not next to each other are not compared
