@@ -131,7 +131,7 @@ if total_row["forecast_month_end_usd"] is None:
 else:
     st.caption(f"Month to date / hours elapsed × hours in the month ({total_row['note']}); the range adds the "
                "remaining days at the 10th and 90th percentile of this month's complete days.")
-columns.show(forecast, key="overview_forecast_table", hide=("hours_elapsed",),
+columns.show(forecast, key="overview_forecast_table", hide=("hours_elapsed", "note"),
              helps={"forecast_month_end_usd": "Month to date / hours elapsed × hours in the month; none under "
                                               "24 hours of the month.",
                     "forecast_low_usd": "Month to date + remaining days × the 10th percentile of complete days.",
@@ -150,7 +150,7 @@ for row in over.iter_rows(named=True):
 if status.is_empty():
     st.caption("No budgets yet: add one below.")
 else:
-    columns.show(status, key="overview_budgets_table", hide=("hours_elapsed",),
+    columns.show(status, key="overview_budgets_table", hide=("hours_elapsed", "note"),
                  helps={"forecast_month_end_usd": "Month to date / hours elapsed × hours in the month "
                                                   "(none under 24 hours of the month)."})
 with st.form("overview_budget_form", clear_on_submit=False):

@@ -93,7 +93,7 @@ cols[1].metric("Idle GPU cost", usd(float(idle["cost_usd"].sum()) if idle.height
                help="Pool capacity (GPUs × hours) no workload used, at the pool's USD per GPU-hour.")
 cols[2].metric("GPU-hours used", f"{float(lines.filter(pl.col('workload') != 'idle')['gpu_hours'].sum()):,.0f}",
                help="Σ busy GPU-hours measured per workload (busy fraction of each GPU-hour).")
-left, right = st.columns(2)
+left, right = st.columns([2, 3])
 by_workload = gpu_showback.team_costs(daily, lines, "workload")
 left.plotly_chart(cost_by_team(by_workload, column="workload", title="Tokens and GPUs by workload"),
                   key="spend_workload_cost_chart")

@@ -67,11 +67,11 @@ if result is None or "error" in (result or {}):
     st.stop()
 st.success(economics.recommendation(result, result["replica_gpus"]))
 cols = st.columns(4)
-cols[0].metric("API only", usd(economics.monthly(result, result["api_only_cost"])) + "/mo",
+cols[0].metric("API only (USD/month)", usd(economics.monthly(result, result["api_only_cost"]), cents=False),
                help="Σ_t A_t × 730 / H, where A_t is each hour's tokens priced per model at the prices then in "
                     "effect (USD per 1M tokens), plus tokens served on the workload's own GPUs at its average API "
                     "price: the same figures as `hybridcost simulate --workload` and the weekly report.")
-cols[1].metric("Best hybrid", usd(economics.monthly(result, result["hybrid_cost"])) + "/mo",
+cols[1].metric("Best hybrid (USD/month)", usd(economics.monthly(result, result["hybrid_cost"]), cents=False),
                help="Total(R*) × 730 / H with R* the cheapest replica count: R × h_rep × H + Σ (1 − f_t) A_t.")
 cols[2].metric("Optimal replicas", f"{result['optimal_replicas']} of peak {result['peak_replicas']}",
                help="R in 0..R_peak with the lowest Total(R); ties go to fewer replicas.")

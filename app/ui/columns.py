@@ -79,7 +79,7 @@ def label_for(name: str) -> tuple[str, str]:
 def _column(label: str, kind: str, help_text: str | None):
     cc = st.column_config
     if kind == "usd":
-        return cc.NumberColumn(label, format="dollar", help=help_text, width="medium")
+        return cc.NumberColumn(label, format="dollar", help=help_text)
     if kind == "usd_rate":
         return cc.NumberColumn(label, format="$%.4f", help=help_text)
     if kind == "share":
@@ -120,7 +120,8 @@ def show(frame: pl.DataFrame, *, key: str, labels: Mapping[str, str] | None = No
     """st.dataframe with human column names, units and formats for every column."""
     shown = frame.drop([c for c in hide if c in frame.columns])
     shown = shown.with_columns(pl.col(pl.Decimal).cast(pl.Float64))  # display only; exports keep every digit
-    st.dataframe(shown, hide_index=True, key=key, column_config=config(shown, labels, helps, kinds), height=height)
+    st.dataframe(shown, hide_index=True, key=key, column_config=config(shown, labels, helps, kinds), height=height,
+                 width="stretch")
 
 
 def renamed(frame: pl.DataFrame, labels: Mapping[str, str] | None = None) -> pl.DataFrame:

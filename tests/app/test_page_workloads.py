@@ -16,8 +16,8 @@ def test_workloads_on_demo_shows_shape_and_recommendation(demo_env):
     at = open_page("workloads", workloads_workload="code-review")
     assert_clean(at)
     shown = metrics(at)
-    for label in ("Tokens in period", "Monthly volume", "Weekly growth", "Reasoning share", "API only",
-                  "Best hybrid", "Optimal replicas", "Breakeven utilization"):
+    for label in ("Tokens in period", "Monthly volume", "Weekly growth", "Reasoning share", "API only (USD/month)",
+                  "Best hybrid (USD/month)", "Optimal replicas", "Breakeven utilization"):
         assert label in shown
     assert shown["Reasoning share"] != "—"
     assert any(s.value.startswith(("Stay on", "Go hybrid", "Move fully")) for s in at.success)
