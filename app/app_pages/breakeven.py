@@ -109,7 +109,7 @@ if payback["status"] == "ok":
                                payback["term_cost_tokens_usd"]],
         "monthly_usd": [payback["buy_running_monthly_usd"], payback["rent_monthly_usd"],
                         payback["tokens_monthly_usd"]]}), hide_index=True, key="breakeven_payback_table",
-        column_config={"cost_over_term_usd": st.column_config.NumberColumn(
+        column_config={"option": "Option", "cost_over_term_usd": st.column_config.NumberColumn(
             f"Cost over {payback['term_months']:.0f} months (USD)", format="dollar",
             help="buy: purchase + running × months − residual; rent and tokens: monthly × months."),
             "monthly_usd": st.column_config.NumberColumn("Running cost (USD/month)", format="dollar")})

@@ -134,6 +134,7 @@ steps = economics.levers(demand, api, gpu, {"repeat_share": cache_hit, "batchabl
                                             "route_share": route, "route_price_ratio": ratio})
 right.plotly_chart(levers_waterfall(steps), key="whatif_waterfall")
 st.dataframe(steps, hide_index=True, key="whatif_levers_table", column_config={
+    "lever": "Lever", "status": "Status", "detail": "How it is worked out",
     "saving_usd_month": st.column_config.NumberColumn("Saving (USD/month)", format="dollar"),
     "remaining_usd_month": st.column_config.NumberColumn("Remaining (USD/month)", format="dollar")})
 
@@ -163,6 +164,7 @@ else:
     compared = economics.scenario_costs(demand, bodies)
     st.plotly_chart(scenario_comparison(compared), key="whatif_compare_chart")
     st.dataframe(compared, hide_index=True, key="whatif_compare_table", column_config={
+        "scenario": "Scenario", "note": "Note",
         "api_only_usd_month": st.column_config.NumberColumn("API only (USD/month)", format="dollar"),
         "gpu_only_usd_month": st.column_config.NumberColumn("GPU only (USD/month)", format="dollar"),
         "hybrid_usd_month": st.column_config.NumberColumn("Best hybrid (USD/month)", format="dollar"),

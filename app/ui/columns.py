@@ -73,7 +73,7 @@ def label_for(name: str) -> tuple[str, str]:
             words = name[: -len(suffix)].replace("_", " ").strip()
             return f"{words[:1].upper()}{words[1:]} ({unit})", kind
     words = name.replace("_", " ").strip()
-    return f"{words[:1].upper()}{words[1:]}", "text"
+    return ("ID" if words == "id" else f"{words[:1].upper()}{words[1:]}"), "text"
 
 
 def _column(label: str, kind: str, help_text: str | None):
@@ -103,6 +103,23 @@ def _column(label: str, kind: str, help_text: str | None):
     return cc.TextColumn(label, help=help_text)
 
 
+def _kind_of(dtype: pl.DataType) -> str:
+    """The display kind of a column known by its type only."""
+    if dtype.is_integer():
+        return "int"
+    if dtype.is_float() or isinstance(dtype, pl.Decimal):
+        return "float"
+    if dtype == pl.Date:
+        return "date"
+    if isinstance(dtype, pl.Datetime):
+        return "datetime"
+    if dtype == pl.Boolean:
+        return "bool"
+    if isinstance(dtype, pl.List):
+        return "list"
+    return "text"
+
+
 def config(frame: pl.DataFrame, labels: Mapping[str, str] | None = None, helps: Mapping[str, str] | None = None,
            kinds: Mapping[str, str] | None = None) -> dict:
     """column_config for every column of the frame (labels, kinds and help texts may be overridden)."""
@@ -110,6 +127,10 @@ def config(frame: pl.DataFrame, labels: Mapping[str, str] | None = None, helps: 
     out = {}
     for name in frame.columns:
         label, kind = label_for(name)
+        if name not in LABELS and kind == "text":
+            kind = _kind_of(frame.schema[name])
+            if kind == "datetime" and "UTC" not in label:
+                label += " (UTC)"
         out[name] = _column(labels.get(name, label), kinds.get(name, kind), helps.get(name))
     return out
 
