@@ -8,10 +8,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.ui import data
+from app.preload import preload
+from app.ui import data, warm
 from app.ui.auth import require_login
 from app.ui.filters import shared_sidebar
+from app.ui.tables import HIDE_BUILTIN_DOWNLOAD
 from models import clock
+
+preload()  # every page's modules, in one order, before any page runs (app/server.py says why)
 
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
@@ -30,6 +34,9 @@ PAGES = [
 ]
 
 
+# Pages whose data the workload/team filter does not apply to (GPU telemetry, ingest runs, prices):
+# the entry point draws only the date range there and keeps the selection for the other pages.
+UNSCOPED_PAGES = ("fleet", "data")
 AS_OF_KEY = "as_of"
 
 
@@ -56,7 +63,10 @@ def as_of_from_url():
 def main() -> None:
     """Configure the page and run the selected one."""
     st.set_page_config(page_title="hybridcost", page_icon=":material/balance:", layout="wide")
+    st.html(HIDE_BUILTIN_DOWNLOAD)  # tables download through the formula-safe writer instead
+
     require_login()  # stops here unless login is off or the user is allowed
+    warm.start()  # once per process: keeps the default views computed as the data changes
     pages = [st.Page(str(PAGES_DIR / f), title=t, icon=i, default=(f == "overview.py"))
              for f, t, i in PAGES if (PAGES_DIR / f).exists()]
     selected = st.navigation(pages)
@@ -67,7 +77,8 @@ def main() -> None:
             pinned_at = clock.as_of()
             if pinned_at is not None:
                 st.sidebar.info(f"As of {pinned_at:%Y-%m-%d %H:%M} UTC: later data is left out.")
-            shared_sidebar(data.workloads())  # before the page, so the view survives page switches
+            # before the page, so the view survives page switches
+            shared_sidebar(data.workloads(), scoped=selected.url_path not in UNSCOPED_PAGES)
             selected.run()
     except Exception as exc:  # no traceback ever reaches the page
         logging.getLogger("hybridcost.app").exception("page %s failed", selected.title)

@@ -1,8 +1,10 @@
 """Dashboard data loads per page, cold and warm, on a fresh database of 10M x scale requests and GPU samples.
 
+(What a person waits for in a browser, rendering included: bench/bench_browser.py.)
+
 Run: PYTHONPATH=. python bench/bench_dashboard.py [--scale 0.1]
 Starts a throwaway embedded PostgreSQL in a temporary folder, loads the rows through the
-real loader (which maintains the gpu_hourly / inference_hourly rollups), then times each
+real loader (which maintains the gpu_hourly, request_hourly and request_discipline_hourly rollups), then times each
 page's loaders: cold = empty Streamlit caches, warm = the same calls again (served by
 st.cache_data). Where a page reads a rollup, the same aggregation on the raw table is timed
 too and the ratio shown. Goal: warm < 1 s and cold < 3 s per page. Not run by pytest.
@@ -104,38 +106,34 @@ def fill(engine, scale: float) -> dict[str, float]:
 
 def page_loaders():
     """Per page: the cached loader calls its data comes from (as the page makes them)."""
-    from app.ui import data, economics
+    from app.ui import data, economics, workflow_data
     from models.queries.overview import two_month_window
-    from models.queries.workload_view import weekly
 
     since, until = START, END + timedelta(days=1)
+    now = END + timedelta(days=1)
 
     def workloads():
-        """The Workloads page: workload list, demand, price and the contract."""
+        """The Workloads page: workload list, demand and the planning path."""
         data.workloads()
-        table = economics.demand_table("labeling", since, until)
-        api = economics.api_fields("labeling", since, until)
-        economics.simulate(table, api, economics.default_gpu_fields())
+        data.workload_hourly("labeling", since, until)
+        economics.plan("labeling", since, until, now)
 
     def breakeven():
-        """The Breakeven page: contract, curve, forecast and payback."""
-        table = economics.demand_table("labeling", since, until)
-        api = economics.api_fields("labeling", since, until)
-        gpu = economics.default_gpu_fields()
-        economics.simulate(table, api, gpu)
-        economics.curve(table, api, gpu)
-        economics.move_dates(weekly(table), table, api, gpu)
-        economics.buy_vs_rent(table, api, economics.default_gpu_fields("buy"), gpu)
+        """The Breakeven page: the planning path, its curve and payback."""
+        economics.plan("labeling", since, until, now)
+        economics.curve("labeling", since, until, now)
+        economics.payback("labeling", since, until, now)
 
     def whatif():
-        """The What-if page: contract, curve, levers and saved scenarios."""
-        table = economics.demand_table("labeling", since, until)
-        api = economics.api_fields("labeling", since, until)
-        gpu = economics.default_gpu_fields()
-        economics.simulate(table, api, gpu)
-        economics.curve(table, api, gpu)
-        economics.levers(table, api, gpu, {"repeat_share": 0.1, "batchable_share": 0.2, "route_share": 0.1,
-                                           "route_price_ratio": 0.2})
+        """The What-if page: the planning path as the starting point, curve, levers and saved scenarios."""
+        figures = economics.plan("labeling", since, until, now)
+        gpu = figures.candidate.gpu.model_dump() if figures.candidate.gpu else None
+        if gpu is not None:
+            args = ("labeling", since, until, now, gpu, 1.0, 1.0)
+            economics.whatif(*args)
+            economics.whatif_curve(*args)
+            economics.whatif_levers(*args, {"repeat_share": 0.1, "batchable_share": 0.2, "route_share": 0.1,
+                                            "route_price_ratio": 0.2})
         data.scenarios()
 
     return {
@@ -148,23 +146,32 @@ def page_loaders():
         "fleet": lambda: (data.fleet_gpus(since, until), data.gpu_heatmap(since, until),
                           data.inference_saturation(since, until), data.inference_pressure(since, until)),
         "whatif": whatif,
+        "workflow": lambda: (workflow_data.discipline_scorecard(since, until, "team"),
+                             workflow_data.measured_lever_shares(since, until)),
         "data": lambda: (data.ingest_runs(), data.attribution_rules(), data.prices(), data.unpriced_usage(since, until),
                          data.data_freshness()),
     }
 
 
-RAW_EQUIVALENTS = {  # the same aggregation a page reads from a rollup, done on the raw samples
+_REQUEST_KEYS = ("provider, account_id, model, endpoint_kind, project_id, api_key_id, user_id, team, workload_tag, "
+                 "is_batch")
+RAW_EQUIVALENTS = {  # the same aggregation a page reads from a rollup, done on the raw rows
     "overview": "SELECT date_trunc('day', sampled_at), gpu_uuid, count(DISTINCT date_trunc('hour', sampled_at)) "
                 "FROM gpu_samples WHERE sampled_at >= :s AND sampled_at < :u GROUP BY 1, 2",
     "fleet": "SELECT date_trunc('hour', sampled_at), host, gpu_uuid, avg(utilization_pct), "
              "avg(CASE WHEN utilization_pct > 5 THEN 1.0 ELSE 0.0 END) FROM gpu_samples "
              "WHERE sampled_at >= :s AND sampled_at < :u GROUP BY 1, 2, 3",
+    "spend": f"SELECT date_trunc('hour', started_at, 'UTC'), {_REQUEST_KEYS}, sum(input_tokens), "
+             "sum(cached_input_tokens), sum(output_tokens), count(*) FROM usage_requests "
+             f"WHERE started_at >= :s AND started_at < :u GROUP BY 1, {_REQUEST_KEYS}",
 }
 ROLLUP_EQUIVALENTS = {
     "overview": "SELECT date_trunc('day', hour_at), gpu_uuid, count(*) FROM gpu_hourly "
                 "WHERE hour_at >= :s AND hour_at < :u GROUP BY 1, 2",
     "fleet": "SELECT hour_at, host, gpu_uuid, utilization_mean_pct, busy_fraction FROM gpu_hourly "
              "WHERE hour_at >= :s AND hour_at < :u",
+    "spend": f"SELECT hour_at, {_REQUEST_KEYS}, sum(input_tokens), sum(cached_input_tokens), sum(output_tokens), "
+             f"sum(requests) FROM request_hourly WHERE hour_at >= :s AND hour_at < :u GROUP BY 1, {_REQUEST_KEYS}",
 }
 
 

@@ -20,6 +20,9 @@ SCRIPTS = [  # (script, takes --scale)
     ("bench_ingest.py", True),
     ("bench_gpu_load.py", True),
     ("bench_dashboard.py", True),
+    ("bench_exporter.py", False),
+    ("bench_sessions.py", True),
+    ("bench_sizing.py", False),
 ]
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol, runtime_checkable
 
-from ingest.records import (CostLine, GpuHourlyAggregate, GpuSample, InferenceSample, Price, UsageHourly,
-                            UsageRequest)
+from ingest.records import CostLine, GpuHourlyAggregate, GpuSample, InferenceSample, Price, UsageHourly, UsageRequest
 
 Record = UsageHourly | UsageRequest | CostLine | Price | GpuSample | InferenceSample | GpuHourlyAggregate
 

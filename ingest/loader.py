@@ -10,18 +10,22 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import operator
 import logging
-from collections.abc import Iterable, Iterator
+import operator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from ingest import records as r
 from ingest.base import Record, SourceError
+from ingest.runs import RunOwner, finish_run
+from models import discipline_rollup, request_rollups, rollups
 
 log = logging.getLogger(__name__)
 
@@ -76,14 +80,23 @@ class LoadResult:
     rows_written: int = 0
     rows_skipped: int = 0
     by_table: dict[str, int] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 class LoadError(RuntimeError):
-    """A load failed; nothing was written and the run was recorded as failed."""
+    """A load failed on its input; nothing was written and the run was recorded as failed (exit 2)."""
+
+    exit_code = 2
 
     def __init__(self, message: str, run_id: int | None):
         super().__init__(message)
         self.run_id = run_id
+
+
+class LoadDatabaseError(LoadError):
+    """A load failed in the database (gone, full, refusing a value); nothing was written (exit 3)."""
+
+    exit_code = 3
 
 
 _JSON = json.JSONEncoder(default=str, separators=(",", ":"))  # one encoder, reused for every row
@@ -99,26 +112,32 @@ def _row(record: Any, spec: TableSpec) -> tuple:
     return tuple(values)
 
 
-def start_run(engine: Engine, source: str, target: str, *, is_demo: bool = False) -> int:
-    """Record the start of a load and return its run id (committed at once)."""
-    with engine.begin() as conn:
-        return conn.execute(
-            sa.text("INSERT INTO ingest_runs (source, target, status, is_demo) "
-                    "VALUES (:s, :t, 'running', :d) RETURNING id"),
-            {"s": source, "t": target, "d": is_demo},
-        ).scalar_one()
+class StagingError(Exception):
+    """A COPY into staging failed; says which staged row (and column, for a NUL byte) when it can."""
+
+    def __init__(self, exc: psycopg.Error, spec: TableSpec, rows: list[tuple], ordinals: list[int], written: int):
+        line = _copy_line(exc)
+        index = line - 1 if line is not None else (written if written < len(rows) else None)
+        self.record: int | None = None
+        self.field: str | None = None
+        if index is not None and 0 <= index < len(rows):
+            self.record = ordinals[index]
+            bad = [c for c, v in zip(spec.columns, rows[index]) if isinstance(v, str) and "\x00" in v]
+            self.field = bad[0] if bad else None
+        super().__init__(_first_line(exc))
 
 
-def finish_run(engine: Engine, run_id: int, *, status: str, result: LoadResult | None = None,
-               error: str | None = None) -> None:
-    """Record how a load ended."""
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text("UPDATE ingest_runs SET status = :st, finished_at = now(), rows_read = :rd, "
-                    "rows_written = :wr, rows_skipped = :sk, error = :er WHERE id = :id"),
-            {"st": status, "rd": result.rows_read if result else 0, "wr": result.rows_written if result else 0,
-             "sk": result.rows_skipped if result else 0, "er": error, "id": run_id},
-        )
+def _copy_line(exc: psycopg.Error) -> int | None:
+    """The staged row PostgreSQL names in a COPY error's context ('COPY stage_x, line 3')."""
+    context = getattr(getattr(exc, "diag", None), "context", None) or ""
+    match = re.search(r"COPY \w+, line (\d+)", context)
+    return int(match.group(1)) if match else None
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else type(orig).__name__
 
 
 class _Stager:
@@ -129,6 +148,8 @@ class _Stager:
         self.raw = conn.connection.driver_connection
         self.counts: dict[type, int] = {}
         self.pending: dict[type, list[tuple]] = {}
+        self.ordinals: dict[type, list[int]] = {}  # each pending row's place in the input, for errors
+        self.read = 0
 
     def add(self, record: Record, batch_size: int) -> None:
         kind = type(record)
@@ -139,7 +160,10 @@ class _Stager:
             self._create(spec)
             self.counts[kind] = 0
             self.pending[kind] = []
+            self.ordinals[kind] = []
+        self.read += 1
         self.pending[kind].append(_row(record, spec))
+        self.ordinals[kind].append(self.read)
         self.counts[kind] += 1
         if len(self.pending[kind]) >= batch_size:
             self.flush(kind)
@@ -156,11 +180,17 @@ class _Stager:
             if not rows:
                 continue
             spec = SPECS[k]
-            with self.raw.cursor() as cur:
-                with cur.copy(f"COPY stage_{spec.table} ({', '.join(spec.columns)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
+            written = 0
+            try:
+                with self.raw.cursor() as cur:
+                    with cur.copy(f"COPY stage_{spec.table} ({', '.join(spec.columns)}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                            written += 1
+            except psycopg.Error as exc:
+                raise StagingError(exc, spec, rows, self.ordinals[k], written) from exc
             rows.clear()
+            self.ordinals[k].clear()
 
 
 def _ensure_gpu_partitions(conn: Connection) -> tuple[datetime, datetime] | None:
@@ -207,8 +237,12 @@ def _gpu_samples_are_new(conn: Connection) -> bool:
         "AND g.gpu_uuid IN (SELECT DISTINCT gpu_uuid FROM stage_gpu_samples))").scalar_one()
 
 
-def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> tuple[int, int]:
-    """Merge staged rows on the natural key; return (distinct rows staged, rows inserted or changed)."""
+def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> tuple[int, int, list[datetime]]:
+    """Merge staged rows on the natural key: (distinct rows staged, rows inserted or changed, hours replaced rows had).
+
+    The hours are those of stored requests whose keys are staged again (a re-load may move a
+    request to another hour): their rollup rows must be recomputed too. Empty for other tables.
+    """
     cols = list(spec.columns)
     key = ", ".join(spec.key)
     extra_cols = (["run_id"] if spec.table in RUN_TRACKED else []) + ["is_demo"]
@@ -234,33 +268,37 @@ def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> tup
                 inserted = conn.exec_driver_sql(
                     f"INSERT INTO {spec.table} ({', '.join(cols + extra_cols)}) "
                     f"SELECT {', '.join(cols)}, {', '.join(extra_vals)} FROM stage_{spec.table}").rowcount
-            return inserted, inserted
+            return inserted, inserted, []
         except sa.exc.IntegrityError:
             pass
+    previous = request_rollups.staged_hours(conn, previous=True) if spec.table == "usage_requests" else []
     distinct, written = conn.exec_driver_sql(sql).one()
-    return distinct, written
-
-
-def replace_focus_scopes(conn: Connection, scopes: Iterable[tuple[str, str, datetime]]) -> int:
-    """Delete FOCUS lines of each (provider, account, billing period) a re-issued export replaces."""
-    deleted = 0
-    for provider, account_id, period_start in scopes:
-        deleted += conn.execute(
-            sa.text("DELETE FROM cost_lines WHERE basis = 'focus' AND provider = :p AND account_id = :a "
-                    "AND billing_period_start_at = :b"),
-            {"p": provider, "a": account_id, "b": period_start},
-        ).rowcount
-    return deleted
+    return distinct, written, previous
 
 
 def load(engine: Engine, records: Iterable[Record], *, source: str, target: str, is_demo: bool = False,
-         replace_scopes: Iterable[tuple[str, str, datetime]] | None = None, batch_size: int = 20_000,
-         progress=None) -> LoadResult:
-    """Write every record in one transaction; on any error write nothing and record the run failed."""
-    run_id = start_run(engine, source, target, is_demo=is_demo)
-    result = LoadResult(run_id=run_id)
+         prepare: Callable[[Connection, int], dict[str, Any]] | None = None, batch_size: int = 20_000,
+         progress=None, where: str | None = None) -> LoadResult:
+    """Write every record in one transaction; on any error write nothing and record the run failed.
+
+    `prepare(conn, run_id)` runs once the records are staged and before they are merged (a FOCUS
+    export decides there which earlier rows it supersedes); what it returns is the run's detail.
+
+    Bad input raises LoadError (exit 2); a database failure (gone, full, a value it refuses)
+    raises LoadDatabaseError (exit 3). Either message is one line naming `where` (the file; the
+    target by default) and, for a staged row the database refused, which record it was. The
+    run is owned (runs.RunOwner) for as long as the load lasts, so a killed load is found abandoned.
+    """
     try:
-        with engine.begin() as conn:
+        owner = RunOwner(engine, source, target, is_demo=is_demo).start()
+    except sa.exc.SQLAlchemyError as exc:  # the database is away before anything was read
+        raise LoadDatabaseError(f"{where or target}: database error: {_first_line(exc)}", None) from exc
+    run_id = owner.run_id
+    result = LoadResult(run_id=run_id)
+    stager = None
+    try:
+        conn = owner.conn
+        with conn.begin():
             # Big loads sort the staged rows for the merge; keep that sort in memory.
             conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
             stager = _Stager(conn)
@@ -270,21 +308,27 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
                 if progress is not None and result.rows_read % batch_size == 0:
                     progress(result.rows_read)
             stager.flush()
-            if replace_scopes is not None:
-                replace_focus_scopes(conn, replace_scopes)
+            if prepare is not None:
+                result.detail = prepare(conn, run_id) or {}
             gpu_range = _ensure_gpu_partitions(conn) if r.GpuSample in stager.counts else None
             distinct = 0
-            for kind in stager.counts:
+            request_hours: set[datetime] = set()
+            if r.UsageRequest in stager.counts:
+                request_hours.update(request_rollups.staged_hours(conn, previous=False))
+            # Always the same table order, so concurrent loads take their locks in one order.
+            for kind in sorted(stager.counts, key=list(SPECS).index):
                 spec = SPECS[kind]
-                staged, written = _merge(conn, spec, run_id, is_demo)
+                staged, written, previous = _merge(conn, spec, run_id, is_demo)
+                request_hours.update(previous)
                 distinct += staged
                 result.by_table[spec.table] = written
                 result.rows_written += written
-            from models import rollups
-
+            discipline_rollup.refresh_hours(conn, request_hours)  # both request rollups
             if gpu_range is not None:
                 uuids = conn.exec_driver_sql("SELECT DISTINCT gpu_uuid FROM stage_gpu_samples").scalars().all()
-                rollups.refresh_gpu_hourly(conn, *gpu_range, gpu_uuids=uuids)
+                hours = conn.exec_driver_sql(
+                    "SELECT DISTINCT date_trunc('hour', sampled_at, 'UTC') FROM stage_gpu_samples").scalars().all()
+                rollups.refresh_gpu_hours(conn, hours, gpu_uuids=uuids)
             if r.InferenceSample in stager.counts:
                 lo, hi = conn.exec_driver_sql(
                     "SELECT min(sampled_at), max(sampled_at) FROM stage_inference_samples").one()
@@ -294,15 +338,40 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
 
             # A load that changes a closed month is kept as a restatement beside its frozen figures.
             record_restatements(conn, run_id=run_id, reason=f"{source} load: {target}"[:500])
-    except (SourceError, sa.exc.SQLAlchemyError, ValueError, TypeError, OSError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except BaseException as exc:
+        error = _load_error(exc, where or target, run_id, stager.read if stager else 0)
         try:
-            finish_run(engine, run_id, status="failed", result=result, error=message)
+            finish_run(engine, run_id, status="failed", result=result,
+                       error=str(error) if error else "interrupted")
         except sa.exc.SQLAlchemyError:
+            # The database is gone: the run stays `running` until a later load finds nobody holds it.
             log.error("could not record run %s as failed", run_id)
-        raise LoadError(message, run_id) from exc
+        if error is None:
+            raise
+        raise error from exc
+    finally:
+        owner.release()
     finish_run(engine, run_id, status="succeeded", result=result)
     return result
+
+
+def _load_error(exc: BaseException, where: str, run_id: int, read: int) -> LoadError | None:
+    """The one-line LoadError for a failed load; None for an interrupt (re-raised as it is)."""
+    if not isinstance(exc, Exception):
+        return None
+    if isinstance(exc, StagingError):
+        place = f"record {exc.record:,}" if exc.record else f"one of the first {read:,} records"
+        field = f", field {exc.field!r}" if exc.field else ""
+        return LoadDatabaseError(f"{where}: {place}{field}: the database refused it: {exc}", run_id)
+    if isinstance(exc, (sa.exc.SQLAlchemyError, psycopg.Error)):
+        log.debug("database error during load", exc_info=True)
+        return LoadDatabaseError(f"{where}: database error: {_first_line(exc)}", run_id)
+    if isinstance(exc, (SourceError, ValueError, TypeError, OSError)):
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return LoadError(text if isinstance(exc, SourceError) else f"{where}: {text}", run_id)
+    # Any other failure while reading is still this input's doing: one line, never a traceback.
+    log.debug("unexpected error during load", exc_info=True)
+    return LoadError(f"{where}: cannot be read ({type(exc).__name__}: {_first_line(exc)})", run_id)
 
 
 def chunked(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
@@ -317,4 +386,4 @@ def chunked(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield batch
 
 
-__all__ = ["load", "LoadResult", "LoadError", "SPECS", "start_run", "finish_run", "chunked"]
+__all__ = ["load", "LoadResult", "LoadError", "LoadDatabaseError", "SPECS", "finish_run", "chunked"]

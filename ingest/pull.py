@@ -1,15 +1,18 @@
-"""Incremental pulls from provider APIs: windows, cursors, an overlap for late data.
+"""Incremental pulls from provider APIs: windows on bucket boundaries, cursors, an overlap for late data.
 
-Each window is its own load (all or nothing). The cursor advances only after a window
-succeeds, so a failure mid-way resumes from the last complete window; the overlap re-reads
-recent buckets, and merging on natural keys means re-read buckets are not counted twice.
+A pull starts on a UTC day boundary (the widest bucket: daily costs) and ends on the last whole
+hour (hourly usage); each source further keeps its window to whole buckets of its own width, so
+no short first bucket and no unfinished "up to now" bucket is ever stored. Each window is its own
+load (all or nothing). The cursor advances only after a window succeeds, and only to a bucket
+boundary, so a failure mid-way resumes from the last complete window; the overlap re-reads recent
+buckets, and a re-read bucket replaces the stored one (same whole-bucket key), never adds to it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -20,6 +23,13 @@ from models import clock
 WINDOW = timedelta(days=7)  # one page of hourly buckets is at most 168 buckets
 OVERLAP = timedelta(days=2)
 DEFAULT_HISTORY = timedelta(days=30)
+START_ALIGN_S = 86400  # windows start on a UTC day: the daily cost buckets' boundary
+END_ALIGN_S = 3600  # and end on a whole hour: the hourly usage buckets' boundary
+
+
+def _floor(moment: datetime, width_s: int) -> datetime:
+    ts = int(moment.timestamp())
+    return datetime.fromtimestamp(ts - ts % width_s, tz=UTC)
 
 
 @dataclass
@@ -33,15 +43,16 @@ class PullPlan:
 
 def plan(engine: Engine, source: str, account_id: str, *, since: datetime | None, until: datetime | None,
          now: datetime | None = None) -> PullPlan:
-    """Start at --since, else at the stored cursor minus the overlap, else 30 days back."""
+    """Start at --since, else at the stored cursor minus the overlap, else 30 days back; on bucket boundaries."""
     now = now or clock.now()
-    end = min(until or now, now)
+    end = _floor(min(until or now, now), END_ALIGN_S)
     if since is not None:
-        return PullPlan(since, end, "from --since")
+        return PullPlan(_floor(since, START_ALIGN_S), end, "from --since")
     cursor = get_cursor(engine, source, account_id, "resume_from")
     if cursor:
-        return PullPlan(datetime.fromisoformat(cursor) - OVERLAP, end, f"from cursor {cursor} minus {OVERLAP.days} days")
-    return PullPlan(end - DEFAULT_HISTORY, end, "first pull: last 30 days")
+        start = _floor(datetime.fromisoformat(cursor) - OVERLAP, START_ALIGN_S)
+        return PullPlan(start, end, f"from cursor {cursor} minus {OVERLAP.days} days")
+    return PullPlan(_floor(end - DEFAULT_HISTORY, START_ALIGN_S), end, "first pull: last 30 days")
 
 
 def windows(start: datetime, end: datetime, size: timedelta = WINDOW) -> Iterator[tuple[datetime, datetime]]:
@@ -64,7 +75,10 @@ def pull(engine: Engine, *, source: str, account_id: str, make_sources: Callable
         for src in make_sources(a, b):
             done.append(load(engine, src.collect(), source=src.name, target=src.describe()))
         results.extend(done)
-        set_cursor(engine, source, account_id, "resume_from", b.isoformat())
+        # never move the cursor back: a pull with an earlier --until leaves it where it was
+        previous = get_cursor(engine, source, account_id, "resume_from")
+        if previous is None or datetime.fromisoformat(previous) < b:
+            set_cursor(engine, source, account_id, "resume_from", b.isoformat())
         if on_window is not None:
             on_window(a, b, done)
     return results

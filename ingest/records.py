@@ -30,10 +30,11 @@ class UsageHourly:
     service_tier: str = ""
     input_tokens: int = 0  # all input, cached and cache-write included
     cached_input_tokens: int = 0
-    cache_write_input_tokens: int = 0
+    cache_write_input_tokens: int = 0  # all cache writes, 5-minute and 1-hour
     output_tokens: int = 0  # reasoning included
     reasoning_tokens: int = 0
     num_requests: int = 0
+    cache_write_1h_input_tokens: int = 0  # the 1-hour part of cache_write_input_tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,8 @@ class UsageRequest:
     cached_input_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    # Tokens a source's total counts beyond input and output (thinking, tool use): kept, never dropped.
+    other_tokens: int = 0
     latency_ms: float | None = None
     status_code: int | None = None
     is_batch: bool = False
@@ -98,6 +101,10 @@ class CostLine:
     consumed_quantity: Decimal | None = None
     consumed_unit: str = ""
     tags: dict[str, Any] = field(default_factory=dict)
+    charge_kind: str = "tokens"  # tokens | web_search | file_search | code_execution | images | fine_tuning | storage | other
+    token_type: str = ""  # input | cached_input | cache_write_5m | cache_write_1h | output ('' unknown)
+    tokens: int = 0  # tokens this line charges for, from the bill (0 when it does not say)
+    export_id: int | None = None  # set by the loader: the FOCUS export the line belongs to
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +117,13 @@ class Price:
     input_usd_per_mtok: Decimal | None
     output_usd_per_mtok: Decimal | None
     cached_input_usd_per_mtok: Decimal | None = None
-    cache_write_usd_per_mtok: Decimal | None = None
+    cache_write_usd_per_mtok: Decimal | None = None  # 5-minute (or unspecified) cache writes
     batch_input_usd_per_mtok: Decimal | None = None
     batch_output_usd_per_mtok: Decimal | None = None
     above_context_tokens: int = 0  # tier: applies to requests above this context
     source: str = "manual"
     pending: bool = False  # a retroactive change, applied by `prices reprice`
+    cache_write_1h_usd_per_mtok: Decimal | None = None  # 1-hour cache writes
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +135,7 @@ class GpuSample:
     gpu_uuid: str
     source: str
     mig_instance: str = ""
+    mig_profile: str = ""  # GPU_I_PROFILE of a MIG instance (3g.40gb): its share of the physical GPU
     gpu_index: int | None = None
     model_name: str = ""
     utilization_pct: float | None = None  # 0..100, engine-active preferred
@@ -163,6 +172,7 @@ class GpuHourlyAggregate:
     hour_at: datetime
     gpu_uuid: str
     mig_instance: str = ""
+    mig_profile: str = ""
     host: str = ""
     model_name: str = ""
     namespace: str = ""

@@ -52,6 +52,17 @@ def record(conn: Connection, actor: str | None, entity: str, entity_key: str, ac
     ).scalar_one()
 
 
+def record_accepted(conn: Connection, actor: str | None, *, run_id: int, target: str,
+                    accepted: list[dict]) -> int | None:
+    """Audit the implausible values a load let through with --accept-implausible (None when there were none)."""
+    if not accepted:
+        return None
+    kinds = sorted({a["kind"] for a in accepted})
+    return record(conn, actor, "ingest_run", str(run_id), "accept_implausible", None,
+                  {"fields": kinds, "count": len(accepted), "values": accepted[:50], "target": target},
+                  note=f"--accept-implausible {' '.join(kinds)}")
+
+
 AUDIT_SCHEMA = {"id": pl.Int64, "at": pl.Datetime(time_zone="UTC"), "actor": pl.String, "entity": pl.String,
                 "entity_key": pl.String, "action": pl.String, "before": pl.String, "after": pl.String,
                 "note": pl.String}

@@ -53,6 +53,15 @@ def now() -> datetime:
     return as_of() or datetime.now(UTC)
 
 
+def present() -> datetime:
+    """The real present, ignoring any pin: only for asking whether data could exist yet.
+
+    A pin is a view of the past (later data exists, it is only left out), so plausibility
+    checks of incoming timestamps look at the present, not at the pinned moment.
+    """
+    return datetime.now(UTC)
+
+
 def today() -> date:
     """The current UTC calendar day."""
     return now().date()

@@ -13,7 +13,7 @@ Formulas (per group, over served requests in [since, until); docs/workflow.md ha
   (1 - batch_discount) for those also batchable.
 - loop_requests: requests in bursts of >= `loop_min_requests` from one user (or key, or
   job) to one model, each within `loop_gap_s` of the previous, with the same fingerprint
-  or an input size within `loop_size_tolerance`.
+  or an input size within `loop_size_tolerance`; a burst ends at UTC midnight.
 - batch candidates: token-API requests not already batch, sent in off-hours
   [offhours_start, offhours_end) UTC or when their user/key sent >= `bulk_per_minute`
   requests in that minute; batch_savings_usd = batch_discount x cost of the non-repeats.
@@ -30,7 +30,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection
 
-from models.queries.discipline import discipline_rows
+from models.queries.discipline import ROLLUP_THRESHOLDS, discipline_rows
 
 DEFAULT_REASONING_MODELS = ("o1*", "o3*", "o4*", "gpt-5*", "*-thinking*", "*-reasoner", "deepseek-r1*",
                             "claude-*opus*")
@@ -46,20 +46,20 @@ def glob_to_like(pattern: str) -> str:
 class DisciplineConfig:
     """The thresholds and prices the discipline metrics use (every one configurable)."""
 
-    repeat_window_s: float = 24 * 3600
+    repeat_window_s: float = ROLLUP_THRESHOLDS["repeat_window_s"]
     reasoning_models: tuple[str, ...] = DEFAULT_REASONING_MODELS
-    short_output_tokens: int = 200
+    short_output_tokens: int = ROLLUP_THRESHOLDS["short_output_tokens"]
     cheap_provider: str = "openai"
     cheap_model: str = "gpt-4.1-mini"
     cheap_input_usd_per_mtok: Decimal = Decimal("0.40")  # used when the catalog has no cheap-model price
     cheap_cached_input_usd_per_mtok: Decimal = Decimal("0.40")
     cheap_output_usd_per_mtok: Decimal = Decimal("1.60")
-    loop_gap_s: float = 120.0
-    loop_min_requests: int = 3
-    loop_size_tolerance: float = 0.05
+    loop_gap_s: float = ROLLUP_THRESHOLDS["loop_gap_s"]
+    loop_min_requests: int = ROLLUP_THRESHOLDS["loop_min_requests"]
+    loop_size_tolerance: float = ROLLUP_THRESHOLDS["loop_size_tolerance"]
     offhours_start: int = 0
     offhours_end: int = 6
-    bulk_per_minute: int = 20
+    bulk_per_minute: int = ROLLUP_THRESHOLDS["bulk_per_minute"]
     batch_discount: Decimal = Decimal("0.5")
 
     def params(self) -> dict[str, Any]:

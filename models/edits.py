@@ -15,8 +15,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from models import bounds, clock
+from ingest.loader import load
+from ingest.records import Price
+from models import clock, discipline_rollup
 from models.audit import record, row_dict
+from models.bounds import problem
+from models.prices import mark_retroactive
 
 MATCH_FIELDS = ("provider", "account_id", "project_id", "api_key_id", "user_id", "model", "tag")
 SCOPES = ("team", "workload")
@@ -26,8 +30,9 @@ class EditError(ValueError):
     """An edit was refused; the message says why and what to change."""
 
 
-def _decimal(label: str, value: Any, *, required: bool = True) -> Decimal | None:
-    """A non-negative Decimal from a number or text; None when optional and blank."""
+def _decimal(label: str, value: Any, *, required: bool = True, bound: str | None = None,
+             accept: tuple[str, ...] = ()) -> Decimal | None:
+    """A non-negative Decimal from a number or text, inside its plausibility bound; None when optional and blank."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise EditError(f"{label} is required")
@@ -38,34 +43,15 @@ def _decimal(label: str, value: Any, *, required: bool = True) -> Decimal | None
         raise EditError(f"{label} must be a number, not {value!r}") from exc
     if not number.is_finite() or number < 0:
         raise EditError(f"{label} must be a non-negative number, not {value!r}")
+    why = problem(bound, number) if bound and bound not in accept else None
+    if why:
+        raise EditError(f"{label}: {why}")
     return number
 
 
-PER_TOKEN_BELOW = Decimal("0.001")
-
-
-def price_per_mtok(label: str, value: Any, *, required: bool = True, accept: bool = False) -> Decimal | None:
-    """A price in USD per 1M tokens, refused with a hint when it looks like a per-token or per-1K price.
-
-    0 < value < 0.001 is a per-token price typed into a per-Mtok field (2.5e-06 is $2.50 per Mtok);
-    above the bound (models.bounds, usd_per_mtok) it is a per-1K or per-token figure in cents, or
-    a typo. `accept` (the user says the value is real) lets it through; the audit records it.
-    """
-    number = _decimal(label, value, required=required)
-    if number is None or accept:
-        return number
-    if 0 < number < PER_TOKEN_BELOW:
-        per_mtok = number * 1_000_000
-        raise EditError(f"{label}: {value} looks like a per-token price: {per_mtok:,.2f} per Mtok? "
-                        "Enter USD per 1,000,000 tokens (or tick 'the value is real')")
-    try:
-        bounds.check("usd_per_mtok", number, field=label)
-    except bounds.ImplausibleValue as exc:
-        bound = exc.bound
-        raise EditError(f"{label}: {value} is outside {bound.low}..{bound.high} {bound.unit} ({bound.why}); "
-                        f"per 1K tokens that would be {number * 1000:,.2f} per Mtok: enter USD per 1,000,000 "
-                        "tokens (or tick 'the value is real')") from None
-    return number
+def check_price_field(label: str, value: Any, *, required: bool = False) -> Decimal | None:
+    """One price field (USD per 1M tokens) as the dashboard's form checks it: EditError says why it is refused."""
+    return _decimal(label, value, required=required, bound="usd_per_mtok")
 
 
 def check_budget_target(conn, scope: str, name: str) -> None:
@@ -94,12 +80,7 @@ def set_budget(engine: Engine, *, scope: str, name: str, monthly_usd: Any, actor
     if scope not in SCOPES:
         raise EditError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     name = _text("name", name)
-    amount = _decimal("monthly budget (USD)", monthly_usd)
-    try:
-        bounds.check("monthly_budget_usd", amount, field="monthly budget (USD)")
-    except bounds.ImplausibleValue as exc:
-        raise EditError(f"monthly budget {monthly_usd} is above {exc.bound.high:,} {exc.bound.unit} "
-                        f"({exc.bound.why})") from None
+    amount = _decimal("monthly budget (USD)", monthly_usd, bound="monthly_budget_usd")
     where, key = "scope = :s AND name = :n", {"s": scope, "n": name}
     with engine.begin() as conn:
         check_budget_target(conn, scope, name)
@@ -146,40 +127,38 @@ def add_rule(engine: Engine, *, workload: str, match_field: str, pattern: str, p
             {"p": priority, "f": match_field, "k": (tag_key or "").strip(), "pat": pattern, "w": workload}).scalar_one()
         record(conn, actor, "attribution_rule", str(rule_id), "create", None,
                row_dict(conn, "attribution_rules", "id = :i", {"i": rule_id}))
+        # Re-flag discipline within the new workloads (and keep a new tag key in the rollup), in this transaction.
+        discipline_rollup.after_rule_change(conn)
         return rule_id
 
 
 def add_price(engine: Engine, *, provider: str, model: str, effective_from: date, input_usd_per_mtok: Any,
               output_usd_per_mtok: Any, cached_input_usd_per_mtok: Any = None, batch_input_usd_per_mtok: Any = None,
               batch_output_usd_per_mtok: Any = None, note: str = "", today: date | None = None,
-              actor: str | None = None, accept_implausible: bool = False) -> bool:
+              actor: str | None = None, accept: tuple[str, ...] = ()) -> bool:
     """Add a price in USD per 1,000,000 tokens from a UTC date; True when it waits as a pending retroactive change.
 
     Written through the loader like `hybridcost prices set`: a change to a price already in
     effect before today stays pending until `hybridcost prices reprice` applies it. Each price is
-    checked by `price_per_mtok` unless `accept_implausible` (recorded in the audit note).
+    checked against its plausibility bound (models.bounds) unless `accept` names it ("usd_per_mtok");
+    a price accepted that way is recorded as such in the audit note.
     """
 
-    from ingest.loader import load
-    from ingest.records import Price
-    from models.prices import mark_retroactive
 
     provider, model = _text("provider", provider), _text("model", model)
     if not isinstance(effective_from, date):
         raise EditError("effective from must be a date")
+    def money(label: str, value: Any, required: bool = True) -> Decimal | None:
+        return _decimal(f"{label} price (USD per 1M tokens)", value, required=required, bound="usd_per_mtok",
+                        accept=accept)
+
     price = Price(
         provider=provider, model=model, effective_from=effective_from,
-        input_usd_per_mtok=price_per_mtok("input price (USD per 1M tokens)", input_usd_per_mtok,
-                                          accept=accept_implausible),
-        output_usd_per_mtok=price_per_mtok("output price (USD per 1M tokens)", output_usd_per_mtok,
-                                           accept=accept_implausible),
-        cached_input_usd_per_mtok=price_per_mtok("cached input price (USD per 1M tokens)", cached_input_usd_per_mtok,
-                                                 required=False, accept=accept_implausible),
-        batch_input_usd_per_mtok=price_per_mtok("batch input price (USD per 1M tokens)", batch_input_usd_per_mtok,
-                                                required=False, accept=accept_implausible),
-        batch_output_usd_per_mtok=price_per_mtok("batch output price (USD per 1M tokens)",
-                                                 batch_output_usd_per_mtok, required=False,
-                                                 accept=accept_implausible),
+        input_usd_per_mtok=money("input", input_usd_per_mtok),
+        output_usd_per_mtok=money("output", output_usd_per_mtok),
+        cached_input_usd_per_mtok=money("cached input", cached_input_usd_per_mtok, required=False),
+        batch_input_usd_per_mtok=money("batch input", batch_input_usd_per_mtok, required=False),
+        batch_output_usd_per_mtok=money("batch output", batch_output_usd_per_mtok, required=False),
         source="dashboard" + (f": {note}" if note else ""))
     with engine.connect() as conn:
         staged = mark_retroactive(conn, [price], today=today or clock.today())
@@ -187,7 +166,7 @@ def add_price(engine: Engine, *, provider: str, model: str, effective_from: date
     with engine.begin() as conn:
         record(conn, actor, "price", f"{provider}/{model}@{effective_from}", "pending" if staged[0].pending else "set",
                None, asdict(staged[0]), note="accepted as real though outside the plausible range"
-               if accept_implausible else None)
+               if "usd_per_mtok" in accept else None)
     return staged[0].pending
 
 

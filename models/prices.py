@@ -14,7 +14,8 @@ from ingest.records import Price
 from models import audit
 
 PRICE_COLUMNS = ("input_usd_per_mtok", "cached_input_usd_per_mtok", "cache_write_usd_per_mtok",
-                 "output_usd_per_mtok", "batch_input_usd_per_mtok", "batch_output_usd_per_mtok")
+                 "cache_write_1h_usd_per_mtok", "output_usd_per_mtok", "batch_input_usd_per_mtok",
+                 "batch_output_usd_per_mtok")
 
 
 def mark_retroactive(conn: Connection, prices: Iterable[Price], *, today: date) -> list[Price]:

@@ -24,6 +24,8 @@ from sqlalchemy.engine import make_url
 for _name in ("DATABASE_URL", "HYBRIDCOST_DATABASE_URL", "HYBRIDCOST_DATA_DIR"):
     os.environ.pop(_name, None)
 os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.gettempdir())
+# No background cache warming in tests (each would start a thread per cleared cache); tests of it turn it on.
+os.environ["HYBRIDCOST_CACHE_WARM_SECONDS"] = "0"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -25,3 +25,9 @@ def require_program(name: str, install_hint: str | None = None) -> str:
     if os.environ.get("HYBRIDCOST_REQUIRE_SYSTEM_TESTS") == "1":
         pytest.fail(reason + " but HYBRIDCOST_REQUIRE_SYSTEM_TESTS=1")
     pytest.skip(reason)
+
+
+def require_system_run(what: str) -> None:
+    """Skip a long system test unless HYBRIDCOST_REQUIRE_SYSTEM_TESTS=1 (as .ci/run sets it), saying so."""
+    if os.environ.get("HYBRIDCOST_REQUIRE_SYSTEM_TESTS") != "1":
+        pytest.skip(f"{what} runs in CI (.ci/run) or with HYBRIDCOST_REQUIRE_SYSTEM_TESTS=1")

@@ -6,13 +6,14 @@ import streamlit as st
 from app.ui import auth, columns, data, ledger_data
 from app.ui.filters import current
 from app.ui.flash import flash_and_rerun, show_flashes
+from app.ui.format import name
 from models import clock
 from models.edits import MATCH_FIELDS, EditError, add_price, add_rule
 from models.gpu_profiles import FIELDS, ProfileError, set_profile
 
 st.title("Data")
 show_flashes()
-view = current()
+view = current()  # the entry point keeps the workload/team filter for other pages (keep_scope)
 since, until = view.since, view.until
 
 st.subheader("Ingest runs")
@@ -27,6 +28,9 @@ else:
     cols[1].metric("Failed runs", f"{failed:,}", help="Runs whose status is 'failed': nothing of them was written.")
     cols[2].metric("Rows written", f"{int(runs['rows_written'].sum()):,}", help="Σ rows written by these runs.")
     columns.show(runs, key="data_runs_table")
+for group in data.lookalike_names():
+    st.warning(f"Lookalike {group['kind']} names: {' / '.join(group['shown'])} display alike but are different "
+               "names (one holds an invisible or direction-changing character, shown as <U+…>).")
 st.markdown("**Freshness**")
 columns.show(data.data_freshness(clock.as_of()), key="data_freshness_table")
 
@@ -87,7 +91,8 @@ with st.form("data_price_form"):
             pending = add_price(data.writer_engine(), actor=auth.actor(), provider=provider, model=model,
                                 effective_from=effective, input_usd_per_mtok=inp, output_usd_per_mtok=out,
                                 cached_input_usd_per_mtok=cached, batch_input_usd_per_mtok=b_in,
-                                batch_output_usd_per_mtok=b_out, accept_implausible=accept)
+                                batch_output_usd_per_mtok=b_out,
+                                accept=("usd_per_mtok",) if accept else ())
         except (EditError, PermissionError) as exc:
             st.error(f"Price not added: {exc}")
         else:
@@ -118,12 +123,13 @@ else:
 if auth.can_edit():
     NEW = "(a new profile)"
     existing = {r["name"]: r for r in profiles.iter_rows(named=True)}
-    picked = st.selectbox("Profile to edit", [NEW, *existing], key="data_gpu_profile")
+    picked = st.selectbox("Profile to edit", [NEW, *existing], key="data_gpu_profile", format_func=name)
     current_row = existing.get(picked, {})
     with st.form("data_gpu_form"):
         suffix = "new" if picked == NEW else picked
-        name = st.text_input("Profile name", value="" if picked == NEW else picked, key=f"data_gpu_name_{suffix}",
-                             disabled=picked != NEW, placeholder="gpu-node-2 (owned 8x H100)")
+        profile_name = st.text_input("Profile name", value="" if picked == NEW else picked,
+                                     key=f"data_gpu_name_{suffix}",
+                                     disabled=picked != NEW, placeholder="gpu-node-2 (owned 8x H100)")
         entered = {}
         cells = st.columns(4)
         for i, field in enumerate(FIELDS.values()):
@@ -138,13 +144,14 @@ if auth.can_edit():
                                                       help=field.help, key=f"data_gpu_{field.name}_{suffix}")
         if st.form_submit_button("Save GPU profile"):
             try:
-                _, created = set_profile(data.writer_engine(), name if picked == NEW else picked, entered,
+                _, created = set_profile(data.writer_engine(), profile_name if picked == NEW else picked, entered,
                                          actor=auth.actor())
             except (ProfileError, PermissionError) as exc:
                 st.error(f"GPU profile not saved: {exc}")
             else:
                 data.clear()
-                flash_and_rerun(f"{'Created' if created else 'Updated'} the GPU profile {(name or picked).strip()}.")
+                flash_and_rerun(f"{'Created' if created else 'Updated'} the GPU profile "
+                                f"{(profile_name or picked).strip()}.")
 else:
     st.caption("Only editors can create or edit GPU cost profiles.")
 

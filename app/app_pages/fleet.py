@@ -1,19 +1,20 @@
-"""GPU fleet: utilization per GPU and hour, idle cost, queue depth and KV cache, capacity signals, measured tok/s."""
+"""GPU fleet: utilization per GPU and hour, idle cost, queue depth and KV cache, capacity signals, measured tok/s, plans."""
 
 import polars as pl
 import streamlit as st
 
 from app.charts.fleet import idle_cost_by_gpu, queue_and_kv, utilization_heatmap
-from app.ui import columns, cost_views, data
+from app.ui import columns, cost_views, data, economics
 from app.ui.filters import current
 from app.ui.format import pct, usd
+from app.ui.tables import show_table
 from models import clock
 from models.queries import gpu_showback
 from models.queries.fleet_view import fleet_totals, saturated_throughput, signal_rows, with_costs
 from models.queries.gpu_labels import relabel_heatmap, with_labels
 
 st.title("GPU fleet")
-view = current()
+view = current()  # the entry point keeps the workload/team filter for other pages (keep_scope)
 since, until = view.since, view.until
 threshold = st.sidebar.slider("Breakeven utilization (%)", 5, 95, 30, key="fleet_breakeven_pct",
                               help="A GPU whose mean utilization is below this does not pay for itself against "
@@ -65,8 +66,33 @@ else:
 st.caption("Add capacity: an endpoint's requests waited (mean > 1) in 3 or more hours or its KV cache passed 90 %, "
            "or a GPU's p95 utilization passed 90 % for 3 hours. Below breakeven: mean utilization under the slider.")
 
+st.subheader("Plans of the workloads this fleet serves")
+plans = economics.fleet_plan_table(since, until, clock.current_hour())
+if plans.is_empty():
+    st.caption("No workload's own inference servers reported in this period.")
+else:
+    for r in plans.filter(pl.col("flagged")).iter_rows(named=True):
+        st.warning(f"{r['workload']}: its vLLM servers measured {r['measured_output_tokens_per_s']:,.0f} output "
+                   f"tok/s at saturation against {r['assumed_output_tokens_per_s']:,.0f} the plan assumes at the same "
+                   f"mix ({r['gap']:.1f}x). {r['advice']}.")
+    show_table(plans, hide_index=True, key="fleet_plans_table", column_config={
+        "candidate": st.column_config.TextColumn("Candidate (the plan's, or a default pairing)"),
+        "servers": st.column_config.NumberColumn("vLLM servers now", format="%d"),
+        "plan_replicas": st.column_config.NumberColumn("Plan: replicas", format="%d",
+                                                       help="The planning path's optimum at the assumed throughput."),
+        "plan_gpus": st.column_config.NumberColumn("Plan: GPUs", format="%d"),
+        "measured_output_tokens_per_s": st.column_config.NumberColumn("Measured output tok/s per server",
+                                                                      format="%.0f"),
+        "assumed_output_tokens_per_s": st.column_config.NumberColumn("Assumed at that mix", format="%.0f"),
+        "gap": st.column_config.NumberColumn("Assumed / measured", format="%.2fx"),
+        "replicas_at_measured": st.column_config.NumberColumn("Replicas at measured throughput", format="%d"),
+        "gpus_at_measured": st.column_config.NumberColumn("GPUs at measured throughput", format="%d")})
+    st.caption("The same rows as `hybridcost fleet`: the plan's replicas come from the one planning path "
+               "(Workloads, Breakeven, the weekly report); the signals above are what the GPUs measured.")
+
 st.subheader("Measured throughput at saturation")
 st.caption("Generation tokens per second per replica (vLLM endpoint), measured only in hours when requests were "
-           "queued, so the engine was saturated: the median over those hours. Use it as output tok/s in What-if.")
+           "queued, so the engine was saturated: the median over those hours. The Workloads page offers it as the "
+           "plan's throughput (converted at the workload's prompt-to-output mix).")
 columns.show(saturated_throughput(saturation), key="fleet_throughput_table", labels={
     "generation_tokens_per_s": "Output tok/s per replica", "saturated_hours": "Saturated hours"})

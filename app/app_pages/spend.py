@@ -8,9 +8,11 @@ from app.ui import columns, cost_views, data
 from app.ui.export import csv_bytes
 from app.ui.filters import apply_scope, current
 from app.ui.format import pct, usd
+from app.ui.tables import show_table
 from models import clock
 from models.infra.settings import get_settings
 from models.queries import gpu_showback
+from models.queries.charges import KIND_LABELS
 from models.queries.spend import summarise
 from models.queries.spend_detail import (
     chosen_reasons,
@@ -81,6 +83,27 @@ def breakdown() -> None:
 
 
 breakdown()
+
+other, committed = data.not_token_spend(view.since, view.until)
+if not other.is_empty() or committed:
+    st.subheader("Not in token spend")
+    st.caption("Charges the bill itself names as something other than tokens (web search, file search, code "
+               "execution, images, fine-tuning, storage), on the same best basis per day, and commitments "
+               "(prepayments, reserved capacity) amortized over their term: shown here, never added to token spend.")
+    cols = st.columns(2)
+    cols[0].metric("Other AI charges (USD)", usd(float(other["cost_usd"].sum()) if not other.is_empty() else 0.0),
+                   help="Σ non-token AI charges over the period, best basis per provider, account and day.")
+    cols[1].metric("Commitments amortized (USD)", usd(committed),
+                   help="Σ commitment amount / days of its term, for each day of the period "
+                        "(`hybridcost ledger commitment report`).")
+    if not other.is_empty():
+        show_table(other.with_columns(pl.col("charge_kind").replace_strict(KIND_LABELS, default=pl.col("charge_kind")),
+                                      pl.col("cost_usd").cast(pl.Float64)),
+                   hide_index=True, key="spend_other_charges", column_config={
+                       "provider": "Provider", "charge_kind": "Charge",
+                       "cost_usd": st.column_config.NumberColumn("Amount (USD)", format="dollar"),
+                       "unconverted_days": st.column_config.NumberColumn(
+                           "Unconverted days", help="Days of lines with no exchange rate: not summed")})
 
 st.subheader("GPU cost by team and workload")
 fleet_total = gpu_showback.total_usd(lines)

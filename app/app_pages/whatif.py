@@ -9,71 +9,109 @@ from app.charts.whatif import levers_waterfall, scenario_comparison
 from app.ui import auth, data, economics, workflow_data
 from app.ui.filters import current, workload_choices
 from app.ui.flash import flash_and_rerun, show_flashes
-from app.ui.format import tokens, usd
+from app.ui.format import name, tokens, usd
+from app.ui.tables import show_table
+from models import clock
+from models.economics.catalog import GPU_TYPES, gpu_option_from_catalog
+from models.economics.catalog import gpu_type as gpu_row
 from models.edits import EditError, save_scenario
-from models.queries.workload_view import scale_demand, synthetic_demand
+from models.queries.workload_view import synthetic_demand
+
+MAX_GROWTH_FACTOR = 1_000.0  # growth beyond 1,000x today's volume is not a plan
 
 st.title("What-if")
 show_flashes()
 view = current()
 since, until = view.since, view.until
-if not economics.available():
-    st.info("The what-if tools appear once the economics engine (`models.economics`) is installed.")
-    st.stop()
-from models.economics.catalog import GPU_TYPES  # noqa: E402
-from models.economics.catalog import gpu_type as gpu_row
+now = clock.current_hour()
 
 SYNTHETIC = "synthetic (1B tokens/month, weekday-diurnal)"
 names = workload_choices(data.workloads(), view)
 options = names + [SYNTHETIC]
-workload = st.selectbox("Demand shape from", options, key="whatif_workload",
-                        help="A workload's hourly demand in the date range, or a synthetic shape when there is no data.")
-base = economics.demand_table(workload, since, until) if workload != SYNTHETIC else synthetic_demand(1e9)
-if base.is_empty():
-    st.info(f"{workload} has no tokens in this period; using the synthetic shape. Load data with "
-            "`hybridcost demo load` or widen the date range.")
-    base = synthetic_demand(1e9)
-found = economics.api_fields(workload, since, until) if workload != SYNTHETIC else None
-api_default = found or {"input_per_mtok": 2.50, "cached_input_per_mtok": 1.25, "output_per_mtok": 10.00}
+workload = st.selectbox("Demand shape from", options, key="whatif_workload", format_func=name,
+                        help="A workload's hourly demand in the date range (its plan is the starting point), or a "
+                             "synthetic shape when there is no data.")
+figures = economics.plan(workload, since, until, now) if workload != SYNTHETIC else None
+if figures is not None and figures.status != "assessed":
+    st.info(f"{workload}: {figures.message}; using the synthetic shape. Load data with `hybridcost demo load` or "
+            "widen the date range.")
+    figures = None
+planned = figures.workload if figures is not None else None
+synthetic = synthetic_demand(1e9) if planned is None else None
+start = figures.candidate.gpu if figures is not None and figures.candidate.gpu is not None else None
+if figures is not None:
+    st.caption(f"Starting point: {figures.workload}'s plan, {figures.candidate.describe()}, on the range's hours "
+               "priced per model at the prices then in effect. With every control at its start, the figures below "
+               "are the plan's (the Workloads page, Breakeven, the weekly report and `simulate --workload`).")
+    if start is None:
+        st.caption(f"{figures.workload} has no candidate ({figures.candidate.reason}): the GPU option below starts "
+                   "from the catalog's Llama 3.1 8B on one rented H100 as an example.")
+start = start or gpu_option_from_catalog("H100", "Llama 3.1 8B FP8", 1, "rent")
+key = planned or "synthetic"
 
-with st.expander("Token API prices (USD per 1M tokens)", expanded=True):
-    c = st.columns(5)
-    inp = c[0].number_input("Input, USD per 1M tokens", 0.0, 1000.0, float(api_default["input_per_mtok"]), 0.05,
-                            key=f"whatif_input_{workload}")
-    cached = c[1].number_input("Cached input, USD per 1M tokens", 0.0, 1000.0,
-                               float(api_default["cached_input_per_mtok"]), 0.05, key=f"whatif_cached_{workload}")
-    out = c[2].number_input("Output, USD per 1M tokens", 0.0, 1000.0, float(api_default["output_per_mtok"]), 0.1,
-                            key=f"whatif_output_{workload}")
-    batch_discount = c[3].slider("Batch discount", 0.0, 1.0, 0.5, 0.05, key="whatif_batch_discount")
-    batch_share = c[4].slider("Share already on batch", 0.0, 1.0, 0.0, 0.05, key="whatif_batch_share")
+with st.expander("Token API prices", expanded=True):
+    api = None
+    if planned is not None:
+        scale = st.slider("Token prices, % of the prices in effect each hour", 10, 300, 100, 5,
+                          key=f"whatif_price_scale_{key}",
+                          help="Every hour's API cost (per model, per token kind, at that hour's prices, local "
+                               "tokens priced as the model they replaced) times this percentage.") / 100
+    else:
+        scale = 1.0
+        c = st.columns(5)
+        api = {"input_per_mtok": c[0].number_input("Input, USD per 1M tokens", 0.0, 1000.0, 2.50, 0.05,
+                                                   key="whatif_input"),
+               "cached_input_per_mtok": c[1].number_input("Cached input, USD per 1M tokens", 0.0, 1000.0, 1.25,
+                                                          0.05, key="whatif_cached"),
+               "output_per_mtok": c[2].number_input("Output, USD per 1M tokens", 0.0, 1000.0, 10.00, 0.1,
+                                                    key="whatif_output"),
+               "batch_discount": c[3].slider("Batch discount", 0.0, 1.0, 0.5, 0.05, key="whatif_batch_discount"),
+               "batch_share": c[4].slider("Share already on batch", 0.0, 1.0, 0.0, 0.05, key="whatif_batch_share")}
 
 with st.expander("GPU option", expanded=True):
     c = st.columns(4)
-    gpu_type = c[0].selectbox("GPU type", [g["gpu_type"] for g in GPU_TYPES], key="whatif_gpu_type")
+    types = [g["gpu_type"] for g in GPU_TYPES]
+    gpu_type = c[0].selectbox("GPU type (reference prices)", types, key=f"whatif_gpu_type_{key}",
+                              index=types.index(figures.candidate.gpu_type) if figures is not None
+                              and figures.candidate.gpu_type in types else 0)
     row = gpu_row(gpu_type)
-    pricing = c[1].radio("Pricing", ["rent", "buy"], horizontal=True, key="whatif_pricing")
-    gpu_count = c[2].number_input("GPUs you would run", 0, 1024, 8, 1, key="whatif_gpu_count")
-    replica_gpus = c[3].number_input("GPUs per replica (tensor parallel)", 1, 16, 1, 1, key="whatif_replica_gpus")
+    same_type = figures is not None and figures.candidate.gpu_type == gpu_type
+    pricing = c[1].radio("Pricing", ["rent", "buy"], horizontal=True, key=f"whatif_pricing_{key}",
+                         index=1 if start.pricing == "buy" else 0)
+    replica_gpus = c[3].number_input("GPUs per replica (tensor parallel)", 1, 64, int(start.replica_gpus), 1,
+                                     key=f"whatif_replica_gpus_{key}")
+    planned_gpus = figures.gpus if figures is not None and figures.gpus else 8
+    gpu_count = c[2].number_input("GPUs you would run", 0, 100_000, int(planned_gpus), 1, key=f"whatif_gpu_count_{key}")
     c = st.columns(4)
-    rate = c[0].number_input("Rent: USD per GPU-hour", 0.0, 100.0, float(row["rent_usd_per_gpu_hour"] or 2.0), 0.05,
-                             key=f"whatif_rate_{gpu_type}")
-    purchase = c[1].number_input("Buy: purchase USD per GPU", 0.0, 500_000.0, float(row["purchase_usd"] or 10_000.0),
-                                 500.0, key=f"whatif_purchase_{gpu_type}")
-    power = c[2].number_input("Buy: power draw, W per GPU", 0.0, 3000.0, float(row["tdp_watts"] or 700.0), 10.0,
-                              key=f"whatif_power_{gpu_type}")
-    months = c[3].number_input("Buy: amortization months", 1, 120, 36, 1, key="whatif_amortization")
+    rate = c[0].number_input("Rent: USD per GPU-hour", 0.0, 200.0,
+                             float(start.hourly_rate if same_type and start.hourly_rate is not None
+                                   else row["rent_usd_per_gpu_hour"] or 2.0), 0.05, key=f"whatif_rate_{key}_{gpu_type}")
+    purchase = c[1].number_input("Buy: purchase USD per GPU", 0.0, 1_000_000.0,
+                                 float(start.purchase_price if same_type and start.purchase_price is not None
+                                       else row["purchase_usd"] or 10_000.0), 500.0,
+                                 key=f"whatif_purchase_{key}_{gpu_type}")
+    power = c[2].number_input("Buy: power draw, W per GPU", 0.0, 3000.0,
+                              float(start.power_watts if same_type and start.power_watts is not None
+                                    else row["tdp_watts"] or 700.0), 10.0, key=f"whatif_power_{key}_{gpu_type}")
+    months = c[3].number_input("Buy: amortization months", 1, 240, int(start.amortization_months or 36), 1,
+                               key=f"whatif_amortization_{key}")
     c = st.columns(4)
-    pue = c[0].number_input("Buy: PUE", 1.0, 3.0, 1.5, 0.05, key="whatif_pue")
-    kwh = c[1].number_input("Buy: electricity, USD per kWh", 0.0, 2.0, 0.10, 0.01, key="whatif_kwh")
-    ops = c[2].number_input("Ops, USD per GPU-month", 0.0, 10_000.0, 150.0, 10.0, key="whatif_ops")
-    max_util = c[3].slider("Max planned utilization", 0.1, 1.0, 0.8, 0.05, key="whatif_max_util")
+    pue = c[0].number_input("Buy: PUE", 1.0, 3.0, float(start.pue or 1.5), 0.05, key=f"whatif_pue_{key}")
+    kwh = c[1].number_input("Buy: electricity, USD per kWh", 0.0, 2.0, float(start.electricity_per_kwh or 0.10),
+                            0.01, key=f"whatif_kwh_{key}")
+    ops = c[2].number_input("Ops, USD per GPU-month", 0.0, 100_000.0, float(start.ops_per_gpu_month), 10.0,
+                            key=f"whatif_ops_{key}")
+    max_util = c[3].slider("Max planned utilization", 0.05, 1.0, float(start.max_utilization), 0.05,
+                           key=f"whatif_max_util_{key}")
     c = st.columns(2)
-    tps_out = c[0].number_input("Output tokens/s per replica (decode, at saturation)", 1.0, 1e6, 15_220.0, 100.0,
-                                key="whatif_tps_out")
-    tps_in = c[1].number_input("Input tokens/s per replica (prefill, at saturation)", 1.0, 1e7, 121_760.0, 1000.0,
-                               key="whatif_tps_in")
+    tps_out = c[0].number_input("Output tokens/s per replica (decode, at saturation)", 0.001, 1e8,
+                                float(start.output_tokens_per_s), 100.0, key=f"whatif_tps_out_{key}")
+    tps_in = c[1].number_input("Input tokens/s per replica (prefill, at saturation)", 0.001, 1e9,
+                               float(start.input_tokens_per_s), 1000.0, key=f"whatif_tps_in_{key}")
+    if figures is not None and figures.measured is not None:
+        st.caption(figures.measured.sentence())
 
-measured = workflow_data.measured_lever_shares(since, until).get(workload, {}) if workload != SYNTHETIC else {}
+measured = workflow_data.measured_lever_shares(since, until).get(workload, {}) if planned is not None else {}
 
 
 def _measured(name: str, upper: float) -> float:
@@ -100,46 +138,56 @@ with st.expander("Growth and levers", expanded=True):
                         key=f"whatif_route_{workload}")
     ratio = c[2].slider("Cheaper model's price / today's", 0.0, 1.0, 0.2, 0.05, key="whatif_ratio")
 
-api = {"input_per_mtok": inp, "cached_input_per_mtok": cached, "output_per_mtok": out,
-       "batch_discount": batch_discount, "batch_share": batch_share}
 gpu = {"pricing": pricing, "ops_per_gpu_month": ops, "replica_gpus": int(replica_gpus), "input_tokens_per_s": tps_in,
        "output_tokens_per_s": tps_out, "max_utilization": max_util}
 gpu.update({"hourly_rate": rate} if pricing == "rent" else
            {"purchase_price": purchase, "amortization_months": months, "power_watts": power, "pue": pue,
             "electricity_per_kwh": kwh})
-factor = (1 + growth / 100) ** ahead
-demand = scale_demand(base, factor)
-result = economics.simulate(demand, api, gpu)
+factor = min(MAX_GROWTH_FACTOR, (1 + growth / 100) ** ahead)
+if (1 + growth / 100) ** ahead > MAX_GROWTH_FACTOR:
+    st.warning(f"{growth:+.0f} % a month for {ahead} months is more than {MAX_GROWTH_FACTOR:,.0f}x today's volume: "
+               f"the figures stop at {MAX_GROWTH_FACTOR:,.0f}x.")
+args = (planned, since, until, now, gpu, scale, factor)
+result = economics.whatif(*args, api=api, synthetic=synthetic)
+if "error" in result:
+    st.error(f"These inputs give no answer: {result['error']}")
+    st.stop()
 replicas = int(gpu_count) // int(replica_gpus)
-yours = economics.fleet_total(demand, api, gpu, replicas)
+yours = economics.whatif_total(*args, replicas, api=api, synthetic=synthetic)
 
-monthly_tokens = float(demand["input_tokens"].sum() + demand["output_tokens"].sum()) * 730 / demand.height
+base_tokens = figures.monthly_tokens if figures is not None else \
+    float(synthetic["input_tokens"].sum() + synthetic["output_tokens"].sum()) * 730 / synthetic.height
+monthly_tokens = base_tokens * factor
 cols = st.columns(5)
 cols[0].metric("Volume (per month)", tokens(monthly_tokens), help="Base demand × (1 + growth)^months ahead, × 730 / H.")
 cols[1].metric("API only (USD/month)", usd(economics.monthly(result, result["api_only_cost"]), cents=False),
-               help="Σ ((I−C)×input + C×cached + O×output) / 1e6 × (1 − batch share × discount) × 730 / H.")
+               help="Σ_t A_t × 730 / H: each hour's API cost (per model and token kind at the prices then, local "
+                    "tokens priced as the model they replaced) × the price scale × the growth factor.")
 cols[2].metric("GPU cost per GPU-hour", usd(result["gpu_hourly_cost"]),
                help="rent: rate + ops/730; buy: purchase/(months × 730) + W/1000 × PUE × USD/kWh + ops/730.")
-cols[3].metric(f"Your {int(gpu_count)} GPUs, {replicas} replicas (USD/month)", usd(yours, cents=False),
+cols[3].metric(f"Your {int(gpu_count):,} GPUs, {replicas:,} replicas (USD/month)", usd(yours, cents=False),
                help="Total(R) × 730 / H with R = GPUs ÷ GPUs per replica: R × h_rep × H + API cost of overflow.")
 cols[4].metric("Best hybrid (USD/month)", usd(economics.monthly(result, result["hybrid_cost"]), cents=False),
-               help=f"Lowest Total(R) over R = 0..{result['peak_replicas']}: {result['optimal_replicas']} replica(s).")
-st.success(economics.recommendation(result, int(replica_gpus)))
+               help=f"Lowest Total(R) over R = 0..{result['peak_replicas']:,}: {result['optimal_replicas']:,} "
+                    "replica(s).")
+st.success(economics.recommendation(result))
 
 left, right = st.columns(2)
-left.plotly_chart(breakeven_chart(economics.curve(demand, api, gpu), today_tokens=monthly_tokens,
-                                  breakeven_tokens=result["breakeven_monthly_tokens"],
+left.plotly_chart(breakeven_chart(economics.whatif_curve(*args, api=api, synthetic=synthetic),
+                                  today_tokens=monthly_tokens, breakeven_tokens=result["breakeven_monthly_tokens"],
                                   title="What-if: monthly cost vs monthly tokens"), key="whatif_curve")
-steps = economics.levers(demand, api, gpu, {"repeat_share": cache_hit, "batchable_share": batchable,
-                                            "route_share": route, "route_price_ratio": ratio})
+steps = economics.whatif_levers(*args, {"repeat_share": cache_hit, "batchable_share": batchable,
+                                        "route_share": route, "route_price_ratio": ratio},
+                                api=api, synthetic=synthetic)
 right.plotly_chart(levers_waterfall(steps), key="whatif_waterfall")
-st.dataframe(steps, hide_index=True, key="whatif_levers_table", column_config={
+show_table(steps, hide_index=True, key="whatif_levers_table", column_config={
     "lever": "Lever", "status": "Status", "detail": "How it is worked out",
     "saving_usd_month": st.column_config.NumberColumn("Saving (USD/month)", format="dollar"),
     "remaining_usd_month": st.column_config.NumberColumn("Remaining (USD/month)", format="dollar")})
 
 st.subheader("Scenarios")
-body = {"workload": workload, "api": api, "gpu": gpu, "growth_pct_month": growth, "months_ahead": ahead,
+body = {"workload": workload, "api": api, "price_scale": scale, "gpu": gpu, "growth_pct_month": growth,
+        "months_ahead": ahead,
         "levers": {"repeat_share": cache_hit, "batchable_share": batchable, "route_share": route,
                    "route_price_ratio": ratio}, "gpu_type": gpu_type, "gpu_count": int(gpu_count)}
 with st.form("whatif_save_form"):
@@ -161,9 +209,10 @@ else:
     picked = st.multiselect("Compare saved scenarios (on the demand above)", saved["name"].to_list(),
                             default=saved["name"].to_list()[:4], key="whatif_compare")
     bodies = {n: b for n, b in zip(saved["name"].to_list(), saved["body"].to_list()) if n in picked}
-    compared = economics.scenario_costs(demand, bodies)
+    compared = economics.scenario_costs(planned, since, until, now, scale, factor, bodies, api=api,
+                                        synthetic=synthetic)
     st.plotly_chart(scenario_comparison(compared), key="whatif_compare_chart")
-    st.dataframe(compared, hide_index=True, key="whatif_compare_table", column_config={
+    show_table(compared, hide_index=True, key="whatif_compare_table", column_config={
         "scenario": "Scenario", "note": "Note",
         "api_only_usd_month": st.column_config.NumberColumn("API only (USD/month)", format="dollar"),
         "gpu_only_usd_month": st.column_config.NumberColumn("GPU only (USD/month)", format="dollar"),

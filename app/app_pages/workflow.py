@@ -6,7 +6,8 @@ import streamlit as st
 from app.charts.workflow import saturation, savings_ranked
 from app.ui import columns, data, workflow_data
 from app.ui.filters import apply_scope, current
-from app.ui.format import pct, usd
+from app.ui.format import name, pct, usd
+from app.ui.tables import show_table
 from models.queries.drilldown import coverage, level_table, reasoning_usd, scale_savings, top_fingerprints
 from models.queries.spend import summarise
 
@@ -89,7 +90,7 @@ shown = shown.with_columns(
 )
 money = st.column_config.NumberColumn
 scaled = " scaled" if scale else ""
-st.dataframe(
+show_table(
     shown, hide_index=True, key="workflow_scorecard",
     column_config={
         "group": st.column_config.TextColumn(by.capitalize()),
@@ -140,11 +141,13 @@ def drilldown() -> None:
     teams = level_table(groups, "team")
     team_names = [t for t in teams["team"].to_list() if not view.teams or t in view.teams] or teams["team"].to_list()
     c1, c2, c3 = st.columns(3)
-    team = c1.selectbox("Team", team_names, key="workflow_drill_team")
+    team = c1.selectbox("Team", team_names, key="workflow_drill_team", format_func=name)
     workloads = level_table(groups, "workload", team=team)
-    workload = c2.selectbox("Workload", workloads["workload"].to_list(), key="workflow_drill_workload")
+    workload = c2.selectbox("Workload", workloads["workload"].to_list(), key="workflow_drill_workload",
+                            format_func=name)
     users = level_table(groups, "user", team=team, workload=workload)
-    user = c3.selectbox("User or API key", ["(all users)", *users["user"].to_list()], key="workflow_drill_user")
+    user = c3.selectbox("User or API key", ["(all users)", *users["user"].to_list()], key="workflow_drill_user",
+                        format_func=name)
     left, right = st.columns(2)
     with left:
         columns.show(workloads, key="workflow_drill_workloads", labels={"logged_usd": "In request logs (USD)"},
@@ -154,7 +157,7 @@ def drilldown() -> None:
                      helps=DRILL_HELP, height=min(38 * (users.height + 1), 300))
     top = top_fingerprints(groups, team=team, workload=workload, user=None if user == "(all users)" else user)
     captured = top["prompt"].is_not_null().any() if top.height else False
-    st.markdown(f"**Most repeated requests** in {workload}" + ("" if user == "(all users)" else f" by {user}"))
+    st.markdown(f"**Most repeated requests** in {name(workload)}" + ("" if user == "(all users)" else f" by {name(user)}"))
     columns.show(top if captured else top.drop("prompt"), key="workflow_drill_fingerprints",
                  labels={"logged_usd": "In request logs (USD)", "models": "Model"}, helps=DRILL_HELP)
     st.caption("Requests are told apart by a keyed fingerprint of the normalised request, which cannot be turned "

@@ -1,4 +1,4 @@
-"""Workloads: one workload's hourly shape, weekly growth, token mix, reasoning share and a recommendation."""
+"""Workloads: one workload's hourly shape, weekly growth, token mix, reasoning share, its plan and recommendation."""
 
 import polars as pl
 import streamlit as st
@@ -6,8 +6,14 @@ import streamlit as st
 from app.charts.workloads import hourly_heatmap, token_mix, weekly_volume
 from app.ui import columns, data, economics
 from app.ui.filters import current, workload_choices
-from app.ui.format import pct, tokens, usd
-from models.queries.workload_view import complete_weeks, demand_frame, hourly_shape, token_mix as mix_of, weekly
+from app.ui.flash import show_flashes
+from app.ui.format import name, pct, tokens, usd
+from app.ui.plan_editor import plan_editor
+from app.ui.tables import show_table
+from models import clock
+from models.planning.pairing import DEFAULT_PAIRING, catalog_rows
+from models.queries.workload_view import complete_weeks, demand_frame, hourly_shape, weekly
+from models.queries.workload_view import token_mix as mix_of
 
 st.title("Workloads")
 view = current()
@@ -17,7 +23,7 @@ if not names:
     st.info("No workloads yet. Load the demo with `hybridcost demo load`, or add an attribution rule on the "
             "Data page so usage is assigned to a workload.")
     st.stop()
-workload = st.selectbox("Workload", names, key="workloads_workload",
+workload = st.selectbox("Workload", names, key="workloads_workload", format_func=name,
                         help="The workloads of the sidebar's filter (all when it is empty).")
 
 demand = demand_frame(data.workload_hourly(workload, since, until), since=since, until=until)
@@ -27,6 +33,7 @@ if total_tokens == 0:
             "load data with `hybridcost demo load` / `hybridcost ingest ...`.")
     st.stop()
 
+figures = economics.plan(workload, since, until, clock.current_hour())
 all_weeks = weekly(demand)
 weeks = complete_weeks(all_weeks)
 mix = mix_of(demand)
@@ -36,8 +43,9 @@ growth = weeks["growth_pct"].drop_nulls().tail(4).mean() if weeks.height > 1 els
 cols = st.columns(4)
 cols[0].metric("Tokens in period", tokens(total_tokens), help="Input (cached included) + output (reasoning "
                "included), API and own GPU endpoints.")
-cols[1].metric("Monthly volume", tokens(total_tokens * 730 / demand.height),
-               help="Tokens in the period × 730 / hours in the period (tokens/month).")
+cols[1].metric("Monthly volume", tokens(figures.monthly_tokens),
+               help="Tokens in the period × 730 / hours in the period up to the current hour (tokens/month): "
+                    "the volume the plan below is sized for.")
 cols[2].metric("Weekly growth", "—" if growth is None else f"{growth:+.1f} %",
                help="Mean of the last 4 full weeks' change: tokens this week / tokens the week before − 1.")
 cols[3].metric("Reasoning share", pct(reasoning / output if output else None),
@@ -57,26 +65,57 @@ columns.show(weeks.select("week_start", "tokens", "input_tokens", "cached_input_
                           "reasoning_tokens", "growth_pct"), key="workloads_weekly_table")
 
 st.subheader("Recommendation")
-if not economics.available():
-    st.info("The recommendation appears once the economics engine (`models.economics`) is installed.")
-    st.stop()
-result = economics.workload_result(workload, since, until)
-if result is None or "error" in (result or {}):
-    st.info((result or {}).get("error") or f"{workload} has no priced usage in this period, so there is no token "
-            "cost to compare with. Add a price on the Data page (USD per 1M tokens).")
-    st.stop()
-st.success(economics.recommendation(result, result["replica_gpus"]))
-cols = st.columns(4)
-cols[0].metric("API only (USD/month)", usd(economics.monthly(result, result["api_only_cost"]), cents=False),
-               help="Σ_t A_t × 730 / H, where A_t is each hour's tokens priced per model at the prices then in "
-                    "effect (USD per 1M tokens), plus tokens served on the workload's own GPUs at its average API "
-                    "price: the same figures as `hybridcost simulate --workload` and the weekly report.")
-cols[1].metric("Best hybrid (USD/month)", usd(economics.monthly(result, result["hybrid_cost"]), cents=False),
-               help="Total(R*) × 730 / H with R* the cheapest replica count: R × h_rep × H + Σ (1 − f_t) A_t.")
-cols[2].metric("Optimal replicas", f"{result['optimal_replicas']} of peak {result['peak_replicas']}",
-               help="R in 0..R_peak with the lowest Total(R); ties go to fewer replicas.")
-cols[3].metric("Breakeven utilization", pct(result["breakeven_utilization"]),
-               help="h_rep / (3600 × api_only_cost / Σ W_t): share of time a replica must be busy to pay for itself.")
-st.caption(f"GPU option: {result['option']} (a saved scenario named after the workload, else the fastest "
-           "catalog model rented at the catalog rate + $150 ops per GPU-month). Explore others on the Breakeven "
-           "or What-if page.")
+candidate = figures.candidate
+if figures.status != "assessed":
+    st.info(f"Not assessed: {figures.message}")
+else:
+    (st.success if figures.result is not None else st.info)(figures.sentence())
+    cols = st.columns(4)
+    cols[0].metric("On tokens alone", usd(figures.monthly(figures.api_only_usd), cents=False) + "/mo",
+                   help="API bill + local tokens priced as the API model they replaced: Σ_t A_t × 730 / H. A_t is "
+                        "each hour's API tokens priced per model at the prices then in effect, plus the tokens the "
+                        "workload's own servers served, priced as the replaced model by token kind (input, output) "
+                        "at its prices that hour. The same figure as `hybridcost simulate --workload`, the weekly "
+                        "report and the exporter for the same period.")
+    cols[1].metric("API bill", usd(figures.monthly(figures.api_billed_usd), cents=False) + "/mo",
+                   help="What the API-served part cost (per model, per hour, at the prices then in effect) × 730 / H.")
+    cols[2].metric("Local tokens priced as the API",
+                   usd(figures.monthly(figures.local_priced_usd), cents=False) + "/mo",
+                   help="Tokens served on the workload's own GPUs × the replaced model's price by kind × 730 / H "
+                        "(vLLM does not report cached prompt tokens, so prompt tokens are priced as input).")
+    cols[3].metric("Tokens in the plan", tokens(figures.monthly_tokens) + "/mo",
+                   help="(API + local) input and output tokens × 730 / H, H the hours of the range up to now.")
+    res = figures.result
+    if res is not None:
+        cols = st.columns(4)
+        cols[0].metric("Best plan", usd(figures.monthly(res.hybrid_cost), cents=False) + "/mo",
+                       help="Total(R*) × 730 / H with R* the cheapest replica count: R × h_rep × H + Σ (1 − f_t) A_t.")
+        cols[1].metric("Optimal replicas", f"{res.optimal_replicas:,} of peak {res.peak_replicas:,}",
+                       help="R in 0..R_peak with the lowest Total(R); ties go to fewer replicas. "
+                            f"Each replica is {res.replica_gpus} GPU(s).")
+        cols[2].metric("Breakeven volume", "never" if res.breakeven_monthly_tokens is None
+                       else tokens(res.breakeven_monthly_tokens) + "/mo",
+                       help="k × Σ (I + O) × 730 / H, k the smallest demand multiplier at which one replica saves money.")
+        cols[3].metric("First replica pays", figures.move.first_replica_words if figures.move else "—",
+                       help="'now' when the plan owns a replica at today's volume; else the first week the bounded "
+                            "forecast (Theil-Sen on complete weeks, stopped at 50x today) reaches the breakeven.")
+st.caption(f"Candidate: {candidate.describe()}. "
+           + (f"Throughput source: {candidate.throughput_note}. " if candidate.throughput_note else "")
+           + ("A default pairing for the API model's class, not a choice anyone made: set the plan below. "
+              if not candidate.chosen else ""))
+if figures.measured is not None:
+    (st.warning if figures.measured.flagged else st.caption)(figures.measured.sentence())
+    if figures.measured_result is not None:
+        at = figures.measured_result
+        st.caption(f"At the measured throughput the same plan owns {at.optimal_replicas:,} replica(s) "
+                   f"({at.optimal_replicas * at.replica_gpus:,} GPUs) for "
+                   f"{usd(figures.monthly(at.hybrid_cost), cents=False)}/mo.")
+
+show_flashes()
+if workload != "unallocated":  # no workload of its own, so it has no plan
+    with st.expander("The plan: what this workload would move to", expanded=not candidate.chosen):
+        plan_editor(workload, figures)
+with st.expander("Default pairing catalog (used when a workload has no plan)"):
+    st.caption("Each API model class is paired with an open model of comparable capability; marked "
+               f"\"{DEFAULT_PAIRING}\" wherever it is shown. Throughput is per replica at saturation.")
+    show_table(catalog_rows(), hide_index=True, key="workloads_pairing_table")

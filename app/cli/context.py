@@ -6,6 +6,8 @@ import functools
 
 from sqlalchemy import Engine
 
+from app.cli.errors import UserError
+from models.infra import migrate
 from models.infra.database import database_url, make_engine
 from models.infra.settings import Settings, get_settings
 
@@ -35,9 +37,6 @@ def engine(*, check_schema: bool = True) -> Engine:
 
 @functools.cache
 def _check_schema(eng: Engine) -> None:
-    from app.cli.errors import UserError
-    from models.infra import migrate
-
     current, head = migrate.current_revision(eng), migrate.head_revision()
     if current != head:
         raise UserError(f"the database schema is at revision {current or 'empty'}, this version needs {head}: "

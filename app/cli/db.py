@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import typer
 
 from app.cli import context
+from models import discipline_rollup, request_rollups, rollups
 from models.infra import embedded, migrate
 from models.infra.database import database_url
+from models.infra.roles import ensure_roles, passwords_from_settings
 
 app = typer.Typer(help="Database: migrations and the embedded server.", no_args_is_help=True)
 
@@ -50,9 +54,27 @@ def roles() -> None:
     Passwords come from HYBRIDCOST_READER_PASSWORD, _WRITER_PASSWORD and _OWNER_PASSWORD; a role
     without one is NOLOGIN. Connect as an admin (DATABASE_URL) that may create roles.
     """
-    from models.infra.roles import ensure_roles, passwords_from_settings
-
     settings = context.settings()
     for result in ensure_roles(context.engine(), passwords_from_settings(settings)):
         state = "created" if result.created else "updated"
         typer.echo(f"{result.name}: {state}, {'LOGIN' if result.login else 'NOLOGIN (no password set)'}", err=True)
+
+
+@app.command("rebuild-rollups")
+def rebuild_rollups(
+    gpu: bool = typer.Option(False, "--gpu", help="Also recompute the GPU hourly rollup wherever raw samples are kept."),
+) -> None:
+    """Recompute the request rollups (tokens, discipline flags) from usage_requests; --gpu: gpu_hourly too.
+
+    Loads keep the rollups current; run this after changing usage_requests or gpu_samples with
+    plain SQL. GPU hours whose raw samples retention dropped, and Prometheus aggregates, are kept.
+    """
+    started = time.perf_counter()
+    with context.engine().begin() as conn:
+        rows = request_rollups.rebuild(conn)
+        flags = discipline_rollup.rebuild(conn)
+        gpu_rows = rollups.rebuild_gpu_hourly(conn) if gpu else None
+    done = f"request rollup: {rows:,} rows; discipline flags: {flags:,} rows"
+    if gpu_rows is not None:
+        done += f"; GPU hourly rollup: {gpu_rows:,} rows recomputed"
+    typer.echo(f"{done} ({time.perf_counter() - started:.1f} s)", err=True)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import typer
 
 from app.cli import context
+from ingest.demo import load_demo, unload_demo
 
 app = typer.Typer(help="Demo data: a 120-day story of four workloads and an 8-GPU pool.", no_args_is_help=True)
 
 
 def load_with_progress() -> None:
     """Load the demo data into the configured database, with a progress bar on stderr."""
-    from ingest.demo import load_demo
-
     with typer.progressbar(length=100, label="loading demo data", file=None) as bar:
         done = 0
 
@@ -37,7 +36,5 @@ def load() -> None:
 @app.command()
 def unload() -> None:
     """Remove exactly the demo rows; your own data is untouched."""
-    from ingest.demo import unload_demo
-
     removed = unload_demo(context.engine())
     typer.echo(f"removed {removed} demo rows", err=True)

@@ -11,6 +11,8 @@ import typer
 from app.cli import context
 from app.cli.errors import fail
 from models import clock
+from models.discipline import as_json as to_json
+from models.discipline import scorecard
 
 
 class GroupBy(str, Enum):
@@ -53,9 +55,6 @@ def discipline(
     as_json: bool = typer.Option(False, "--json", help="Print a JSON array, one object per group."),
 ) -> None:
     """Workflow discipline: repeats a cache would serve, reasoning a cheap model could do, loops, batchable work."""
-    from models.discipline import as_json as to_json
-    from models.discipline import scorecard
-
     start, end = utc_period(since.date() if since else None, until.date() if until else None)
     if end <= start:
         raise fail("--until must not be before --since")

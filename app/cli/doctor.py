@@ -28,6 +28,20 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _data_checks(engine) -> dict:
+    """Runs a dead process left `running` (marked abandoned now); names only invisible characters tell apart."""
+    from ingest.runs import abandon_dead_runs
+    from models.queries.names import lookalike_names
+
+    with engine.begin() as conn:
+        abandoned = abandon_dead_runs(conn)
+        lookalikes = lookalike_names(conn)
+    out: dict = {"abandoned_runs": (f"marked abandoned now: runs {', '.join(map(str, abandoned))} (their loads "
+                                    "ended without finishing; load those files again)") if abandoned else "none"}
+    out["lookalike_names"] = "; ".join(f"{r['kind']}: {' / '.join(r['shown'])}" for r in lookalikes) or "none"
+    return out
+
+
 def doctor(json_output: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
     """Print configuration (secrets redacted), database, reachability, schema revision and versions."""
     settings = context.settings()
@@ -53,6 +67,8 @@ def doctor(json_output: bool = typer.Option(False, "--json", help="Print one JSO
         if current != head:
             ok = False
             report["problem"] = "schema is not at the newest revision: run `hybridcost db upgrade`"
+        else:
+            report.update(_data_checks(engine))
     except Exception as exc:  # doctor reports every failure instead of raising it
         ok = False
         report["reachable"] = False

@@ -6,6 +6,16 @@ import sys
 
 import typer
 
+from ingest.base import SourceError
+from ingest.loader import LoadError
+from models.clock import AsOfError
+from models.economics.contract import OutOfRangeError
+from models.edits import EditError
+from models.infra.embedded import EmbeddedDatabaseError
+from models.infra.settings import SecretsFileError
+from models.ledger import LedgerError
+from models.scenario_file import ScenarioError
+
 USER_ERROR_EXIT = 2
 
 
@@ -15,22 +25,8 @@ class UserError(Exception):
 
 def user_error_types() -> tuple[type[BaseException], ...]:
     """Every exception type whose message is for the user, not a bug report."""
-    from ingest.base import SourceError
-    from ingest.loader import LoadError
-    from models.clock import AsOfError
-    from models.infra.embedded import EmbeddedDatabaseError
-    from models.infra.settings import SecretsFileError
-    from models.ledger import LedgerError
-
-    types: list[type[BaseException]] = [UserError, SourceError, LoadError, EmbeddedDatabaseError,
-                                        SecretsFileError, LedgerError, AsOfError]
-    try:
-        from models.scenario_file import ScenarioError
-
-        types.append(ScenarioError)
-    except ImportError:  # the economics package may not be installed in a partial checkout
-        pass
-    return tuple(types)
+    return (UserError, SourceError, LoadError, EmbeddedDatabaseError, SecretsFileError, LedgerError, AsOfError,
+            ScenarioError, EditError, OutOfRangeError)
 
 
 def fail(message: str, code: int = USER_ERROR_EXIT) -> typer.Exit:

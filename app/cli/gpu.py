@@ -13,12 +13,21 @@ from typing import Any
 import typer
 from sqlalchemy import Engine
 
-from app.cli import context
+from app.cli import context, db
 from app.cli.errors import UserError, fail
 from app.cli.ingest_group import attach, collect_app, ingest_app
+from app.cli.loading import AcceptOption, ActorOption, accepted_fields, load_source
+from ingest.gpu_daemon import run_daemon
 from ingest.loader import LoadResult, load
+from ingest.sources.dcgm import DcgmSource
+from ingest.sources.nvidia_smi import NvidiaSmiCsvSource
 from ingest.sources.nvml import NvmlSampler, NvmlUnavailable
-from models import clock
+from ingest.sources.prometheus_fleet import PrometheusFleetSource
+from ingest.sources.spool import Spool
+from ingest.sources.vllm import VllmSource
+from models import clock, rollups
+from models.planning.fleet import fleet_plan_rows, fleet_plans
+from models.queries.fleet import SignalThresholds, fleet_gpus, fleet_summary
 
 DEFAULT_FLEET_DAYS = 30
 SAMPLER_FACTORY: Callable[..., Any] = NvmlSampler  # tests swap in a sampler over a fake NVML
@@ -59,11 +68,35 @@ def day_window(since: str | None, until: str | None, *, today: date | None = Non
     return clock.day_range(first, last)
 
 
-def loader_writer(engine: Engine, *, source: str, target: str) -> Callable[[Sequence[Any]], LoadResult]:
-    """A daemon `write`: load a batch of records in one transaction; any database error raises."""
+def loader_writer(engine: Engine | Callable[[], Engine], *, source: str,
+                  target: str) -> Callable[[Sequence[Any]], LoadResult]:
+    """A daemon `write`: load a batch of records in one transaction; any database error raises.
+
+    `engine` may be a function that makes the engine: it is then called at every write until
+    it works, so a collector started while the database is away connects (and checks the
+    schema) when the database comes back.
+    """
     def write(records: Sequence[Any]) -> LoadResult:
-        return load(engine, records, source=source, target=target)
+        eng = engine() if callable(engine) else engine
+        return load(eng, records, source=source, target=target)
     return write
+
+
+class DatabaseWhenBack:
+    """The collector's engine, made on first use: the database may be away when `collect gpu` starts."""
+
+    def __init__(self):
+        self.reported = False
+
+    def __call__(self) -> Engine:
+        try:
+            return context.engine()  # connects and checks the schema; cached once it has worked
+        except Exception as exc:
+            if not self.reported:
+                self.reported = True
+                typer.echo(f"database not available ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}):"
+                           " samples wait in the spool until it is back", err=True)
+            raise
 
 
 def _report(result: LoadResult, what: str) -> None:
@@ -78,9 +111,6 @@ def collect_gpu(
     host: str | None = typer.Option(None, help="Host name to record (default: this machine's)."),
 ) -> None:
     """Sample every GPU through NVML; samples the database refuses wait in the spool, in order."""
-    from ingest.gpu_daemon import run_daemon
-    from ingest.sources.spool import Spool
-
     seconds = parse_interval(interval)
     host = host or socket.gethostname()
     try:
@@ -88,7 +118,7 @@ def collect_gpu(
     except NvmlUnavailable as exc:
         raise fail(str(exc)) from None
     spool = Spool(context.settings().spool_dir, host)
-    write = loader_writer(context.engine(), source="nvml", target=host)
+    write = loader_writer(DatabaseWhenBack(), source="nvml", target=host)
     try:
         reports = run_daemon(sampler, write, spool, seconds, max_ticks=max_ticks)
     except KeyboardInterrupt:
@@ -96,44 +126,45 @@ def collect_gpu(
     finally:
         sampler.close()
     written = sum(r.written for r in reports)
+    buffered = reports[-1].buffered if reports else 0
+    dropped = sum(r.dropped for r in reports)
     typer.echo(f"{len(reports)} ticks, {written} samples written, {spool.pending_count()} waiting in "
-               f"{spool.directory}", err=True)
+               f"{spool.directory}" + (f", {buffered} only in memory (lost on exit: the spool's disk is full)"
+                                      if buffered else "") + (f", {dropped} dropped (memory bound)" if dropped else ""),
+               err=True)
 
 
 def ingest_dcgm(
     source: str = typer.Argument(..., help="dcgm-exporter URL (http://host:9400/metrics) or a saved scrape file."),
     at: str | None = typer.Option(None, help="When the scrape was taken (ISO 8601 with zone); default file mtime or now."),
     host: str = typer.Option("", help="Host for series without a Hostname label."),
+    accept: list[str] = AcceptOption, actor: str = ActorOption,
 ) -> None:
     """Load one dcgm-exporter scrape as GPU samples (one per GPU or MIG instance)."""
-    from ingest.sources.dcgm import DcgmSource
-
-    src = DcgmSource(source, at=parse_at(at), host_default=host)
-    _report(load(context.engine(), src.collect(), source="dcgm", target=src.describe()), "dcgm")
+    src = DcgmSource(source, at=parse_at(at), host_default=host, accept=accepted_fields(accept))
+    _report(load_source(src, "dcgm", where=source, actor=actor), "dcgm")
 
 
 def ingest_vllm(
     source: str = typer.Argument(..., help="vLLM URL (http://host:8000/metrics) or a saved scrape file."),
     at: str | None = typer.Option(None, help="When the scrape was taken (ISO 8601 with zone); default file mtime or now."),
     endpoint: str | None = typer.Option(None, help="Endpoint name to record (default: the URL or file)."),
+    accept: list[str] = AcceptOption, actor: str = ActorOption,
 ) -> None:
     """Load one vLLM /metrics scrape as inference samples (one per model and engine)."""
-    from ingest.sources.vllm import VllmSource
-
-    src = VllmSource(source, at=parse_at(at), endpoint=endpoint)
-    _report(load(context.engine(), src.collect(), source="vllm", target=src.describe()), "vllm")
+    src = VllmSource(source, at=parse_at(at), endpoint=endpoint, accept=accepted_fields(accept))
+    _report(load_source(src, "vllm", where=source, actor=actor), "vllm")
 
 
 def ingest_nvidia_smi(
     file: Path = typer.Argument(..., help="CSV from nvidia-smi --query-gpu=... --format=csv."),
     tz: str = typer.Option(..., help="IANA zone of the file's timestamps, e.g. Europe/Berlin or UTC."),
-    host: str = typer.Option("", help="Host the log came from."),
+    host: str = typer.Option("", help="Host the log came from (required when the log has no uuid column)."),
+    accept: list[str] = AcceptOption, actor: str = ActorOption,
 ) -> None:
     """Load an nvidia-smi CSV log as GPU samples (timestamps read in --tz)."""
-    from ingest.sources.nvidia_smi import NvidiaSmiCsvSource
-
-    src = NvidiaSmiCsvSource(file, tz=tz, host=host)
-    _report(load(context.engine(), src.collect(), source="nvidia-smi", target=src.describe()), "nvidia-smi")
+    src = NvidiaSmiCsvSource(file, tz=tz, host=host, accept=accepted_fields(accept))
+    _report(load_source(src, "nvidia-smi", where=str(file), actor=actor), "nvidia-smi")
 
 
 def ingest_prometheus(
@@ -141,13 +172,13 @@ def ingest_prometheus(
     since: str | None = typer.Option(None, help="First UTC day (YYYY-MM-DD); default 30 days back."),
     until: str | None = typer.Option(None, help="Last UTC day, included; default today."),
     step: int = typer.Option(3600, hidden=True, min=1, help="Seconds per point (tests use a few seconds)."),
+    accept: list[str] = AcceptOption, actor: str = ActorOption,
 ) -> None:
     """Pull hourly dcgm-exporter aggregates of a fleet into the GPU hourly rollup (no raw samples)."""
-    from ingest.sources.prometheus_fleet import PrometheusFleetSource
-
     start, end = day_window(since, until)
-    src = PrometheusFleetSource(url, start=start, end=min(end, clock.now()), step_s=step)
-    _report(load(context.engine(), src.collect(), source="prometheus", target=src.describe()), "prometheus")
+    src = PrometheusFleetSource(url, start=start, end=min(end, clock.now()), step_s=step,
+                                accept=accepted_fields(accept))
+    _report(load_source(src, "prometheus", where=url, actor=actor), "prometheus")
 
 
 def prune(
@@ -155,8 +186,6 @@ def prune(
                                     "(default HYBRIDCOST_RAW_RETENTION_DAYS, 30)."),
 ) -> None:
     """Drop raw GPU sample partitions older than the retention; hourly rollups are kept."""
-    from models import rollups
-
     keep = days or context.settings().raw_retention_days
     cutoff = datetime.combine(clock.today() - timedelta(days=keep), time(), UTC)
     with context.engine().begin() as conn:
@@ -171,14 +200,13 @@ def fleet(
     as_json: bool = typer.Option(False, "--json", help="A JSON array, one object per GPU."),
     breakeven_util: float = typer.Option(30.0, help="below_breakeven when mean utilisation (%) is under this."),
 ) -> None:
-    """Per GPU: utilisation p50/p95, power, busy and idle GPU-hours, idle cost and signals."""
-    from models.queries.fleet import SignalThresholds, fleet_gpus, fleet_summary
-
+    """Per GPU: utilisation p50/p95, power, busy and idle GPU-hours, idle cost and signals; plans beside them."""
     start, end = day_window(since, until)
     thresholds = SignalThresholds(breakeven_util_pct=breakeven_util)
     with context.engine().connect() as conn:
         df = fleet_gpus(conn, start, end, thresholds)
         pools = fleet_summary(conn, start, end, thresholds).to_dicts() if not as_json else []
+        plans = fleet_plan_rows(fleet_plans(conn, start, end, now=clock.now())) if not as_json else None
     keys = ["gpu_uuid", "mig_instance", "host", "model", "utilization_p50", "utilization_p95", "power_mean_watts",
             "busy_hours", "idle_hours", "idle_cost_usd", "cost_profile", "signals"]
     rows = df.select(keys).to_dicts()
@@ -199,6 +227,12 @@ def fleet(
         typer.echo(f"pool {p['host']:<15} {p['gpus']} GPUs p50 {_pct(p['utilization_p50'])} "
                    f"p95 {_pct(p['utilization_p95'])} busy {p['busy_hours']:.1f} h idle {p['idle_hours']:.1f} h "
                    f"idle cost {cost}")
+    for r in plans.iter_rows(named=True):
+        measured = ("" if r["measured_output_tokens_per_s"] is None else
+                    f"; measured {r['measured_output_tokens_per_s']:,.0f} output tok/s per server vs "
+                    f"{r['assumed_output_tokens_per_s']:,.0f} assumed ({r['gap']:.1f}x"
+                    f"{', flagged' if r['flagged'] else ''})")
+        typer.echo(f"plan {r['workload']}: {r['candidate']}, {r['servers']} server(s) now{measured}; {r['advice']}")
 
 
 def _pct(value: float | None) -> str:
@@ -211,7 +245,6 @@ _registered = False
 def register(app: typer.Typer) -> None:
     """Add the GPU commands to the CLI (ingest/collect groups are shared via ingest_group)."""
     global _registered
-    from app.cli import db
 
     attach(app)
     if _registered:

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import typer
 
-from app.cli import context
+from app.cli import context, ledger_period
 from app.cli.dates import SinceOption, UntilOption, parse_day, utc_window
 from app.cli.errors import UserError
 from app.cli.output import echo_json_rows, echo_table
@@ -143,17 +143,21 @@ def ledger_gpu(since: str = SinceOption, until: str = UntilOption,
     start, end = utc_window(since, until)
     with context.engine().begin() as conn:
         frame = gpu.pool_lines(conn, since=start.date(), until=end.date())
+        comparison = gpu.comparison_profiles(conn)
         if write:
             gpu.write_pool_lines(conn, since=start.date(), until=end.date())
     if json_output:
         echo_json_rows(frame.to_dicts())
         return
     if frame.is_empty():
-        typer.echo("no GPU cost profiles in this period (`gpu_cost_profiles`)", err=True)
-        return
-    summary = frame.group_by("profile", "workload").agg(
-        pl.col("gpu_hours").sum(), pl.col("cost_usd").sum()).sort("profile", "workload")
-    echo_table(summary, {"cost_usd": usd})
+        typer.echo("no billed GPU pools in this period (`gpu_cost_profiles` matching a reporting host)", err=True)
+    else:
+        summary = frame.group_by("profile", "workload").agg(
+            pl.col("gpu_hours").sum(), pl.col("cost_usd").sum()).sort("profile", "workload")
+        echo_table(summary, {"cost_usd": usd})
+        typer.echo(f"total: {usd(sum(frame['cost_usd'].to_list()))} USD", err=True)
+    if comparison:
+        typer.echo(f"comparison only, not billed (no reporting host matches): {', '.join(comparison)}", err=True)
 
 
 @ledger_app.command("self-hosted")
@@ -173,8 +177,6 @@ def ledger_self_hosted(since: str = SinceOption, until: str = UntilOption,
 
 def register(app: typer.Typer) -> None:
     """Add the fx, ledger, period and audit commands."""
-    from app.cli import ledger_period
-
     app.add_typer(fx_app, name="fx")
     app.add_typer(ledger_app, name="ledger")
     ledger_period.register(app)

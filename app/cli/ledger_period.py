@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 
 import typer
 
 from app.cli import context
-from app.cli.dates import SinceOption, UntilOption
+from app.cli.dates import SinceOption, UntilOption, utc_window
 from app.cli.output import echo_json_rows, echo_table
+from app.reports.csv_writer import write_rows
 from app.ui.format import usd
 from models.audit import audit_log
 from models.ledger import periods
@@ -63,18 +63,13 @@ def audit(since: str = SinceOption, until: str = UntilOption,
           csv_output: bool = typer.Option(False, "--csv", help="CSV on stdout (an export)."),
           ) -> None:
     """Who changed prices, rules, budgets, GPU profiles, rates and periods, when, before and after."""
-    from app.cli.dates import utc_window
-
     start, end = utc_window(since, until, default_days=3650) if (since or until) else (None, None)
     with context.engine().connect() as conn:
         frame = audit_log(conn, since=start, until=end, entity=entity)
     if json_output:
         echo_json_rows(frame.to_dicts())
     elif csv_output:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(frame.columns)
-        for row in frame.iter_rows():
-            writer.writerow(["" if v is None else (v.isoformat() if hasattr(v, "isoformat") else v) for v in row])
+        write_rows(sys.stdout, frame.columns, frame.iter_rows())  # an actor '@SUM(1+1)' stays text
     elif frame.is_empty():
         typer.echo("no audit entries in this period", err=True)
     else:

@@ -12,7 +12,23 @@ import typer
 from sqlalchemy.exc import DBAPIError
 from typer.core import TyperGroup
 
-from app.cli import db, demo, doctor, serve
+from app.cli import (
+    db,
+    demo,
+    discipline,
+    doctor,
+    gpu,
+    gpu_profile,
+    ingest,
+    ledger,
+    ops,
+    plan,
+    prices,
+    reports,
+    serve,
+    simulate,
+    spend,
+)
 from app.cli.errors import USER_ERROR_EXIT, user_error_types
 from models import clock
 
@@ -28,7 +44,8 @@ class HybridcostGroup(TyperGroup):
             return super().invoke(ctx)
         except user_error_types() as exc:
             click.echo(f"error: {exc}", err=True)
-            ctx.exit(USER_ERROR_EXIT)
+            # A load the database failed (gone, full) exits 3 like any database error; bad input exits 2.
+            ctx.exit(getattr(exc, "exit_code", USER_ERROR_EXIT))
         except DBAPIError as exc:
             # A database that went away (or refuses us) is reported in one line; details at DEBUG.
             logging.getLogger("hybridcost").debug("database error", exc_info=True)
@@ -69,23 +86,8 @@ app.command()(serve.serve)
 app.command()(doctor.doctor)
 
 
-def _register_optional() -> None:
-    """Commands of areas that register themselves (economics, ingest, reports, ...)."""
-    import importlib
-
-    for module_name in ("app.cli.simulate", "app.cli.ingest", "app.cli.prices", "app.cli.spend",
-                        "app.cli.gpu", "app.cli.reports", "app.cli.discipline", "app.cli.ops", "app.cli.ledger",
-                        "app.cli.gpu_profile"):
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        module.register(app)
-
-
-_register_optional()
+for _area in (simulate, ingest, prices, spend, gpu, reports, discipline, ops, ledger, plan, gpu_profile):
+    _area.register(app)
 
 
 def main() -> None:

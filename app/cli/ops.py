@@ -7,6 +7,8 @@ import time
 import typer
 
 from app.cli import context
+from app.exporter import serve
+from models.infra.database import reader_engine, writer_engine
 
 
 def exporter(
@@ -14,11 +16,9 @@ def exporter(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0 inside a container network)."),
 ) -> None:
     """Serve Prometheus metrics read from the database at each scrape (spend rate, budget burn, GPUs)."""
-    from app.exporter import serve
-    from models.infra.database import reader_engine
-
     settings = context.settings()
-    server, _thread = serve(reader_engine(settings), host, port, settings.exporter_cache_seconds)
+    server, _thread = serve(reader_engine(settings), host, port, settings.exporter_cache_seconds,
+                            writer=writer_engine(settings), refresh_seconds=settings.exporter_refresh_seconds)
     typer.echo(f"hybridcost exporter: http://{host}:{port}/metrics", err=True)
     try:
         while True:

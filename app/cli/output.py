@@ -9,6 +9,8 @@ from decimal import Decimal
 import polars as pl
 import typer
 
+from models.names import shown
+
 
 def _jsonable(value):
     if isinstance(value, Decimal):
@@ -27,7 +29,8 @@ def echo_table(frame: pl.DataFrame, formats: dict[str, callable] | None = None) 
     """Print a frame as an aligned text table, formatting the named columns."""
     formats = formats or {}
     header = frame.columns
-    body = [[formats.get(c, str)(row[c]) if row[c] is not None else "—" for c in header]
+    # Names are shown with their invisible characters written out (<U+202E>), never reordering the line.
+    body = [[shown(formats.get(c, str)(row[c])) if row[c] is not None else "—" for c in header]
             for row in frame.iter_rows(named=True)]
     widths = [max([len(h)] + [len(r[i]) for r in body]) for i, h in enumerate(header)]
     typer.echo("  ".join(h.ljust(w) for h, w in zip(header, widths)))

@@ -12,11 +12,16 @@ import typer
 from app.cli import context
 from app.cli.dates import parse_day
 from app.cli.errors import UserError
+from app.cli.loading import AcceptOption, ActorOption, accepted_fields
 from app.cli.output import echo_json_rows, echo_table
 from app.ui.format import usd
 from ingest.loader import load
 from ingest.records import Price
+from ingest.sources.litellm_prices import LiteLLMPriceSource
 from models import clock
+from models.audit import record_accepted
+from models.bounds import Guard
+from models.ledger.periods import record_restatements
 from models.prices import apply_pending, catalog, mark_retroactive, price_images, record_price_edits
 from models.queries.spend import spend_by
 
@@ -27,10 +32,7 @@ def _today() -> date:
     return clock.today()
 
 
-ActorOption = typer.Option(None, "--actor", help="Who makes the change (default: HYBRIDCOST_ACTOR or the OS user).")
-
-
-def _stage_and_load(prices: list[Price], target: str, actor: str | None = None) -> None:
+def _stage_and_load(prices: list[Price], target: str, actor: str | None = None, guard: Guard | None = None) -> None:
     engine = context.engine()
     with engine.connect() as conn:
         staged = mark_retroactive(conn, prices, today=_today())
@@ -38,6 +40,8 @@ def _stage_and_load(prices: list[Price], target: str, actor: str | None = None) 
     result = load(engine, staged, source="prices", target=target)
     with engine.begin() as conn:
         record_price_edits(conn, before, actor=actor)
+        if guard is not None:
+            record_accepted(conn, actor, run_id=result.run_id, target=target, accepted=guard.accepted)
     pending = sum(p.pending for p in staged)
     typer.echo(f"{result.rows_written} price rows written ({pending} retroactive change(s) pending: "
                "review with `hybridcost prices reprice --since DATE --dry-run`)", err=True)
@@ -47,28 +51,28 @@ def _stage_and_load(prices: list[Price], target: str, actor: str | None = None) 
 def import_litellm(
     file: Path = typer.Argument(..., help="LiteLLM's model_prices_and_context_window.json (USD per token)."),
     effective_from: str = typer.Option(None, "--effective-from", help="UTC day the prices take effect; default today."),
+    accept: list[str] = AcceptOption,
     actor: str = ActorOption,
 ) -> None:
     """Import LiteLLM's price map, converting USD per token to USD per million tokens."""
-    from ingest.sources.litellm_prices import LiteLLMPriceSource
-
     if not file.is_file():
         raise UserError(f"{file}: no such file")
     day = parse_day(effective_from, "--effective-from") or _today()
-    source = LiteLLMPriceSource(file, day)
-    _stage_and_load(list(source.collect()), source.describe(), actor)
+    source = LiteLLMPriceSource(file, day, accept=accepted_fields(accept))
+    prices = list(source.collect())
+    _stage_and_load(prices, source.describe(), actor, source.guard)
 
 
-def _money(value: str | None, option: str) -> Decimal | None:
+def _money(value: str | None, option: str, guard: Guard) -> Decimal | None:
     if value is None:
         return None
     try:
-        number = Decimal(value)
+        number = Decimal(value.strip())
     except InvalidOperation:
         raise UserError(f"{option} {value!r} is not a number (USD per million tokens)") from None
-    if number < 0 or not number.is_finite():
+    if not number.is_finite() or number < 0:
         raise UserError(f"{option} must be zero or more (USD per million tokens), not {value}")
-    return number
+    return guard.check("usd_per_mtok", number, field=option)
 
 
 @app.command("set")
@@ -78,23 +82,28 @@ def set_price(
     input_per_mtok: str = typer.Option(..., "--input", help="USD per million uncached input tokens."),
     output_per_mtok: str = typer.Option(..., "--output", help="USD per million output tokens (reasoning included)."),
     cached_per_mtok: str = typer.Option(None, "--cached-input", help="USD per million cached input tokens."),
-    cache_write_per_mtok: str = typer.Option(None, "--cache-write", help="USD per million cache-write tokens."),
+    cache_write_per_mtok: str = typer.Option(None, "--cache-write", help="USD per million 5-minute cache-write tokens."),
+    cache_write_1h_per_mtok: str = typer.Option(None, "--cache-write-1h",
+                                                help="USD per million 1-hour cache-write tokens (default: 2x input)."),
     batch_input_per_mtok: str = typer.Option(None, "--batch-input", help="USD per million batch input tokens."),
     batch_output_per_mtok: str = typer.Option(None, "--batch-output", help="USD per million batch output tokens."),
     effective_from: str = typer.Option(None, "--effective-from", help="UTC day it takes effect; default today."),
     note: str = typer.Option("", "--note", help="Why (a negotiated discount, say)."),
+    accept: list[str] = AcceptOption,
     actor: str = ActorOption,
 ) -> None:
     """Add or override a price (a negotiated discount, say); a retroactive one waits for reprice."""
+    guard = Guard(f"prices set {provider} {model}", accepted_fields(accept))
     price = Price(provider=provider, model=model, effective_from=parse_day(effective_from, "--effective-from") or _today(),
-                  input_usd_per_mtok=_money(input_per_mtok, "--input"),
-                  output_usd_per_mtok=_money(output_per_mtok, "--output"),
-                  cached_input_usd_per_mtok=_money(cached_per_mtok, "--cached-input"),
-                  cache_write_usd_per_mtok=_money(cache_write_per_mtok, "--cache-write"),
-                  batch_input_usd_per_mtok=_money(batch_input_per_mtok, "--batch-input"),
-                  batch_output_usd_per_mtok=_money(batch_output_per_mtok, "--batch-output"),
+                  input_usd_per_mtok=_money(input_per_mtok, "--input", guard),
+                  output_usd_per_mtok=_money(output_per_mtok, "--output", guard),
+                  cached_input_usd_per_mtok=_money(cached_per_mtok, "--cached-input", guard),
+                  cache_write_usd_per_mtok=_money(cache_write_per_mtok, "--cache-write", guard),
+                  cache_write_1h_usd_per_mtok=_money(cache_write_1h_per_mtok, "--cache-write-1h", guard),
+                  batch_input_usd_per_mtok=_money(batch_input_per_mtok, "--batch-input", guard),
+                  batch_output_usd_per_mtok=_money(batch_output_per_mtok, "--batch-output", guard),
                   source="override" + (f": {note}" if note else ""))
-    _stage_and_load([price], f"prices set {provider} {model}", actor)
+    _stage_and_load([price], f"prices set {provider} {model}", actor, guard)
 
 
 @app.command("list")
@@ -144,7 +153,6 @@ def reprice(
         return
     with engine.begin() as conn:
         applied, left = apply_pending(conn, since=day, actor=actor)
-        from models.ledger.periods import record_restatements
 
         record_restatements(conn, run_id=None, reason=f"reprice since {day}")
     typer.echo(f"applied {applied} pending price(s); {left} still pending (effective before {day})", err=True)

@@ -10,6 +10,11 @@ import typer
 from app.cli import context
 from app.cli.dates import SinceOption, UntilOption, utc_window
 from app.cli.errors import UserError, fail
+from app.reports.focus import write_focus_csv
+from app.reports.mail import SmtpSettings, send_report
+from app.reports.summary import headlines
+from app.reports.weekly import parse_formats, write_weekly
+from models.reports.data import ReportInputError
 
 report_app = typer.Typer(help="Reports to read and forward: the weekly report (HTML, PDF, XLSX).",
                          no_args_is_help=True)
@@ -30,9 +35,6 @@ def weekly(
 
     The default is the last complete ISO week; a week in progress is refused unless --partial.
     """
-    from app.reports.weekly import parse_formats, write_weekly
-    from models.reports.data import ReportInputError
-
     try:
         formats = parse_formats(format)
         outcome = write_weekly(context.engine(), week=week, out=out, formats=formats, static_charts=static_charts,
@@ -48,9 +50,6 @@ def weekly(
 
 
 def _email(outcome) -> None:
-    from app.reports.mail import SmtpSettings, send_report
-    from app.reports.summary import headlines
-
     files = [outcome.written[f] for f in ("pdf", "xlsx") if f in outcome.written]
     if not files:
         raise fail("nothing to e-mail: neither the PDF nor the XLSX was written", code=1)
@@ -72,8 +71,6 @@ def focus(
     until: str = UntilOption,
 ) -> None:
     """Token spend as FOCUS 1.2 CSV rows with token counts (input, cached input, output)."""
-    from app.reports.focus import write_focus_csv
-
     try:
         start, end = utc_window(since, until)
     except UserError as exc:

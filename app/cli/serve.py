@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from app.cli import context
+from app.cli.demo import load_with_progress
 from app.cli.errors import fail
 from models.infra import migrate
 from models.infra.database import database_url
@@ -23,13 +24,18 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 def streamlit_command(host: str, port: int, secrets_file: Path | None = None) -> list[str]:
     """The command line that serves the app; usage statistics are always off.
 
-    Uploads are capped at 50 MB (server.maxUploadSize) and parsed by the CLI's validating loaders.
+    `app.server` imports the heavy modules before Streamlit accepts a session (a cold start
+    with many sessions at once never sees a half-imported pandas). Uploads are capped at
+    50 MB (server.maxUploadSize) and parsed by the CLI's validating loaders.
+    runner.postScriptGC is off: Streamlit's full garbage collection after every script run was a
+    fixed ~150 ms of each warm rerun, and memory stays flat without it (docs/benchmarks.md).
     """
     command = [
-        sys.executable, "-m", "streamlit", "run", str(ENTRY_POINT),
+        sys.executable, "-m", "app.server", "run", str(ENTRY_POINT),
         "--server.address", host, "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
         "--server.maxUploadSize", "50", "--theme.base", "light", "--client.toolbarMode", "viewer",
+        "--runner.postScriptGC", "false",
     ]
     if secrets_file is not None:
         command += ["--secrets.files", str(secrets_file)]
@@ -137,8 +143,6 @@ def up(
     url = database_url(settings)
     migrate.upgrade(url)
     if settings.uses_embedded and not no_demo and _database_is_empty():
-        from app.cli.demo import load_with_progress
-
         load_with_progress()
     elif not settings.uses_embedded:
         typer.echo("DATABASE_URL is set: demo data is only loaded into the embedded database", err=True)

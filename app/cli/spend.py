@@ -13,6 +13,7 @@ from app.cli.errors import UserError
 from app.cli.output import echo_json_rows, echo_table
 from app.ui.format import tokens, usd
 from models.ledger import fx, periods
+from models.queries import charges
 from models.queries.spend import DIMENSIONS, allocated_daily, summarise
 
 JSON_KEYS = ("group", "by", "cost_usd", "cost_basis", "input_tokens", "cached_input_tokens", "output_tokens",
@@ -47,6 +48,8 @@ def spend(
         converted, dropped = fx.convert_frame(conn, daily.select(
             "day", pl.col(DIMENSIONS[by]).cast(pl.String).alias("_group"), pl.col(shown).alias("cost")),
                                               ["cost"], from_currency="USD", to_currency=target)
+        apart = None if json_output else charges.describe(charges.non_token_charges(conn, since=start, until=end),
+                                                          charges.commitments_in(conn, since=start, until=end))
     frame = summarise(daily, DIMENSIONS[by])
     cost_of = {str(g): c for g, c in converted.group_by("_group").agg(pl.col("cost").sum()).iter_rows()}
     rows = [{"by": by, "currency": target, "cost": cost_of.get(row["group"], Decimal(0)),
@@ -62,6 +65,8 @@ def spend(
                    err=True)
     if frame.is_empty():
         typer.echo("no token spend in this period", err=True)
+        if apart:
+            typer.echo(f"{apart} (USD)", err=True)
         return
     money = (lambda v: f"{v:,.2f}") if target != "USD" else usd
     frame = frame.with_columns(pl.col("group").replace_strict(cost_of, default=Decimal(0),
@@ -70,6 +75,8 @@ def spend(
                             "unpriced_tokens", "unconverted_rows"),
                {"cost": money, "input_tokens": tokens, "output_tokens": tokens, "unpriced_tokens": tokens})
     typer.echo(f"total: {money(sum(row['cost'] for row in rows))} {target}", err=True)
+    if apart:
+        typer.echo(f"{apart} (USD)", err=True)
     if closed:
         # by model, account or day only the month total is restated (restated_by falls back to 'total')
         change = sum(restated.values(), Decimal(0))

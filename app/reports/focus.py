@@ -8,7 +8,6 @@ USD, and the last row takes the remainder: the sum of BilledCost equals `spend` 
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -17,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from app.reports.csv_writer import write_dicts
 from models.prices import applied_price_history
-
 from models.queries.spend import allocated_daily
 
 # Every FOCUS 1.2 column (x_ provider extensions left out), in the order of the 1.2-preview metadata.
@@ -127,7 +126,5 @@ def write_focus_csv(conn: Connection, path: Path, *, since: datetime, until: dat
     """Write the FOCUS CSV for the period; returns the number of rows written."""
     rows = focus_rows(conn, since=since, until=until)
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FOCUS_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        write_dicts(fh, FOCUS_COLUMNS, rows)  # formula-leading names (=HYPERLINK...) are written as text
     return len(rows)

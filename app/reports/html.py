@@ -10,11 +10,14 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 
+from app.charts.fleet import idle_cost_by_gpu
 from app.charts.report_charts import fleet_busy, week_over_week
 from app.charts.spend import spend_by_group, spend_over_time
+from app.charts.whatif import levers_waterfall
 from app.reports.summary import headlines
 from app.reports.tables import Table, report_tables
 from app.ui.format import pct, tokens, usd
+from models.names import shown
 from models.queries.spend import summarise
 from models.reports.data import WeeklyReport
 
@@ -63,7 +66,7 @@ def cell_text(value: Any, kind: str) -> str:
         return f"{value:%Y-%m-%d %H:%M} UTC"
     if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    return shown(str(value))  # a name's invisible characters written out, never reordering the page
 
 
 def _kind(table: Table, key: str, kind: str, row: dict[str, Any]) -> str:
@@ -120,21 +123,11 @@ def report_figures(rep: WeeklyReport) -> dict[str, list[go.Figure]]:
         "fleet": [fleet_busy(rep.fleet.hourly)] if rep.fleet.gpu_hours else [],
         "savings": [],
     }
-    try:
-        from app.charts.fleet import idle_cost_by_gpu
-
-        if rep.fleet.gpu_hours:
-            figures["fleet"].append(idle_cost_by_gpu(rep.fleet.by_host))
-    except ImportError:
-        pass
-    try:
-        from app.charts.whatif import levers_waterfall
-
-        if rep.levers is not None and rep.levers.height:
-            figures["savings"].append(levers_waterfall(levers_total(rep.levers),
-                                                       title="Levers over all workloads: from today's monthly cost"))
-    except ImportError:
-        pass
+    if rep.fleet.gpu_hours:
+        figures["fleet"].append(idle_cost_by_gpu(rep.fleet.by_host))
+    if rep.levers is not None and rep.levers.height:
+        figures["savings"].append(levers_waterfall(levers_total(rep.levers),
+                                                   title="Levers over all workloads: from today's monthly cost"))
     return figures
 
 
@@ -188,7 +181,7 @@ def render_html(rep: WeeklyReport, *, static_charts: bool = False) -> str:
     for key, heading in SECTIONS:
         parts.append(f"<section id='{key}'><h2>{html.escape(heading)}</h2>")
         if key == "summary":
-            parts.append(_kpis(rep) + "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in headlines(rep))
+            parts.append(_kpis(rep) + "<ul>" + "".join(f"<li>{html.escape(shown(s))}</li>" for s in headlines(rep))
                          + "</ul>")
         parts.extend(chart(f) for f in figures.get(key, []))
         section_tables = [t for t in tables if TABLE_SECTION[t.section] == key]

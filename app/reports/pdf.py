@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from playwright.sync_api import sync_playwright
+
 DEFAULT_BROWSER = "/usr/bin/chromium"
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -49,11 +51,6 @@ def print_pdf(html_file: Path, pdf_file: Path, *, timeout_s: float = 60) -> None
     """In this process: load the HTML, wait until every Plotly chart has drawn, print it to an A4 PDF."""
     if not browser_available():
         raise BrowserMissing(f"no Chromium at {browser_path()} (install chromium or set HYBRIDCOST_BROWSER_PATH)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        raise BrowserMissing("the playwright package is not installed (pip install playwright)") from None
-
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=browser_path(), args=BROWSER_ARGS, headless=True)
         try:

@@ -34,15 +34,21 @@ def headlines(rep: WeeklyReport) -> list[str]:
         for r in rep.recommendations.iter_rows(named=True):
             if r.get("crossed"):
                 lines.append(f"{r['workload']} crossed its breakeven: {r['action']}.")
-            elif (r.get("action") or "").startswith("keep on GPUs"):
-                lines.append(f"{r['workload']}: {r['action']}; the same traffic on tokens alone would cost "
-                             f"{usd(r['api_usd_month'], cents=False)} a month instead of "
-                             f"{usd(r['hybrid_usd_month'], cents=False)}.")
-            elif r.get("action") not in (None, "stay on tokens", "not assessed"):
+            elif (r.get("action") or "").startswith("keep"):
+                lines.append(f"{r['workload']}: {r['action']} on {r['option']}; the same traffic on tokens alone "
+                             f"would cost {usd(r['api_usd_month'], cents=False)} a month "
+                             f"({usd(r['api_billed_usd_month'], cents=False)} API bill + "
+                             f"{usd(r['local_priced_usd_month'], cents=False)} for the tokens served locally) "
+                             f"instead of {usd(r['hybrid_usd_month'], cents=False)}.")
+            elif r.get("hybrid_usd_month") is not None and r.get("replicas"):
                 saving = usd(r["api_usd_month"] - r["hybrid_usd_month"], cents=False)
-                lines.append(f"{r['workload']}: {r['action']} (saves {saving} per month against tokens only).")
+                lines.append(f"{r['workload']}: {r['action']} on {r['option']} "
+                             f"(saves {saving} per month against tokens only).")
             elif (r.get("move_date") or "")[:1].isdigit():
-                lines.append(f"{r['workload']}: stay on tokens for now; the first replica pays from {r['move_date']}.")
+                lines.append(f"{r['workload']}: stay on tokens for now; against {r['option']} the first replica "
+                             f"pays from {r['move_date']}.")
+            if r.get("measured") and "Use the measured figure" in r["measured"]:
+                lines.append(f"{r['workload']}: {r['measured']}")
     fleet = rep.fleet
     if fleet.gpu_hours:
         idle = f", idle cost {usd(fleet.idle_cost_usd)}" if fleet.idle_cost_usd is not None else ""

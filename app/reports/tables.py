@@ -97,14 +97,18 @@ def economics_tables(rep: WeeklyReport) -> list[Table]:
     """Recommendations per workload and lever savings, where the economics produced them."""
     out = []
     if rep.recommendations is not None:
-        out.append(Table("Recommendation per workload", "Recommendations", "Recommendations", [
-            ("Workload", "workload", "text"), ("Action", "action", "text"),
+        out.append(Table("Recommendation per workload (the four weeks to the report's end)", "Recommendations",
+                         "Recommendations", [
+            ("Workload", "workload", "text"), ("Action", "action", "text"), ("Candidate", "option", "text"),
             ("Tokens per month", "monthly_tokens", "int"), ("Served on own GPUs", "local_share", "pct"),
             ("Breakeven tokens per month", "breakeven_monthly_tokens", "int"),
-            ("API cost per month (USD)", "api_usd_month", "usd"),
-            ("Hybrid cost per month (USD)", "hybrid_usd_month", "usd"),
+            ("On tokens alone per month (USD)", "api_usd_month", "usd"),
+            ("of which API bill (USD)", "api_billed_usd_month", "usd"),
+            ("of which local tokens priced as the API model (USD)", "local_priced_usd_month", "usd"),
+            ("Best plan per month (USD)", "hybrid_usd_month", "usd"),
             ("Replicas to own", "replicas", "int"), ("First replica pays", "move_date", "text"),
-            ("Why", "reason", "text")], _rows(rep.recommendations)))
+            ("Why", "reason", "text"), ("Measured beside assumed throughput", "measured", "text")],
+            _rows(rep.recommendations)))
     if rep.levers is not None:
         out.append(Table("Savings available per lever", "Savings", "Savings", [
             ("Workload", "workload", "text"), ("Lever", "lever", "text"), ("Status", "status", "text"),

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from app.reports.html import render_html
+from app.reports.pdf import html_to_pdf
+from app.reports.xlsx import write_xlsx
 from models import clock
 from models.reports.data import ReportInputError, WeeklyReport, data_bounds, parse_week, week_of, weekly_report
 
@@ -58,10 +61,6 @@ def file_stem(rep: WeeklyReport) -> str:
 def write_weekly(engine: Engine, *, week: str | None, out: Path, formats: list[str],
                  now: datetime | None = None, static_charts: bool = False, partial: bool = False) -> Outcome:
     """Assemble the report for `week` and write each format into `out` (a week in progress only with `partial`)."""
-    from app.reports.html import render_html
-    from app.reports.pdf import html_to_pdf
-    from app.reports.xlsx import write_xlsx
-
     target = parse_week(week, now=now)
     prepare_out_dir(out)
     with engine.connect() as conn:

@@ -11,8 +11,10 @@ from openpyxl import Workbook
 from openpyxl.cell import Cell
 from openpyxl.utils import get_column_letter
 
+from app.reports.csv_writer import FORMULA_TRIGGERS
 from app.reports.summary import headlines
 from app.reports.tables import Table, report_tables
+from models.names import shown
 from models.reports.data import WeeklyReport
 
 MONEY_FORMAT = '"$"#,##0.00'
@@ -20,11 +22,11 @@ PCT_FORMAT = "0.0%"
 INT_FORMAT = "#,##0"
 FLOAT_FORMAT = "#,##0.0"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
-FORMULA_TRIGGERS = ("=", "+", "-", "@")
 
 
 def set_text(cell: Cell, text: str) -> None:
-    """Store text as text: a value starting with = + - @ gets Excel's quote prefix and never becomes a formula."""
+    """Store text as text, names shown escaped: a value starting with = + - @ tab or CR is never a formula."""
+    text = shown(text)
     cell.value = text
     if text.startswith(FORMULA_TRIGGERS):
         cell.data_type = "s"

@@ -8,15 +8,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import polars as pl
-import streamlit as st
 
-from app.ui.data import TTL_SECONDS, engine
+from app.ui.data import GPU, TOKENS, engine, keyed_to
 from models.anomalies import AnomalyRule, spend_anomalies
 from models.infra.settings import get_settings
 from models.queries.gpu_showback import gpu_cost_daily
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@keyed_to(GPU, spinner="Sharing GPU cost by measured use…")
 def gpu_lines(since: datetime, until: datetime, now_hour: datetime) -> pl.DataFrame:
     """GPU cost per day, pool, workload and team (idle its own line), up to `now_hour` (models.queries.gpu_showback)."""
     with engine().connect() as conn:
@@ -29,7 +28,7 @@ def anomaly_rule() -> AnomalyRule:
     return AnomalyRule(threshold=settings.anomaly_threshold, min_usd=settings.anomaly_min_usd)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@keyed_to(TOKENS, spinner="Checking daily spend against its baseline…")
 def anomalies(since: datetime, until: datetime, today: date, threshold: float, min_usd: float) -> pl.DataFrame:
     """Anomalous complete days in the range per workload and team (models.anomalies)."""
     with engine().connect() as conn:

@@ -1,146 +1,82 @@
-"""Cached economics for the pages: a workload's demand turned into contract inputs and results.
+"""Cached wrappers of the planning path for the pages: they lay out what `models.planning` computed.
 
-The engine lives in `models.economics` (pure functions); this module only wires database
-frames into it and caches the answers. Pages check `available()` so they work before the
-economics package is installed.
+Nothing here re-derives a figure: `plan` is `models.planning.plan_workload` for the page's date
+range and the current hour (passed in, never read inside a cached function), and the curve,
+payback, levers and What-if results are computed on the same hours, prices and candidate.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import json
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 import polars as pl
-import streamlit as st
 
 from app.ui import data
+from models.economics.buy_vs_rent import buy_vs_rent as payback_of
+from models.economics.contract import (
+    ApiPricing,
+    Demand,
+    GpuOption,
+    OutOfRangeError,
+    api_cost_per_hour,
+    prepare,
+    simulate,
+)
+from models.economics.curves import curve_from_prepared, default_max_multiplier
+from models.economics.levers import levers_waterfall
+from models.planning import PlanFigures, plan_workload
+from models.planning.fleet import fleet_plan_rows, fleet_plans
+from models.planning.plans import Plan, clear_plan, set_plan
 
-DEFAULT_GPU = {"gpu_type": "H100", "model": "Llama 3.1 8B FP8", "tp": 1, "pricing": "rent"}
-
-
-def available() -> bool:
-    """True when the economics engine (models.economics.contract) can be imported."""
-    return importlib.util.find_spec("models.economics.contract") is not None
-
-
-def demand_table(workload: str, since: datetime, until: datetime) -> pl.DataFrame:
-    """The workload's hourly demand: every hour of the range, trimmed to the hours with data."""
-    from models.queries.workload_view import demand_frame, trim_to_data
-
-    return trim_to_data(demand_frame(data.workload_hourly(workload, since, until), since=since, until=until))
-
-
-def to_demand(frame: pl.DataFrame):
-    """A contract Demand from a demand table."""
-    from models.economics.contract import Demand
-
-    return Demand.from_arrays(frame["input_tokens"].to_numpy(), frame["cached_input_tokens"].to_numpy(),
-                              frame["output_tokens"].to_numpy(), hour=frame["hour"].to_numpy())
+MAX_CURVE_REACH = 6.0  # the curve runs at most to 6x today's volume, so one wild forecast cannot flatten it
 
 
-def default_gpu_fields(pricing: str = "rent", gpu_type: str = "H100", model: str = "Llama 3.1 8B FP8",
-                       tp: int = 1) -> dict[str, Any]:
-    """The catalog's GPU option as a plain dict (the inputs a page may override)."""
-    from models.economics.catalog import gpu_option_from_catalog
-
-    return gpu_option_from_catalog(gpu_type, model, tp, pricing).model_dump()
+# What the planning path reads: a write to any of these makes a cached plan stale.
+PLANNING = data.TOKENS + data.GPU + ("workload_plans",)
 
 
-def api_fields(workload: str, since: datetime, until: datetime) -> dict[str, Any] | None:
-    """ApiPricing inputs from the price of the workload's main API model; None when it has none."""
-    price = data.workload_api_price(workload, since, until)
-    if price is None:
-        return None
-    return {"input_per_mtok": price["input_per_mtok"], "cached_input_per_mtok": price["cached_input_per_mtok"],
-            "output_per_mtok": price["output_per_mtok"], "batch_discount": 0.5, "batch_share": 0.0,
-            "model": f"{price['provider']}/{price['model']}"}
-
-
-def _api(fields: dict[str, Any]):
-    from models.economics.contract import ApiPricing
-
-    return ApiPricing(**{k: v for k, v in fields.items() if k != "model"})
-
-
-def _gpu(fields: dict[str, Any]):
-    from models.economics.contract import GpuOption
-
-    return GpuOption(**fields)
-
-
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
-def simulate(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any]) -> dict[str, Any]:
-    """The contract's outputs (ECONOMICS.md) for a demand table, API prices and a GPU option."""
-    from models.economics.contract import simulate as run
-
-    result = run(to_demand(demand), _api(api), _gpu(gpu))
-    return {**result.as_contract_dict(), "replica_gpus": int(gpu.get("replica_gpus", 1))}
-
-
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
-def curve(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any],
-          reach_monthly_tokens: float | None = None) -> pl.DataFrame:
-    """Monthly cost of API only, GPU only and the best hybrid against monthly tokens.
-
-    The curve runs to the engine's default end, or further to `reach_monthly_tokens` (a forecast's
-    upper end, say), capped at 6x today's volume so one wild forecast cannot flatten the chart.
-    """
-    from models.economics.contract import prepare
-    from models.economics.curves import breakeven_curve, default_max_multiplier
-
-    d, a, g = to_demand(demand), _api(api), _gpu(gpu)
-    k_max = default_max_multiplier(prepare(d, a, g))
-    today = float(demand["input_tokens"].sum() + demand["output_tokens"].sum()) * 730 / max(demand.height, 1)
-    if reach_monthly_tokens and today > 0:
-        k_max = max(k_max, min(6.0, 1.1 * reach_monthly_tokens / today))
-    return breakeven_curve(d, a, g, max_multiplier=k_max)
-
-
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
-def move_dates(weekly: pl.DataFrame, demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any]):
-    """Forecast of monthly tokens and the weeks when one replica / a full move pays (None if under 2 weeks)."""
-    from models.economics.forecast import move_dates as run
-
-    history = weekly.select("week_start", "tokens").filter(pl.col("tokens") > 0)
-    if history.height < 2:
-        return None
-    return run(history, to_demand(demand), _api(api), _gpu(gpu))
-
-
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
-def buy_vs_rent(demand: pl.DataFrame, api: dict[str, Any], buy: dict[str, Any], rent: dict[str, Any]) -> dict:
-    """Payback of buying vs tokens and vs renting (or 'insufficient history')."""
-    from models.economics.buy_vs_rent import buy_vs_rent as run
-
-    return run(to_demand(demand), _api(api), _gpu(buy), _gpu(rent)).as_dict()
-
-
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
-def levers(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any], shares: dict[str, float | None]
-           ) -> pl.DataFrame:
-    """The cost waterfall (cache, batch, route, move) as a frame in USD per month."""
-    from models.economics.levers import levers_waterfall
-
-    return levers_waterfall(to_demand(demand), _api(api), _gpu(gpu), **shares).frame()
-
-
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
-def workload_result(workload: str, since: datetime, until: datetime) -> dict[str, Any] | None:
-    """The figures `hybridcost simulate --workload` and the weekly report give (per-hour API cost)."""
-    from models.queries.workload_demand import NotHourlyError
-    from models.queries.workload_economics import workload_economics
-
+@data.keyed_to(PLANNING, spinner="Planning: demand, prices and the candidate…")
+def plan(workload: str, since: datetime, until: datetime, now: datetime) -> PlanFigures:
+    """The planning path's figures for one workload over the page's range (as `simulate --workload`)."""
     with data.engine().connect() as conn:
-        try:
-            found = workload_economics(conn, workload, since, until)
-        except NotHourlyError as exc:
-            return {"error": str(exc)}
-    if found is None:
+        return plan_workload(conn, workload, since, until, now=now)
+
+
+@data.keyed_to(PLANNING, spinner=False)
+def curve(workload: str, since: datetime, until: datetime, now: datetime,
+          reach_monthly_tokens: float | None = None) -> pl.DataFrame:
+    """Monthly cost of API only, GPU only and the best hybrid against monthly tokens, on the plan's hours."""
+    figures = plan(workload, since, until, now)
+    prep = figures.prepared()
+    if prep is None or figures.result is None:
+        return pl.DataFrame()
+    k_max = default_max_multiplier(prep)
+    today = figures.monthly_tokens or 0.0
+    if reach_monthly_tokens and today > 0:
+        k_max = max(k_max, min(MAX_CURVE_REACH, 1.1 * reach_monthly_tokens / today))
+    return curve_from_prepared(prep, np.linspace(0.0, k_max, 200))
+
+
+@data.keyed_to(PLANNING, spinner=False)
+def payback(workload: str, since: datetime, until: datetime, now: datetime) -> dict | None:
+    """Buying the plan's candidate against tokens and against renting it, on the plan's hours; None without both."""
+    figures = plan(workload, since, until, now)
+    c = figures.candidate
+    options = {g.pricing: g for g in (c.gpu, c.other_pricing) if g is not None}
+    if figures.result is None or set(options) != {"buy", "rent"}:
         return None
-    return {**found.result.as_contract_dict(), "replica_gpus": found.gpu.replica_gpus, "option": found.option,
-            "monthly_tokens": found.monthly_tokens, "local_tokens": found.local_tokens,
-            "api_tokens": found.api_tokens}
+    return payback_of(figures.demand(), None, options["buy"], options["rent"], api_costs=figures.api_costs(),
+                      self_hosted_model=c.label).as_dict()
+
+
+@data.keyed_to(PLANNING, spinner="Fleet: planning the workloads its GPUs serve…")
+def fleet_plan_table(since: datetime, until: datetime, now: datetime) -> pl.DataFrame:
+    """Per workload served on its own GPUs: the plan beside the measurement (the same rows as `hybridcost fleet`)."""
+    with data.engine().connect() as conn:
+        return fleet_plan_rows(fleet_plans(conn, since, until, now=now))
 
 
 def monthly(result: dict[str, Any], total: float) -> float:
@@ -148,44 +84,105 @@ def monthly(result: dict[str, Any], total: float) -> float:
     return total * 730 / result["hours"] if result["hours"] else 0.0
 
 
-def recommendation(result: dict[str, Any], replica_gpus: int) -> str:
-    """One sentence: stay on tokens, go hybrid with N replicas, or move fully, with the monthly saving."""
-    api_m = monthly(result, result["api_only_cost"])
-    hybrid_m = monthly(result, result["hybrid_cost"])
-    gpu_m = monthly(result, result["gpu_only_cost"])
-    n = result["optimal_replicas"]
+def recommendation(result: dict[str, Any]) -> str:
+    """What-if's answer in one sentence: stay on tokens, go hybrid with N replicas, or move fully, with the saving."""
+    api_m, hybrid_m, gpu_m = (monthly(result, result[k]) for k in ("api_only_cost", "hybrid_cost", "gpu_only_cost"))
+    n, gpus = result["optimal_replicas"], result["optimal_replicas"] * result["replica_gpus"]
     if n == 0:
         where = ("" if result["breakeven_monthly_tokens"] is None else
                  f" until volume reaches {result['breakeven_monthly_tokens'] / 1e6:,.0f}M tokens/month")
-        return f"Stay on token APIs{where}: no GPU replica pays at today's volume (API only ${api_m:,.0f}/month)."
-    if n >= result["peak_replicas"] and gpu_m <= hybrid_m + 1e-6:
-        return (f"Move fully to {n} replica(s) ({n * replica_gpus} GPUs): ${gpu_m:,.0f}/month "
+        return f"Stay on token APIs{where}: no GPU replica pays at this volume (API only ${api_m:,.0f}/month)."
+    if n >= result["peak_replicas"]:
+        return (f"Move fully to {n:,} replica(s) ({gpus:,} GPUs): ${gpu_m:,.0f}/month "
                 f"vs ${api_m:,.0f}/month on tokens (saves ${api_m - gpu_m:,.0f}/month).")
-    return (f"Go hybrid: {n} replica(s) ({n * replica_gpus} GPUs) for the base load, burst the rest to the API: "
+    return (f"Go hybrid: {n:,} replica(s) ({gpus:,} GPUs) for the base load, burst the rest to the API: "
             f"${hybrid_m:,.0f}/month vs ${api_m:,.0f}/month on tokens (saves ${api_m - hybrid_m:,.0f}/month).")
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
-def fleet_total(demand: pl.DataFrame, api: dict[str, Any], gpu: dict[str, Any], replicas: int) -> float:
-    """Monthly cost (USD) with exactly `replicas` replicas and the rest on the API: Total(R) × 730 / H."""
-    from models.economics.contract import hybrid_total
+@data.keyed_to(PLANNING, spinner=False)
+def whatif(workload: str | None, since: datetime, until: datetime, now: datetime, gpu: dict[str, Any],
+           price_scale: float, demand_factor: float, api: dict[str, float] | None = None,
+           synthetic: pl.DataFrame | None = None) -> dict[str, Any]:
+    """The contract on the plan's hours (or a synthetic shape), with What-if's GPU option, price and demand scale.
 
-    return hybrid_total(to_demand(demand), _api(api), _gpu(gpu), replicas) * 730 / demand.height
+    With every control at its starting value this is the plan's own result: the same demand,
+    per-hour prices and candidate. Returns the contract outputs, or {"error": one line}.
+    """
+    try:
+        option = GpuOption(**gpu)
+        demand, costs = _whatif_inputs(workload, since, until, now, price_scale, demand_factor, api, synthetic)
+        result = simulate(demand, None, option, api_costs=costs)
+    except (OutOfRangeError, ValueError) as exc:
+        return {"error": str(exc).splitlines()[0]}
+    return {**result.as_contract_dict(), "replica_gpus": option.replica_gpus}
 
 
-@st.cache_data(ttl=data.TTL_SECONDS, show_spinner=False)
-def scenario_costs(demand: pl.DataFrame, bodies: dict[str, str]) -> pl.DataFrame:
-    """Per saved scenario (name -> JSON body): API-only, GPU-only and hybrid USD/month on the given demand."""
-    import json
+def _whatif_inputs(workload: str | None, since: datetime, until: datetime, now: datetime, price_scale: float,
+                   demand_factor: float, api: dict[str, float] | None, synthetic: pl.DataFrame | None
+                   ) -> tuple[Demand, np.ndarray]:
+    """Demand and per-hour API cost for What-if: the plan's (scaled) or a synthetic shape priced by `api`."""
+    if workload is not None:
+        figures = plan(workload, since, until, now)
+        return figures.demand().scaled(demand_factor), figures.api_costs() * price_scale * demand_factor
+    demand = Demand.from_arrays(synthetic["input_tokens"].to_numpy(), synthetic["cached_input_tokens"].to_numpy(),
+                                synthetic["output_tokens"].to_numpy()).scaled(demand_factor)
+    return demand, api_cost_per_hour(demand, ApiPricing(**api)) * price_scale
 
+
+@data.keyed_to(PLANNING, spinner=False)
+def whatif_curve(workload: str | None, since: datetime, until: datetime, now: datetime, gpu: dict[str, Any],
+                 price_scale: float, demand_factor: float, api: dict[str, float] | None = None,
+                 synthetic: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The breakeven curve for What-if's inputs (empty when they are out of range)."""
+    try:
+        demand, costs = _whatif_inputs(workload, since, until, now, price_scale, demand_factor, api, synthetic)
+        prep = prepare(demand, None, GpuOption(**gpu), costs)
+        return curve_from_prepared(prep, np.linspace(0.0, default_max_multiplier(prep), 200))
+    except (OutOfRangeError, ValueError):
+        return pl.DataFrame()
+
+
+@data.keyed_to(PLANNING, spinner=False)
+def whatif_total(workload: str | None, since: datetime, until: datetime, now: datetime, gpu: dict[str, Any],
+                 price_scale: float, demand_factor: float, replicas: int, api: dict[str, float] | None = None,
+                 synthetic: pl.DataFrame | None = None) -> float | None:
+    """Monthly cost (USD) with exactly `replicas` replicas and the rest on the API: Total(R) x 730 / H."""
+    try:
+        demand, costs = _whatif_inputs(workload, since, until, now, price_scale, demand_factor, api, synthetic)
+        prep = prepare(demand, None, GpuOption(**gpu), costs)
+    except (OutOfRangeError, ValueError):
+        return None
+    total = float(prep.totals(np.array([float(replicas)]))[0])
+    return total * 730 / demand.hours if demand.hours and np.isfinite(total) else None
+
+
+@data.keyed_to(PLANNING, spinner=False)
+def whatif_levers(workload: str | None, since: datetime, until: datetime, now: datetime, gpu: dict[str, Any],
+                  price_scale: float, demand_factor: float, shares: dict[str, float | None],
+                  api: dict[str, float] | None = None, synthetic: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The cost waterfall (cache, batch, route, move) on What-if's inputs, in USD per month."""
+    try:
+        demand, costs = _whatif_inputs(workload, since, until, now, price_scale, demand_factor, api, synthetic)
+        return levers_waterfall(demand, None, GpuOption(**gpu), api_costs=costs, **shares).frame()
+    except (OutOfRangeError, ValueError):
+        return pl.DataFrame()
+
+
+@data.keyed_to(PLANNING + ("scenarios",), spinner=False)
+def scenario_costs(workload: str | None, since: datetime, until: datetime, now: datetime, price_scale: float,
+                   demand_factor: float, bodies: dict[str, str], api: dict[str, float] | None = None,
+                   synthetic: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per saved scenario (name -> JSON body): API-only, GPU-only and hybrid USD/month on What-if's demand."""
     rows = []
     for name, text in bodies.items():
         body = json.loads(text)
-        try:
-            result = simulate(demand, body["api"], body["gpu"])
-        except (KeyError, TypeError, ValueError) as exc:
+        gpu = body.get("gpu") if isinstance(body, dict) else None
+        result = whatif(workload, since, until, now, gpu, price_scale, demand_factor, api, synthetic) \
+            if isinstance(gpu, dict) else {"error": "no gpu section"}
+        if "error" in result:
             rows.append({"scenario": name, "api_only_usd_month": None, "gpu_only_usd_month": None,
-                         "hybrid_usd_month": None, "optimal_replicas": None, "note": f"not comparable: {exc}"[:120]})
+                         "hybrid_usd_month": None, "optimal_replicas": None,
+                         "note": f"not comparable: {result['error']}"[:120]})
             continue
         rows.append({"scenario": name, "api_only_usd_month": monthly(result, result["api_only_cost"]),
                      "gpu_only_usd_month": monthly(result, result["gpu_only_cost"]),
@@ -194,3 +191,17 @@ def scenario_costs(demand: pl.DataFrame, bodies: dict[str, str]) -> pl.DataFrame
     return pl.DataFrame(rows, schema={"scenario": pl.String, "api_only_usd_month": pl.Float64,
                                       "gpu_only_usd_month": pl.Float64, "hybrid_usd_month": pl.Float64,
                                       "optimal_replicas": pl.Int64, "note": pl.String})
+
+
+def save_plan(new: Plan, actor: str | None) -> Plan:
+    """Save a workload's plan through the writer engine (editors only; audited), then forget cached figures."""
+    stored = set_plan(data.writer_engine(), new, actor=actor)
+    data.clear()
+    return stored
+
+
+def remove_plan(workload: str, actor: str | None) -> bool:
+    """Remove a workload's plan through the writer engine (editors only; audited), then forget cached figures."""
+    removed = clear_plan(data.writer_engine(), workload, actor=actor)
+    data.clear()
+    return removed

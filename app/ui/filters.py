@@ -4,7 +4,9 @@ The entry point draws the three widgets once per run (before the page), so their
 page switches; each has one session-state key. The address carries the same view
 (`?from=2026-11-01&to=2026-11-30&team=engineering&workload=code-review`, repeated keys for
 several values), so a copied link opens the same view; a link's values apply when a session
-starts, and the page's own widgets win after that.
+starts, and the page's own widgets win after that. On a page the workload/team filter does not
+apply to (GPU fleet, Data) only the date range is drawn and `keep_scope` keeps the picked workloads
+and teams (and the address keeps them) for the pages it does apply to.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import date, datetime, timedelta
 import polars as pl
 import streamlit as st
 
+from app.ui.format import name
 from models import clock
 
 RANGE_KEY = "filters_range"
@@ -126,8 +129,23 @@ def _mirror(wanted: dict[str, list[str]]) -> None:
             del st.query_params[key]
 
 
-def shared_sidebar(workload_frame: pl.DataFrame) -> View:
-    """Draw the shared filters (entry point only, once per run) and return the view; mirrors it to the URL."""
+def keep_scope() -> None:
+    """On a page the workload/team filter does not apply to: keep its selection for the pages it does.
+
+    Streamlit forgets a widget's value on a run that does not draw it; writing the value back
+    makes it plain session state, which survives until the filter is drawn again.
+    """
+    for key in (WORKLOADS_KEY, TEAMS_KEY):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def shared_sidebar(workload_frame: pl.DataFrame, *, scoped: bool = True) -> View:
+    """Draw the shared filters (entry point only, once per run) and return the view; mirrors it to the URL.
+
+    `scoped` False (a page the workload/team filter does not apply to) draws only the date range
+    and keeps the workload/team selection (`keep_scope`) for the other pages and the address.
+    """
     today = clock.today()
     workloads, teams = scope_options(workload_frame)
     if "filters_url_read" not in st.session_state:  # a session starts from its address
@@ -144,10 +162,15 @@ def shared_sidebar(workload_frame: pl.DataFrame) -> View:
     picked = st.sidebar.date_input("Date range (UTC)", key=RANGE_KEY, format="YYYY-MM-DD",
                                    help=f"Calendar days in UTC, both ends included; every page uses this range "
                                         f"(default the last {DEFAULT_DAYS} days). The address bar keeps it.")
-    picked_workloads = st.sidebar.multiselect("Workloads", workloads, key=WORKLOADS_KEY,
-                                              help="Only these workloads, on every page; empty for all.")
-    picked_teams = st.sidebar.multiselect("Teams", teams, key=TEAMS_KEY,
-                                          help="Only these teams, on every page (token and GPU cost); empty for all.")
+    if scoped:
+        picked_workloads = st.sidebar.multiselect("Workloads", workloads, key=WORKLOADS_KEY, format_func=name,
+                                                  help="Only these workloads, on every page; empty for all.")
+        picked_teams = st.sidebar.multiselect("Teams", teams, key=TEAMS_KEY, format_func=name,
+                                              help="Only these teams, on every page (token and GPU cost); "
+                                                   "empty for all.")
+    else:
+        keep_scope()
+        picked_workloads, picked_teams = st.session_state[WORKLOADS_KEY], st.session_state[TEAMS_KEY]
     first, last = picked_days(picked)
     _mirror(view_to_url(first, last, picked_workloads, picked_teams))
     since, until = utc_range(first, last)
@@ -178,7 +201,7 @@ def workload_choices(workload_frame: pl.DataFrame, view: View, extra: Iterable[s
     names = (workload_frame["name"].to_list() if workload_frame.height else []) + list(extra)
     team_of = dict(zip(workload_frame["name"].to_list(), workload_frame["team"].to_list())) \
         if workload_frame.height else {}
-    team_of.update({name: "unallocated" for name in extra if name == "unallocated"})
+    team_of.update({n: "unallocated" for n in extra if n == "unallocated"})
     if view.workloads:
         picked = [n for n in names if n in view.workloads]
     elif view.teams:

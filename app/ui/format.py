@@ -1,8 +1,12 @@
-"""Formatting for people: money with units, token counts, percentages."""
+"""Formatting for people: money with units, token counts, percentages, names with invisible characters shown."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+
+import polars as pl
+
+from models.names import shown
 
 
 def usd(value: float | Decimal | None, *, cents: bool = True) -> str:
@@ -28,3 +32,18 @@ def tokens(value: float | int | None) -> str:
 def pct(value: float | None, digits: int = 1) -> str:
     """A fraction 0..1 as a percentage."""
     return "—" if value is None else f"{value * 100:.{digits}f} %"
+
+
+def name(value: object) -> object:
+    """A name as every surface shows it: bidi controls and zero-width characters written as <U+XXXX>."""
+    return shown(value)
+
+
+def display_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """A frame for a table on a page: every text column's names shown escaped (the stored values stay exact)."""
+    if not isinstance(frame, pl.DataFrame):
+        return frame
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    if not text:
+        return frame
+    return frame.with_columns(pl.col(c).map_elements(shown, return_dtype=pl.String, skip_nulls=True) for c in text)

@@ -19,13 +19,15 @@ from sqlalchemy import Engine
 
 from ingest.demo import generate, reference, requests, story, telemetry
 from ingest.loader import load
-from models import clock
+from models import clock, discipline_rollup
 
 Progress = Callable[[str, float], None]
 
-# Children before parents, so foreign keys never block a delete.
-DEMO_TABLES = ("usage_requests", "usage_hourly", "cost_lines", "prices", "gpu_samples", "gpu_hourly",
-               "inference_samples", "inference_hourly", "attribution_rules", "budgets", "scenarios",
+# Children before parents, so foreign keys never block a delete. Demo requests roll up into their own
+# rollup rows (is_demo is part of the rollup's key), so deleting those keeps the rollup exact.
+DEMO_TABLES = ("usage_requests", "request_hourly", "request_discipline_hourly", "usage_hourly", "cost_lines", "prices",
+               "gpu_samples", "gpu_hourly", "inference_samples", "inference_hourly", "attribution_rules", "budgets",
+               "scenarios", "workload_plans",
                "gpu_cost_profiles", "workloads", "ingest_runs")
 
 
@@ -112,6 +114,8 @@ def unload_demo(engine: Engine) -> int:
             deleted += conn.exec_driver_sql(f"DELETE FROM {table} WHERE is_demo").rowcount
         deleted += conn.execute(sa.text("DELETE FROM app_settings WHERE key = :k"),
                                 {"k": reference.ANCHOR_KEY}).rowcount
+        # The rest's discipline flags may have leaned on demo requests and rules: flag them again.
+        discipline_rollup.rebuild(conn)
     return deleted
 
 

@@ -1,4 +1,4 @@
-"""Demo rows that are not loader records: catalogs, workloads, rules, budgets, a scenario, history."""
+"""Demo rows that are not loader records: catalogs, workloads, rules, budgets, a scenario, a plan, history."""
 
 from __future__ import annotations
 
@@ -33,6 +33,14 @@ SCENARIO_BODY = {
             "power_watts": 700, "pue": 1.3, "electricity_per_kwh": 0.10, "ops_per_gpu_month": 150,
             "replica_gpus": 1, "input_tokens_per_s": 40000, "output_tokens_per_s": 15220, "max_utilization": 0.8},
 }
+
+
+# segment-labeling moved to Llama 3.1 8B on the owned H100s: its plan says so, at the pool's own costs.
+PLAN = {"workload": "segment-labeling", "choice": "self_host", "model": "Llama 3.1 8B FP8", "gpu_type": "H100",
+        "tensor_parallel": 1, "pricing": "buy", "throughput_source": "published", "purchase_price_usd": 30000,
+        "amortization_months": 36, "power_watts": 700.0, "pue": 1.3, "electricity_usd_per_kwh": 0.10,
+        "ops_usd_per_gpu_month": 150, "replaces_provider": "openai", "replaces_model": "o3",
+        "updated_by": "demo"}
 
 
 def read_anchor(conn: Connection) -> datetime | None:
@@ -95,6 +103,10 @@ def write_org(conn: Connection, story: s.Story) -> None:
     conn.execute(sa.text(
         "INSERT INTO scenarios (name, body, is_demo) VALUES (:n, CAST(:b AS jsonb), TRUE) "
         "ON CONFLICT (name) DO NOTHING"), {"n": SCENARIO_NAME, "b": _json(SCENARIO_BODY)})
+    columns = ", ".join(PLAN)
+    conn.execute(sa.text(
+        f"INSERT INTO workload_plans ({columns}, is_demo) VALUES ({', '.join(':' + c for c in PLAN)}, TRUE) "
+        "ON CONFLICT (workload) DO NOTHING"), PLAN)
 
 
 def _json(value) -> str:

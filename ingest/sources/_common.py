@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import codecs
+import gzip
 import hashlib
+import io
 import json
 import re
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 from ingest.base import SourceError
+from models import bounds
 
 # Active ISO 4217 currency codes (ISO list one, 2024-25), with the precious-metal and test codes (XAU, XTS...) left out.
 ISO_4217 = frozenset(
@@ -27,6 +31,12 @@ ISO_4217 = frozenset(
 )
 
 _NAIVE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# Longest first: a UTF-32 LE mark starts with the UTF-16 LE one.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+_SNIFF_BYTES = 4096
+BIGINT_MAX = 2**63 - 1
 
 
 def file_describe(path: str | Path) -> str:
@@ -39,6 +49,97 @@ def file_describe(path: str | Path) -> str:
     except OSError as exc:
         raise SourceError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
     return f"file {path} sha256:{digest.hexdigest()}"
+
+
+# -- reading text files: one reader for every file source ----------------------------------------
+
+def sniff_encoding(head: bytes) -> tuple[str, int]:
+    """(encoding, BOM length) from a file's first bytes: a BOM, UTF-16 without one (zeros between), else UTF-8."""
+    for bom, name in _BOMS:
+        if head.startswith(bom):
+            return name, len(bom)
+    sample = head[:_SNIFF_BYTES - _SNIFF_BYTES % 2]
+    if len(sample) >= 4:
+        even, odd = sample[0::2].count(0), sample[1::2].count(0)
+        half = len(sample) // 2
+        # ASCII text in UTF-16 has a zero in (nearly) every other byte and none in the rest.
+        if odd > 0.4 * half and even < 0.05 * half:
+            return "utf-16-le", 0
+        if even > 0.4 * half and odd < 0.05 * half:
+            return "utf-16-be", 0
+    return "utf-8", 0
+
+
+def _convert_hint(path: str, raw: bytes) -> str:
+    try:
+        raw.decode("cp1252")
+        source = "WINDOWS-1252"  # Latin-1 and Excel's "CSV" on Windows decode as this
+    except UnicodeDecodeError:
+        source = "YOUR-ENCODING"
+    return (f"convert it to UTF-8 first, e.g. `iconv -f {source} -t UTF-8 '{path}' > '{path}.utf8.csv'` "
+            "(in Excel: Save As 'CSV UTF-8')")
+
+
+def _not_text(where: str, raw: bytes, offset: int, encoding: str, problem: str) -> SourceError:
+    line = raw.count(b"\n", 0, offset) + 1 if encoding == "utf-8" else None
+    at = f"byte offset {offset}" + ("" if line is not None else f" ({encoding})")
+    return SourceError(where, f"{problem} at {at}: {_convert_hint(where, raw[:65536])}", line=line)
+
+
+def decode_text(raw: bytes, where: str) -> str:
+    """Text from a file's bytes: BOMs and UTF-16 detected, anything else must be UTF-8; NUL bytes are refused."""
+    encoding, skip = sniff_encoding(raw[:_SNIFF_BYTES])
+    try:
+        text = raw[skip:].decode(encoding)
+    except UnicodeDecodeError as exc:
+        offset = skip + exc.start
+        byte = raw[offset:offset + 1].hex()
+        kind = "a UTF-8 text file" if encoding == "utf-8" else f"{encoding.upper()} text"
+        raise _not_text(where, raw, offset, encoding, f"not {kind}: byte 0x{byte}") from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        offset = raw.find(b"\x00") if encoding == "utf-8" else skip + len(text[:nul].encode(encoding))
+        line = text.count("\n", 0, nul) + 1
+        raise SourceError(where, f"a NUL byte at byte offset {offset}: this is a binary file, not text "
+                          "(PostgreSQL cannot store NUL in text either)", line=line)
+    return text
+
+
+def read_text(path: str | Path) -> str:
+    """A whole text file decoded by `decode_text`; errors name the file (and the line and byte offset)."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise SourceError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
+    return decode_text(raw, str(path))
+
+
+def text_lines(path: str | Path) -> Iterator[str]:
+    """The lines of a text file (newlines kept, for csv), streamed; same rules and errors as `decode_text`."""
+    where = str(path)
+    try:
+        # a .gz file (cloud exports are often compressed) is read through gzip, with the same rules
+        fh = gzip.open(path, "rb") if where.lower().endswith(".gz") else open(path, "rb")
+    except OSError as exc:
+        raise SourceError(where, f"cannot read file: {exc.strerror or exc}") from exc
+    with fh:
+        head = fh.read(_SNIFF_BYTES)
+        encoding, skip = sniff_encoding(head)
+        fh.seek(skip)
+        if encoding != "utf-8":  # UTF-16/32 files (Excel's "Unicode text") are small: decode them whole
+            yield from io.StringIO(decode_text(head[:skip] + fh.read(), where), newline="")
+            return
+        offset = skip
+        for number, raw in enumerate(fh, start=1):
+            if b"\x00" in raw:
+                raise SourceError(where, f"a NUL byte at byte offset {offset + raw.index(0)}: this is a binary "
+                                  "file, not text (PostgreSQL cannot store NUL in text either)", line=number)
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise SourceError(where, f"not a UTF-8 text file: byte 0x{raw[exc.start:exc.start + 1].hex()} at byte "
+                                  f"offset {offset + exc.start}: {_convert_hint(where, raw)}", line=number) from None
+            offset += len(raw)
 
 
 def stable_key(*parts: Any) -> str:
@@ -95,8 +196,12 @@ def parse_decimal(value: Any, where: str, *, field: str, line: int | None = None
     if isinstance(value, Decimal):
         result = value
     else:
+        text = str(value).strip()
+        # Decimal() also reads '1_000' and non-ASCII digits; an amount in a file is plain ASCII or an error.
+        if not _PLAIN_NUMBER.match(text) and text.lower().lstrip("+-") not in ("nan", "inf", "infinity", "snan"):
+            raise SourceError(where, f"not a number: {value!r}", line=line, field=field)
         try:
-            result = Decimal(str(value).strip())
+            result = Decimal(text)
         except InvalidOperation:
             raise SourceError(where, f"not a number: {value!r}", line=line, field=field) from None
     if not result.is_finite():
@@ -104,20 +209,35 @@ def parse_decimal(value: Any, where: str, *, field: str, line: int | None = None
     return result
 
 
-def token_count(value: Any, where: str, *, field: str, line: int | None = None) -> int:
-    """A non-negative integer token count; None means 0; '12' and 12.0 are accepted."""
+def token_count(value: Any, where: str, *, field: str, line: int | None = None, guard: Any = None,
+                kind: str = "bucket_tokens") -> int:
+    """A non-negative integer token count within its bound; None means 0; '12' and 12.0 are accepted.
+
+    Without a guard the count is still checked against the `bucket_tokens` bound, so no count
+    can overflow the database's BIGINT; request logs pass their guard and kind `tokens`.
+    """
     if value is None or value == "":
         return 0
     if isinstance(value, bool):
         raise SourceError(where, f"token count is a boolean: {value!r}", line=line, field=field)
+    text = str(value).strip()
+    if not _PLAIN_NUMBER.match(text):
+        raise SourceError(where, f"token count is not a number: {value!r}", line=line, field=field)
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(text)
     except InvalidOperation:
         raise SourceError(where, f"token count is not a number: {value!r}", line=line, field=field) from None
     if not number.is_finite() or number != number.to_integral_value():
         raise SourceError(where, f"token count is not a whole number: {value!r}", line=line, field=field)
     if number < 0:
         raise SourceError(where, f"token count is negative: {value!r}", line=line, field=field)
+    if number > BIGINT_MAX:
+        raise SourceError(where, f"token count {value!r} exceeds what the database can store (2^63 - 1)", line=line,
+                          field=field)
+    if guard is not None:
+        guard.check(kind, number, field=field, line=line)
+    else:
+        bounds.check(kind, number, field=field, where=where, line=line)
     return int(number)
 
 
@@ -131,11 +251,7 @@ def currency_code(value: Any, where: str, *, field: str, line: int | None = None
 
 def load_json_file(path: str | Path) -> Any:
     """Load a whole JSON file with floats as Decimal; errors name the file and line."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SourceError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
-    return loads_json(text, str(path))
+    return loads_json(read_text(path), str(path))
 
 
 def loads_json(text: str, where: str, *, line_offset: int = 0) -> Any:
@@ -144,6 +260,31 @@ def loads_json(text: str, where: str, *, line_offset: int = 0) -> Any:
         return json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise SourceError(where, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno + line_offset) from None
+
+
+BUCKET_WIDTHS_S = (60, 3600, 86400)
+
+
+def floor_to(moment: datetime, width_s: int) -> datetime:
+    """The start of the UTC bucket of `width_s` seconds (a minute, an hour, a day) that holds `moment`."""
+    ts = int(moment.timestamp())
+    return datetime.fromtimestamp(ts - ts % width_s, tz=timezone.utc)
+
+
+def bucket_width(spans: list[tuple[datetime, datetime]]) -> int:
+    """The bucket width of a page: its longest bucket rounded up to a minute, an hour or a day.
+
+    A page holds whole buckets plus at most a short first and last one, so the longest span
+    says the width (a lone 23-minute bucket is an hourly one).
+    """
+    longest = max(((e - s).total_seconds() for s, e in spans), default=86400)
+    return next((w for w in BUCKET_WIDTHS_S if longest <= w), 86400)
+
+
+def aligned_bucket(start: datetime, width_s: int) -> tuple[datetime, datetime]:
+    """The whole bucket a (possibly short) provider bucket belongs to: a re-pull replaces it whatever its start."""
+    first = floor_to(start, width_s)
+    return first, datetime.fromtimestamp(first.timestamp() + width_s, tz=timezone.utc)
 
 
 def str_or_empty(value: Any) -> str:

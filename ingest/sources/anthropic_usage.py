@@ -18,9 +18,13 @@ import httpx
 
 from ingest.base import SourceError
 from ingest.records import CostLine, UsageHourly
+from ingest.sources import charge_kinds
 from ingest.sources._common import (
     SavedResponseSource,
+    aligned_bucket,
+    bucket_width,
     currency_code,
+    floor_to,
     loads_json,
     parse_decimal,
     parse_utc,
@@ -28,6 +32,7 @@ from ingest.sources._common import (
     str_or_empty,
     token_count,
 )
+from models import bounds
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
@@ -56,15 +61,31 @@ def _buckets_of(doc: Any, where: str) -> list[dict]:
     return buckets
 
 
+_WIDTHS = {"1m": 60, "1h": 3600, "1d": 86400}
+# cost report token_type -> our token types
+_TOKEN_TYPES = {"uncached_input_tokens": "input", "output_tokens": "output", "cache_read_input_tokens": "cached_input",
+                "cache_creation.ephemeral_1h_input_tokens": "cache_write_1h",
+                "cache_creation.ephemeral_5m_input_tokens": "cache_write_5m"}
+_COST_KINDS = {"tokens": "tokens", "web_search": "web_search", "code_execution": "code_execution"}
+
+
 def _bucket_times(bucket: dict, where: str, i: int) -> tuple[datetime, datetime]:
     return (parse_utc(bucket.get("starting_at"), where, field=f"data[{i}].starting_at"),
             parse_utc(bucket.get("ending_at"), where, field=f"data[{i}].ending_at"))
 
 
-def usage_records(buckets: list[dict], where: str, account_id: str) -> Iterator[UsageHourly]:
+def _aligned(buckets: list[dict], where: str, width_s: int | None) -> list[tuple[datetime, datetime]]:
+    """Each bucket as the whole bucket that holds it, so a re-pull with another start replaces it."""
+    spans = [_bucket_times(b, where, i) for i, b in enumerate(buckets)]
+    width = width_s or bucket_width(spans)
+    return [aligned_bucket(start, width) for start, _end in spans]
+
+
+def usage_records(buckets: list[dict], where: str, account_id: str, width_s: int | None = None) -> Iterator[UsageHourly]:
     """UsageHourly records from usage-report buckets; workspace_id goes to project_id."""
+    spans = _aligned(buckets, where, width_s)
     for i, bucket in enumerate(buckets):
-        start, end = _bucket_times(bucket, where, i)
+        start, end = spans[i]
         for j, res in enumerate(bucket.get("results") or []):
             path = f"data[{i}].results[{j}]"
             creation = res.get("cache_creation") or {}
@@ -90,29 +111,39 @@ def usage_records(buckets: list[dict], where: str, account_id: str) -> Iterator[
                 input_tokens=uncached + write_1h + write_5m + read,
                 cached_input_tokens=read,
                 cache_write_input_tokens=write_1h + write_5m,
+                cache_write_1h_input_tokens=write_1h,
                 output_tokens=token_count(res.get("output_tokens"), where, field=f"{path}.output_tokens"),
             )
 
 
-def cost_records(buckets: list[dict], where: str, account_id: str) -> Iterator[CostLine]:
-    """CostLine records (basis cost_api) from cost-report buckets; cents strings become dollars."""
-    seen: dict[str, int] = {}
+def cost_records(buckets: list[dict], where: str, account_id: str, width_s: int | None = None) -> Iterator[CostLine]:
+    """CostLine records (basis cost_api) from cost-report buckets; cents strings become dollars.
+
+    The report's own model, token type and cost type say what each line is for; the key is the
+    whole day's bucket and those fields, so a repeated or re-pulled bucket is never summed twice.
+    """
+    spans = _aligned(buckets, where, width_s)
     for i, bucket in enumerate(buckets):
-        start, end = _bucket_times(bucket, where, i)
+        start, end = spans[i]
         for j, res in enumerate(bucket.get("results") or []):
             path = f"data[{i}].results[{j}]"
             cents = parse_decimal(res.get("amount"), where, field=f"{path}.amount")
+            bounds.check("amount", cents / 100, field=f"{path}.amount", where=where)
             dims = {k: str_or_empty(res.get(k)) for k in
                     ("cost_type", "token_type", "context_window", "service_tier", "inference_geo")}
             workspace, description = str_or_empty(res.get("workspace_id")), str_or_empty(res.get("description"))
             model = str_or_empty(res.get("model"))
-            base = stable_key(start.isoformat(), workspace, description, model, *dims.values())
-            seen[base] = seen.get(base, 0) + 1
+            kind = _COST_KINDS.get(dims["cost_type"]) if dims["cost_type"] else None
+            if kind is None:
+                kind = charge_kinds.non_token_kind(dims["cost_type"], description) or (
+                    "other" if dims["cost_type"] else "tokens")
+            token_type = _TOKEN_TYPES.get(dims["token_type"]) or (
+                charge_kinds.token_type_from_text(dims["token_type"], description) if kind == "tokens" else "")
             yield CostLine(
                 basis="cost_api",
                 provider="anthropic",
                 account_id=account_id,
-                source_line_key=base if seen[base] == 1 else f"{base}#{seen[base]}",
+                source_line_key=stable_key(start.isoformat(), workspace, description, model, *dims.values()),
                 charge_period_start_at=start,
                 charge_period_end_at=end,
                 billed_cost=cents / Decimal(100),
@@ -121,8 +152,10 @@ def cost_records(buckets: list[dict], where: str, account_id: str) -> Iterator[C
                 model=model,
                 line_item=description,
                 service_name="Anthropic API",
-                ai_class="token" if dims["cost_type"] in ("", "tokens") else "other_ai",
+                ai_class="token" if kind == "tokens" else "other_ai",
                 tags={k: v for k, v in dims.items() if v},
+                charge_kind=kind,
+                token_type=token_type,
             )
 
 
@@ -138,8 +171,12 @@ class _AnthropicReport:
                  base_url: str | None, client: httpx.Client | None, max_retries: int, backoff_s: float,
                  max_backoff_s: float, limit: int | None, page: str | None, sleep: Callable[[float], None]):
         self.account_id = account_id
-        self.starting_at = _rfc3339(starting_at, "starting_at")
-        self.ending_at = None if ending_at is None else _rfc3339(ending_at, "ending_at")
+        self.width_s = _WIDTHS.get(bucket_width, 86400)
+        # Windows start and end on bucket boundaries (UTC minutes, hours or days).
+        self.starting_at = _rfc3339(floor_to(parse_utc(starting_at, "anthropic", field="starting_at"), self.width_s),
+                                    "starting_at")
+        self.ending_at = None if ending_at is None else _rfc3339(
+            floor_to(parse_utc(ending_at, "anthropic", field="ending_at"), self.width_s), "ending_at")
         self.bucket_width, self.group_by, self.limit, self.first_page = bucket_width, list(group_by), limit, page
         self.api_key = api_key if api_key is not None else os.environ.get("ANTHROPIC_ADMIN_KEY", "")
         self.base_url = (base_url or os.environ.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
@@ -198,6 +235,8 @@ class _AnthropicReport:
         raise AssertionError("unreachable")
 
     def _pages(self) -> Iterator[tuple[str, list[dict]]]:
+        if self.ending_at is not None and self.ending_at <= self.starting_at:
+            return  # no whole bucket in the window yet
         client = self.client or httpx.Client(timeout=60)
         cursor, number, seen = self.first_page, 0, set()
         try:
@@ -238,7 +277,7 @@ class AnthropicUsageSource(_AnthropicReport):
     def collect(self) -> Iterator[UsageHourly]:
         """Yield usage records page by page while has_more."""
         for where, buckets in self._pages():
-            yield from usage_records(buckets, where, self.account_id)
+            yield from usage_records(buckets, where, self.account_id, self.width_s)
 
 
 class AnthropicCostSource(_AnthropicReport):
@@ -260,7 +299,7 @@ class AnthropicCostSource(_AnthropicReport):
     def collect(self) -> Iterator[CostLine]:
         """Yield cost lines page by page while has_more."""
         for where, buckets in self._pages():
-            yield from cost_records(buckets, where, self.account_id)
+            yield from cost_records(buckets, where, self.account_id, self.width_s)
 
 
 class AnthropicUsageFileSource(SavedResponseSource):

@@ -21,6 +21,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ingest.base import SourceError
 from ingest.records import GpuSample
+from ingest.sources._common import decode_text
+from models.bounds import Guard
 
 MIB = 1024 * 1024
 SENTINEL_MIN = 9.22e18  # DCGM writes blank/unsupported values as huge ints
@@ -66,13 +68,13 @@ def read_scrape(text_or_url: str | os.PathLike, at: datetime | None = None, *, t
         if resp.status_code != 200:
             raise SourceError(value, f"HTTP status {resp.status_code}")
         fetched = datetime.now(UTC)
-        return Scrape(resp.text, at or fetched, value, hashlib.sha256(resp.content).hexdigest())
+        return Scrape(decode_text(resp.content, value), at or fetched, value, hashlib.sha256(resp.content).hexdigest())
     if "\n" not in value and Path(value).is_file():
         path = Path(value)
         at = _check_at(at, value)
         raw = path.read_bytes()
         mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-        return Scrape(raw.decode("utf-8"), at or mtime, str(path), hashlib.sha256(raw).hexdigest())
+        return Scrape(decode_text(raw, str(path)), at or mtime, str(path), hashlib.sha256(raw).hexdigest())
     if "\n" not in value and " " not in value and "{" not in value:
         raise SourceError(value, "no such file, and not a URL or Prometheus text")
     at = _check_at(at, "<text>")
@@ -112,6 +114,20 @@ _FIELDS = {
 }
 
 
+# What each field is checked against (the raw value, in DCGM's own unit), and the metric to name.
+_CHECKS = {
+    "gr_active": ("fraction", "DCGM_FI_PROF_GR_ENGINE_ACTIVE"), "sm_active": ("fraction", "DCGM_FI_PROF_SM_ACTIVE"),
+    "gpu_util": ("utilization_pct", "DCGM_FI_DEV_GPU_UTIL"), "power": ("power_watts", "DCGM_FI_DEV_POWER_USAGE"),
+    "energy": ("energy_mj", "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"), "temp": ("temperature_c", "DCGM_FI_DEV_GPU_TEMP"),
+    "sm_clock": ("clock_mhz", "DCGM_FI_DEV_SM_CLOCK"),
+}
+
+
+def check_scrape_time(scrape: Scrape, guard: Guard) -> None:
+    """A scrape dated 1970 (a zero mtime) or in the future is refused unless accepted."""
+    guard.time("observed_at", scrape.at, field="at (the scrape time: --at, else the file's mtime)")
+
+
 def _utilization(v: dict[str, float | None], is_mig: bool) -> float | None:
     for key in ("gr_active", "sm_active"):
         if v.get(key) is not None:
@@ -134,9 +150,12 @@ class DcgmSource:
 
     name = "dcgm"
 
-    def __init__(self, text_or_url: str | os.PathLike, *, at: datetime | None = None, host_default: str = ""):
+    def __init__(self, text_or_url: str | os.PathLike, *, at: datetime | None = None, host_default: str = "",
+                 accept: tuple[str, ...] = ()):
         self.text_or_url, self.at, self.host_default = text_or_url, at, host_default
         self._scrape: Scrape | None = None
+        self.guard = Guard(os.fspath(text_or_url) if isinstance(text_or_url, os.PathLike) else str(text_or_url)[:200],
+                           accept)
 
     def _load(self) -> Scrape:
         if self._scrape is None:
@@ -146,6 +165,8 @@ class DcgmSource:
     def collect(self) -> Iterator[GpuSample]:
         """Yield one GpuSample per physical GPU or MIG instance found in the scrape."""
         scrape = self._load()
+        self.guard.where = scrape.where
+        check_scrape_time(scrape, self.guard)
         values: dict[tuple[str, str], dict[str, float | None]] = {}
         labels: dict[tuple[str, str], dict[str, str]] = {}
         for metric, lab, value in iter_samples(scrape):
@@ -157,11 +178,19 @@ class DcgmSource:
             if not uuid:
                 continue  # 1.x exporter or a series not tied to a GPU
             key = (uuid, lab.get("GPU_I_ID", ""))
-            values.setdefault(key, {})[key_name] = clean_value(value)
+            cleaned = clean_value(value)
+            if key_name in _CHECKS:
+                kind, name = _CHECKS[key_name]
+                self.guard.check(kind, cleaned, field=f"{name} (GPU {uuid})")
+            values.setdefault(key, {})[key_name] = cleaned
             merged = labels.setdefault(key, {})
             for name, text in lab.items():
                 if text and not merged.get(name):
                     merged[name] = text
+        if not values:
+            raise SourceError(scrape.where, "no GPU series in the scrape (no DCGM_FI_* metric with a UUID label): "
+                              "is this a dcgm-exporter /metrics page?")
+        partitioned = {uuid for uuid, instance in values if instance}
         for key in values:
             uuid, instance = key
             v, lab = values[key], labels[key]
@@ -173,9 +202,11 @@ class DcgmSource:
                 gpu_uuid=uuid,
                 source=self.name,
                 mig_instance=instance,
+                mig_profile=lab.get("GPU_I_PROFILE", "") if instance else "",
                 gpu_index=int(gpu) if gpu.isdigit() else None,
                 model_name=lab.get("modelName", ""),
-                utilization_pct=_utilization(v, is_mig=bool(instance)),
+                # a MIG parent's GPU_UTIL reads 0: only its profiling metrics (if any) say anything
+                utilization_pct=_utilization(v, is_mig=bool(instance) or uuid in partitioned),
                 memory_used_bytes=used,
                 memory_total_bytes=total,
                 power_watts=v.get("power"),

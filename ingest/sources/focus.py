@@ -1,14 +1,16 @@
-"""FinOps FOCUS 1.0-1.2 cost exports (CSV or Parquet) as CostLine rows, streamed row by row.
+"""FinOps FOCUS 1.0-1.3 cost exports (CSV, gzip CSV or Parquet) as CostLine rows, streamed row by row.
 
 Columns are found by name, never by position. ``NULL`` (and empty) cells are None; naive
-date-times are UTC as the spec requires; money is Decimal; negative costs are kept.
+date-times are UTC as the spec requires; money is Decimal; negative costs are kept. AI rows
+keep what the bill says: the model (SkuPriceDetails ModelId), the token direction and cache
+action, and the tokens (ConsumedQuantity in a token unit). One file is one part of an export;
+``ingest.sources.focus_export`` groups parts into the export a re-issue supersedes.
 """
 
 from __future__ import annotations
 
-import functools
-
 import csv
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -19,11 +21,14 @@ from typing import Any
 
 from ingest.base import SourceError
 from ingest.records import CostLine
-from ingest.sources._common import currency_code, file_describe, parse_decimal, parse_utc, stable_key
+from ingest.sources import charge_kinds
+from ingest.sources._common import currency_code, file_describe, parse_decimal, parse_utc, stable_key, text_lines
+from models.bounds import Guard
 
 REQUIRED = ("BilledCost", "BillingCurrency", "ChargePeriodStart", "ChargePeriodEnd", "ProviderName",
             "BillingAccountId", "BillingPeriodStart", "ChargeCategory", "ServiceCategory")
-ALIASES = {"ProviderName": ("ServiceProviderName",)}  # FOCUS 1.3 renames ProviderName
+# FOCUS 1.3 deprecates ProviderName and PublisherName for ServiceProviderName and HostProviderName.
+ALIASES = {"ProviderName": ("ServiceProviderName",), "PublisherName": ("HostProviderName",)}
 CHARGE_CATEGORIES = {"usage", "purchase", "tax", "credit", "adjustment"}
 IDENTIFYING = ("BillingAccountId", "SubAccountId", "ChargePeriodStart", "ChargePeriodEnd", "ChargeCategory",
                "ChargeClass", "ChargeDescription", "ResourceId", "SkuId", "SkuPriceId", "CommitmentDiscountId",
@@ -47,26 +52,60 @@ def _norm(name: str) -> str:
 
 def classify(row: dict[str, Any]) -> str:
     """token, gpu, other_ai or other, from the row's subcategory, units, SKU and descriptions."""
-    if (row.get("ServiceSubcategory") or "").strip().lower() == "generative ai":
-        return "token"
-    if any(_TOKEN_UNIT.search(str(row.get(k) or "")) for k in ("ConsumedUnit", "PricingUnit")):
-        return "token"
+    return classify_kind(row)[0]
+
+
+def classify_kind(row: dict[str, Any], details: dict[str, Any] | None = None) -> tuple[str, str]:
+    """(ai_class, charge_kind): token lines are 'tokens'; AI rows for storage, search, images... are other_ai.
+
+    Token-Hours (context cache storage) is storage, not tokens, whatever the subcategory.
+    """
+    details = details or {}
+    texts = [str(row.get(k) or "") for k in ("SkuMeter", "ChargeDescription", "SkuId", "ConsumedUnit", "PricingUnit")]
+    units = [str(row.get(k) or "") for k in ("ConsumedUnit", "PricingUnit")]
+    generative = (row.get("ServiceSubcategory") or "").strip().lower() == "generative ai"
+    token_unit = any(_TOKEN_UNIT.search(u) for u in units)
+    other_kind = charge_kinds.non_token_kind(*texts)
+    if "TokenDirection" in details or (token_unit and other_kind is None):
+        return "token", "tokens"
+    if generative or token_unit:
+        return ("other_ai", other_kind) if other_kind else ("token", "tokens")
     if any(_GPU.search(str(row.get(k) or "")) for k in _GPU_FIELDS):
-        return "gpu"
+        return "gpu", ""
     if (row.get("ServiceCategory") or "").strip().lower() == "ai and machine learning":
-        return "other_ai"
-    return "other"
+        return "other_ai", other_kind or "other"
+    return "other", ""
+
+
+def token_type(row: dict[str, Any], details: dict[str, Any]) -> str:
+    """The token type of an AI row: SkuPriceDetails TokenDirection and TokenCacheAction first, then its words."""
+    direction = str(details.get("TokenDirection") or "").lower()
+    action = str(details.get("TokenCacheAction") or "").lower()
+    duration = str(details.get("TokenCacheDuration") or details.get("CacheDuration") or "").lower()
+    if direction == "output":
+        return "output"
+    if action == "read":
+        return "cached_input"
+    if action == "write":
+        long = re.search(r"1\s*h|60\s*m|hour", duration) or re.search(r"\b1\s*h(ou)?r?\b", str(row.get("SkuMeter") or ""))
+        return "cache_write_1h" if long else "cache_write_5m"
+    if direction == "input":
+        return "input"
+    return charge_kinds.token_type_from_text(str(row.get("SkuMeter") or ""), str(row.get("ChargeDescription") or ""))
 
 
 class FocusSource:
-    """A FOCUS export file (.csv, .csv.gz not needed: plain CSV, or .parquet) yielding CostLine basis=focus."""
+    """One FOCUS file (.csv, .csv.gz or .parquet) yielding CostLine basis=focus."""
 
     name = "focus"
 
-    def __init__(self, path: str | Path, *, file_format: str | None = None, batch_rows: int = 10_000):
+    def __init__(self, path: str | Path, *, file_format: str | None = None, batch_rows: int = 10_000,
+                 accept: tuple[str, ...] = ()):
         """Read the file at path; the format comes from the extension unless given ('csv' or 'parquet')."""
         self.path = Path(path)
-        self.file_format = file_format or ("parquet" if self.path.suffix.lower() in (".parquet", ".pq") else "csv")
+        suffixes = [x.lower() for x in self.path.suffixes]
+        self.file_format = file_format or ("parquet" if suffixes and suffixes[-1] in (".parquet", ".pq") else "csv")
+        self.guard = Guard(str(self.path), accept)
         self.batch_rows = batch_rows
         self._scopes: set[tuple[str, str, datetime]] = set()
 
@@ -75,57 +114,63 @@ class FocusSource:
         return file_describe(self.path)
 
     def replacement_scopes(self) -> set[tuple[str, str, datetime]]:
-        """(provider, billing account, billing period start) seen so far: the loader replaces these whole."""
+        """(provider, billing account, billing period start) seen so far."""
         return set(self._scopes)
 
     # -- reading ---------------------------------------------------------------------------------
     def _check_header(self, header: list[str]) -> dict[str, str]:
-        """Map canonical names to the file's column names; name missing or renamed columns."""
+        """Map canonical names to the file's column names; name every missing column at once."""
         present = set(header)
         by_norm = {_norm(h): h for h in header}
         mapping = {h: h for h in header}
-        for col in REQUIRED:
+        missing, hints = [], []
+        for col in [*REQUIRED, *(c for c in ALIASES if c not in REQUIRED)]:
             if col in present:
                 continue
             alias = next((a for a in ALIASES.get(col, ()) if a in present), None)
             if alias:
                 mapping[col] = alias
                 continue
+            if col not in REQUIRED:
+                continue
+            missing.append(col)
             guess = by_norm.get(_norm(col))
-            hint = f"; found {guess!r}, which looks like a renamed {col}" if guess else ""
-            raise SourceError(str(self.path), f"missing required FOCUS column {col!r}{hint}", line=1, field=col)
+            if guess:
+                hints.append(f"found {guess!r}, which looks like a renamed {col}")
+        if missing:
+            names = ", ".join(repr(c) for c in missing)
+            hint = f"; {'; '.join(hints)}" if hints else ""
+            plural = "s" if len(missing) > 1 else ""
+            raise SourceError(str(self.path), f"missing required FOCUS column{plural} {names}{hint}", line=1,
+                              field=",".join(missing))
         return mapping
 
     def _csv_rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        # The shared reader: BOMs and UTF-16 detected, gzip unpacked, other encodings refused with their line.
+        reader = csv.reader(text_lines(self.path))
         try:
-            fh = open(self.path, newline="", encoding="utf-8-sig")
-        except OSError as exc:
-            raise SourceError(str(self.path), f"cannot read file: {exc.strerror or exc}") from exc
-        with fh:
-            reader = csv.reader(fh)
+            header = next(reader)
+        except StopIteration:
+            raise SourceError(str(self.path), "empty file: no header", line=1) from None
+        except (csv.Error, OSError, EOFError) as exc:
+            raise SourceError(str(self.path), f"bad CSV: {exc}", line=1) from None
+        mapping = self._check_header(header)
+        width = len(header)
+        while True:
             try:
-                header = next(reader)
+                cells = next(reader)
             except StopIteration:
-                raise SourceError(str(self.path), "empty file: no header", line=1) from None
-            except csv.Error as exc:
-                raise SourceError(str(self.path), f"bad CSV: {exc}", line=1) from None
-            mapping = self._check_header(header)
-            width = len(header)
-            while True:
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    raise SourceError(str(self.path), f"bad CSV: {exc}", line=reader.line_num) from None
-                if not cells:
-                    continue
-                if len(cells) != width:
-                    raise SourceError(str(self.path), f"row has {len(cells)} cells, header has {width}",
-                                      line=reader.line_num)
-                raw = dict(zip(header, cells))
-                row = {canon: (None if raw[col] in ("NULL", "") else raw[col]) for canon, col in mapping.items()}
-                yield reader.line_num, row
+                return
+            except (csv.Error, OSError, EOFError) as exc:
+                raise SourceError(str(self.path), f"bad CSV: {exc}", line=reader.line_num) from None
+            if not cells:
+                continue
+            if len(cells) != width:
+                raise SourceError(str(self.path), f"row has {len(cells)} cells, header has {width}",
+                                  line=reader.line_num)
+            raw = dict(zip(header, cells))
+            row = {canon: (None if raw[col] in ("NULL", "") else raw[col]) for canon, col in mapping.items()}
+            yield reader.line_num, row
 
     def _parquet_rows(self) -> Iterator[tuple[int, dict[str, Any]]]:
         import pyarrow.parquet as pq
@@ -148,13 +193,15 @@ class FocusSource:
             if required:
                 raise SourceError(str(self.path), "required cost is NULL", line=line, field=col)
             return None
-        return parse_decimal(value, str(self.path), field=col, line=line)
+        return self.guard.check("amount", parse_decimal(value, str(self.path), field=col, line=line), field=col,
+                                line=line)
 
     def _time(self, row: dict, col: str, line: int) -> datetime:
-        return parse_utc(row.get(col), str(self.path), field=col, line=line, naive_is_utc=True)
+        moment = parse_utc(row.get(col), str(self.path), field=col, line=line, naive_is_utc=True)
+        return self.guard.time("charge_period_at", moment, field=col, line=line)
 
-    def _tags(self, row: dict, line: int) -> dict[str, Any]:
-        value = row.get("Tags")
+    def _json_object(self, row: dict, col: str, line: int) -> dict[str, Any]:
+        value = row.get(col)
         if value is None:
             return {}
         if isinstance(value, dict):
@@ -162,22 +209,27 @@ class FocusSource:
         if isinstance(value, list):  # Parquet map columns come back as (key, value) pairs
             return dict(value)
         try:
-            tags = json.loads(value)
+            parsed = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise SourceError(str(self.path), f"Tags is not valid JSON: {exc.msg}", line=line, field="Tags") from None
-        if not isinstance(tags, dict):
-            raise SourceError(str(self.path), "Tags is not a JSON object", line=line, field="Tags")
-        return tags
+            raise SourceError(str(self.path), f"{col} is not valid JSON: {exc.msg}", line=line, field=col) from None
+        if not isinstance(parsed, dict):
+            raise SourceError(str(self.path), f"{col} is not a JSON object", line=line, field=col)
+        return parsed
 
-    def collect(self) -> Iterator[CostLine]:
-        """Yield one CostLine per row, streaming; raises SourceError naming file, line and field."""
+    def collect(self, seen: dict[str, int] | None = None) -> Iterator[CostLine]:
+        """Yield one CostLine per row, streaming; raises SourceError naming file, line and field.
+
+        `seen` counts identical rows across the parts of one export, so an exact repeat gets the
+        same `#n` key whichever file of the export it is in.
+        """
         where = str(self.path)
         rows = self._parquet_rows() if self.file_format == "parquet" else self._csv_rows()
-        seen: dict[str, int] = {}
+        seen = {} if seen is None else seen
         for line, row in rows:
             billed = self._money(row, "BilledCost", line, required=True)
             currency = currency_code(row.get("BillingCurrency"), where, field="BillingCurrency", line=line)
             start, end = self._time(row, "ChargePeriodStart", line), self._time(row, "ChargePeriodEnd", line)
+            self.guard.period(start, end, field="ChargePeriodEnd", line=line)
             period = self._time(row, "BillingPeriodStart", line)
             provider, account = str(row.get("ProviderName") or ""), str(row.get("BillingAccountId") or "")
             if not provider or not account:
@@ -194,6 +246,11 @@ class FocusSource:
             base = f"id:{ident}" if ident not in (None, "") else stable_key(*(row.get(c) for c in IDENTIFYING))
             seen[base] = seen.get(base, 0) + 1
             quantity = row.get("ConsumedQuantity")
+            quantity = None if quantity is None else parse_decimal(quantity, where, field="ConsumedQuantity", line=line)
+            unit = str(row.get("ConsumedUnit") or "")
+            details = self._json_object(row, "SkuPriceDetails", line)
+            ai_class, kind = classify_kind(row, details)
+            is_tokens = kind == "tokens" and ai_class == "token"
             self._scopes.add((provider, account, period))
             yield CostLine(
                 basis="focus",
@@ -208,15 +265,18 @@ class FocusSource:
                 list_cost=self._money(row, "ListCost", line),
                 billing_period_start_at=period,
                 charge_category=category,
-                ai_class=classify(row),
+                ai_class=ai_class,
                 sub_account_id=str(row.get("SubAccountId") or ""),
+                model=str(details.get("ModelId") or "") if ai_class in ("token", "other_ai") else "",
                 line_item=description,
                 service_name=str(row.get("ServiceName") or ""),
                 service_category=str(row.get("ServiceCategory") or ""),
                 service_subcategory=str(row.get("ServiceSubcategory") or ""),
                 sku_id=str(row.get("SkuId") or ""),
-                consumed_quantity=None if quantity is None else parse_decimal(quantity, where, field="ConsumedQuantity",
-                                                                              line=line),
-                consumed_unit=str(row.get("ConsumedUnit") or ""),
-                tags=self._tags(row, line),
+                consumed_quantity=quantity,
+                consumed_unit=unit,
+                tags=self._json_object(row, "Tags", line),
+                charge_kind=kind,
+                token_type=token_type(row, details) if is_tokens else "",
+                tokens=charge_kinds.tokens_in(quantity, unit) if is_tokens and category == "usage" else 0,
             )

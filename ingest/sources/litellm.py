@@ -7,10 +7,10 @@ Naive timestamps are UTC (Prisma stores them so); pass ``naive_is_utc=False`` to
 
 from __future__ import annotations
 
-import functools
-
 import csv
+import functools
 import hashlib
+import itertools
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -19,7 +19,16 @@ from typing import Any
 
 from ingest.base import SourceError
 from ingest.records import UsageRequest
-from ingest.sources._common import file_describe, loads_json, parse_decimal, parse_utc, token_count
+from ingest.sources._common import (
+    file_describe,
+    loads_json,
+    parse_decimal,
+    parse_utc,
+    read_text,
+    text_lines,
+    token_count,
+)
+from models.bounds import Guard
 
 REQUIRED = ("request_id", "startTime", "model")
 
@@ -47,9 +56,11 @@ class LiteLLMSpendLogsSource:
 
     name = "litellm"
 
-    def __init__(self, path: str | Path, *, account_id: str = "", naive_is_utc: bool = True):
-        """Read the file at path (.csv, .jsonl/.ndjson or .json)."""
+    def __init__(self, path: str | Path, *, account_id: str = "", naive_is_utc: bool = True,
+                 accept: tuple[str, ...] = ()):
+        """Read the file at path (.csv, .jsonl/.ndjson or .json: an array, one object, or {data: [...]})."""
         self.path, self.account_id, self.naive_is_utc = Path(path), account_id, naive_is_utc
+        self.guard = Guard(str(self.path), accept)
 
     def describe(self) -> str:
         """Say which file (and its hash) this source reads."""
@@ -58,38 +69,53 @@ class LiteLLMSpendLogsSource:
     def _rows(self) -> Iterator[tuple[int | None, str, dict[str, Any]]]:
         """(line, field prefix, row with normalised keys)."""
         where = str(self.path)
+        lines = text_lines(self.path)
+        first = next((ln for ln in lines if ln.strip()), "")
+        head = first.lstrip()[:1]
+        if self.path.suffix.lower() == ".csv" or head not in ("{", "["):
+            yield from self._csv_rows(first, lines)
+            return
+        if head == "{":
+            try:
+                single_line = json.loads(first, parse_float=Decimal)
+            except json.JSONDecodeError:
+                single_line = None
+            if isinstance(single_line, dict) and not isinstance(single_line.get("data"), list):
+                yield from self._json_lines()
+                return
+        doc = loads_json(read_text(self.path), where)  # an array, one record, or {data: [...]} (the API's answer)
+        if isinstance(doc, dict):
+            items, prefix = (doc["data"], "data") if isinstance(doc.get("data"), list) else ([doc], None)
+        elif isinstance(doc, list):
+            items, prefix = doc, ""
+        else:
+            raise SourceError(where, "expected a JSON object or an array of objects")
+        for i, row in enumerate(items):
+            if not isinstance(row, dict):
+                raise SourceError(where, "row is not an object", field=f"{prefix}[{i}]")
+            yield None, "" if prefix is None else f"{prefix}[{i}].", {_norm(k): v for k, v in row.items()}
+
+    def _csv_rows(self, first: str, rest: Iterator[str]) -> Iterator[tuple[int | None, str, dict[str, Any]]]:
+        where = str(self.path)
+        reader = csv.DictReader(itertools.chain([first], rest) if first else iter(()))
         try:
-            fh = open(self.path, newline="", encoding="utf-8-sig")
-        except OSError as exc:
-            raise SourceError(where, f"cannot read file: {exc.strerror or exc}") from exc
-        with fh:
-            head = fh.read(1)
-            while head and head.isspace():
-                head = fh.read(1)
-            fh.seek(0)
-            if self.path.suffix.lower() == ".csv" or head not in ("{", "["):
-                reader = csv.DictReader(fh)
-                missing = [c for c in REQUIRED if _norm(c) not in {_norm(h) for h in reader.fieldnames or []}]
-                if missing:
-                    raise SourceError(where, f"missing column {missing[0]!r}", line=1, field=missing[0])
-                try:
-                    for row in reader:
-                        yield reader.line_num, "", {_norm(k): (v if v != "" else None) for k, v in row.items() if k}
-                except csv.Error as exc:
-                    raise SourceError(where, f"bad CSV: {exc}", line=reader.line_num) from None
-            elif head == "[":
-                doc = loads_json(fh.read(), where)
-                for i, row in enumerate(doc):
-                    if not isinstance(row, dict):
-                        raise SourceError(where, "row is not an object", field=f"[{i}]")
-                    yield None, f"[{i}].", {_norm(k): v for k, v in row.items()}
-            else:
-                for number, text in enumerate(fh, 1):
-                    if text.strip():
-                        row = loads_json(text, where, line_offset=number - 1)
-                        if not isinstance(row, dict):
-                            raise SourceError(where, "line is not a JSON object", line=number)
-                        yield number, "", {_norm(k): v for k, v in row.items()}
+            fields = reader.fieldnames or []
+            missing = [c for c in REQUIRED if _norm(c) not in {_norm(h) for h in fields}]
+            if missing:
+                raise SourceError(where, f"missing column {missing[0]!r}", line=1, field=missing[0])
+            for row in reader:
+                yield reader.line_num, "", {_norm(k): (v if v != "" else None) for k, v in row.items() if k}
+        except csv.Error as exc:
+            raise SourceError(where, f"bad CSV: {exc}", line=reader.line_num) from None
+
+    def _json_lines(self) -> Iterator[tuple[int | None, str, dict[str, Any]]]:
+        where = str(self.path)
+        for number, text in enumerate(text_lines(self.path), 1):
+            if text.strip():
+                row = loads_json(text, where, line_offset=number - 1)
+                if not isinstance(row, dict):
+                    raise SourceError(where, "line is not a JSON object", line=number)
+                yield number, "", {_norm(k): v for k, v in row.items()}
 
     def collect(self) -> Iterator[UsageRequest]:
         """Yield one UsageRequest per SpendLogs row."""
@@ -103,6 +129,7 @@ class LiteLLMSpendLogsSource:
                     raise SourceError(where, "required value is missing", line=line, field=field(col))
             start = parse_utc(row["starttime"], where, field=field("startTime"), line=line,
                               naive_is_utc=self.naive_is_utc)
+            self.guard.time("observed_at", start, field=field("startTime"), line=line)
             latency = None
             if row.get("requestdurationms") not in (None, ""):
                 latency = float(parse_decimal(row["requestdurationms"], where, field=field("request_duration_ms"),
@@ -110,6 +137,7 @@ class LiteLLMSpendLogsSource:
             elif row.get("endtime"):
                 end = parse_utc(row["endtime"], where, field=field("endTime"), line=line, naive_is_utc=self.naive_is_utc)
                 latency = (end - start).total_seconds() * 1000.0
+            self.guard.check("latency_ms", latency, field=field("endTime"), line=line)
             metadata = _json_cell(row.get("metadata"), where, line, field("metadata")) or {}
             tags_list = _json_cell(row.get("requesttags"), where, line, field("request_tags")) or []
             if not isinstance(metadata, dict):
@@ -125,6 +153,15 @@ class LiteLLMSpendLogsSource:
             if api_key.startswith("sk-"):  # a raw key, not LiteLLM's hash: never store it
                 api_key = hashlib.sha256(api_key.encode()).hexdigest()
             spend = row.get("spend")
+            cost = None if spend in (None, "") else parse_decimal(spend, where, field=field("spend"), line=line)
+            self.guard.check("amount", cost, field=field("spend"), line=line)
+
+            def tokens(key: str, name: str) -> int:
+                return token_count(row.get(key), where, field=field(name), line=line, guard=self.guard, kind="tokens")
+
+            prompt = tokens("prompttokens", "prompt_tokens")
+            completion = tokens("completiontokens", "completion_tokens")
+            total = tokens("totaltokens", "total_tokens")
             yield UsageRequest(
                 source="litellm",
                 request_id=str(row["requestid"]),
@@ -138,10 +175,9 @@ class LiteLLMSpendLogsSource:
                 team=str(row.get("teamid") or metadata.get("user_api_key_team_alias") or prefixed.get("team") or ""),
                 workload_tag=str(metadata.get("workload") or prefixed.get("workload") or ""),
                 tags=tags,
-                input_tokens=token_count(row.get("prompttokens"), where, field=field("prompt_tokens"), line=line),
-                output_tokens=token_count(row.get("completiontokens"), where, field=field("completion_tokens"),
-                                          line=line),
+                input_tokens=prompt,
+                output_tokens=completion,
+                other_tokens=max(total - prompt - completion, 0),  # a total beyond its parts keeps the rest
                 latency_ms=latency,
-                reported_cost_usd=None if spend in (None, "") else parse_decimal(spend, where, field=field("spend"),
-                                                                                  line=line),
+                reported_cost_usd=cost,
             )

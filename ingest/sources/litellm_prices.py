@@ -17,6 +17,7 @@ from typing import Any
 from ingest.base import SourceError
 from ingest.records import Price
 from ingest.sources._common import file_describe, load_json_file, parse_decimal
+from models.bounds import Guard
 
 MTOK = Decimal(1_000_000)
 FIELDS = {
@@ -24,6 +25,7 @@ FIELDS = {
     "output_usd_per_mtok": "output_cost_per_token",
     "cached_input_usd_per_mtok": "cache_read_input_token_cost",
     "cache_write_usd_per_mtok": "cache_creation_input_token_cost",
+    "cache_write_1h_usd_per_mtok": "cache_creation_input_token_cost_above_1hr",
     "batch_input_usd_per_mtok": "input_cost_per_token_batches",
     "batch_output_usd_per_mtok": "output_cost_per_token_batches",
 }
@@ -45,9 +47,11 @@ class LiteLLMPriceSource:
 
     name = "litellm_prices"
 
-    def __init__(self, path: str | Path, effective_from: date, *, source: str = "litellm"):
+    def __init__(self, path: str | Path, effective_from: date, *, source: str = "litellm",
+                 accept: tuple[str, ...] = ()):
         """Read the price map at path; every price takes effect on effective_from."""
         self.path, self.effective_from, self.source = Path(path), effective_from, source
+        self.guard = Guard(str(self.path), accept)
 
     def describe(self) -> str:
         """Say which file (and its hash) this source reads."""
@@ -64,7 +68,9 @@ class LiteLLMPriceSource:
                 continue
             if spec.get("input_cost_per_token") is None and spec.get("output_cost_per_token") is None:
                 continue
-            prices = {ours: per_mtok(spec.get(theirs), where, f"{model}.{theirs}") for ours, theirs in FIELDS.items()}
+            prices = {ours: self.guard.check("usd_per_mtok", per_mtok(spec.get(theirs), where, f"{model}.{theirs}"),
+                                             field=f"{model}.{theirs} (as USD per Mtok)")
+                      for ours, theirs in FIELDS.items()}
             provider = str(spec.get("litellm_provider") or "")
             yield Price(provider=provider, model=model, effective_from=self.effective_from, source=self.source,
                         **prices)
@@ -77,12 +83,14 @@ class LiteLLMPriceSource:
 
                 def tiered(base: str) -> Decimal | None:
                     name = base + suffix
-                    return per_mtok(spec.get(name), where, f"{model}.{name}") if spec.get(name) is not None else None
+                    value = per_mtok(spec.get(name), where, f"{model}.{name}") if spec.get(name) is not None else None
+                    return self.guard.check("usd_per_mtok", value, field=f"{model}.{name} (as USD per Mtok)")
 
                 yield Price(
                     provider=provider, model=model, effective_from=self.effective_from, source=self.source,
                     above_context_tokens=above,
-                    input_usd_per_mtok=per_mtok(value, where, f"{model}.{key}"),
+                    input_usd_per_mtok=self.guard.check("usd_per_mtok", per_mtok(value, where, f"{model}.{key}"),
+                                                        field=f"{model}.{key} (as USD per Mtok)"),
                     output_usd_per_mtok=tiered("output_cost_per_token") or prices["output_usd_per_mtok"],
                     cached_input_usd_per_mtok=tiered("cache_read_input_token_cost"),
                     cache_write_usd_per_mtok=tiered("cache_creation_input_token_cost"),

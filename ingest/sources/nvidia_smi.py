@@ -3,7 +3,9 @@
 Columns are found by header name (the set varies by driver), values carry units
 ("631.95 W", "19818 MiB", "100 %") or not (``nounits``), placeholders such as
 ``[N/A]`` mean missing, and timestamps are local wall-clock time in a zone the
-caller must name: an hour made ambiguous or skipped by a DST change is rejected.
+caller must name: an hour made ambiguous or skipped by a DST change is rejected. A log without
+a ``uuid`` column loads when the caller names the host: each GPU is then ``<host>/gpu<index>``
+(by ``pci.bus_id`` when there is no index), and the load says so.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.base import SourceError
 from ingest.records import GpuSample
+from ingest.sources._common import read_text
+from models.bounds import Guard
 
 MISSING = {"", "n/a", "[n/a]", "[not supported]", "not supported", "[unknown error]", "[insufficient permissions]"}
 _BYTES_PER = {"b": 1, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
@@ -29,6 +33,7 @@ COLUMNS = {
     "name": ("name",),
     "uuid": ("uuid",),
     "index": ("index",),
+    "pci": ("pci.bus_id",),
     "utilization": ("utilization.gpu",),
     "memory_used": ("memory.used",),
     "memory_total": ("memory.total",),
@@ -82,8 +87,10 @@ class NvidiaSmiCsvSource:
 
     name = "nvidia-smi"
 
-    def __init__(self, path: str | os.PathLike, *, tz: str, host: str = ""):
+    def __init__(self, path: str | os.PathLike, *, tz: str, host: str = "", accept: tuple[str, ...] = ()):
         self.path, self.host = Path(path), host
+        self.guard = Guard(str(self.path), accept)
+        self.notes: list[str] = []
         if not tz:
             raise SourceError(str(self.path), "a time zone is required (nvidia-smi writes local time)", field="tz")
         try:
@@ -92,10 +99,7 @@ class NvidiaSmiCsvSource:
             raise SourceError(str(self.path), f"unknown time zone {tz!r}", field="tz") from exc
 
     def _lines(self) -> Iterator[tuple[int, str]]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SourceError(str(self.path), f"cannot read: {exc.strerror or exc}") from exc
+        text = read_text(self.path)
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip() and not line.lstrip().startswith("#"):
                 yield number, line
@@ -106,7 +110,8 @@ class NvidiaSmiCsvSource:
         lines = self._lines()
         first = next(lines, None)
         if first is None:
-            return
+            raise SourceError(where, "empty file: no header (nvidia-smi --query-gpu=... --format=csv writes one)",
+                              line=1)
         header = [split_header(c) for c in next(csv.reader([first[1]], skipinitialspace=True))]
         position = {base: (i, unit) for i, (base, unit) in enumerate(header)}
         cols: dict[str, tuple[int, str]] = {}
@@ -114,9 +119,15 @@ class NvidiaSmiCsvSource:
             found = next((position[n] for n in names if n in position), None)
             if found is not None:
                 cols[field] = found
-        for required in ("timestamp", "uuid"):
-            if required not in cols:
-                raise SourceError(where, f"no {required!r} column in the header", line=first[0], field=required)
+        if "timestamp" not in cols:
+            raise SourceError(where, "no 'timestamp' column in the header", line=first[0], field="timestamp")
+        if "uuid" not in cols:
+            if not self.host or ("index" not in cols and "pci" not in cols):
+                raise SourceError(where, "no 'uuid' column in the header: add uuid to --query-gpu, or name the host "
+                                  "the log came from (--host) and keep an index or pci.bus_id column", line=first[0],
+                                  field="uuid")
+            by = "index" if "index" in cols else "pci"
+            self.notes.append(f"no uuid column: each GPU is identified as {self.host}/gpu<{by}>, as --host said")
         for number, line in lines:
             row = next(csv.reader([line], skipinitialspace=True))
             if len(row) != len(header):
@@ -164,13 +175,25 @@ class NvidiaSmiCsvSource:
             sampled_at = local_to_utc(naive, self.zone)
         except ValueError as exc:
             raise SourceError(where, str(exc), line=number, field="timestamp") from exc
-        uuid = text("uuid")
+        index = plain("index")
+        if "uuid" in cols:
+            uuid = text("uuid")
+        else:
+            by = f"{int(index)}" if index is not None else text("pci")
+            uuid = f"{self.host}/gpu{by}" if by and not is_missing(by) else ""
         if is_missing(uuid):
             raise SourceError(where, "empty GPU UUID", line=number, field="uuid")
-        index = plain("index")
         power = number_of("power")
         if power is not None and power[1].lower() not in ("w", ""):
             raise SourceError(where, f"unexpected power unit {power[1]!r}", line=number, field="power.draw")
+        guard = self.guard
+        guard.time("observed_at", sampled_at, field="timestamp", line=number)
+        for field, kind in (("utilization", "utilization_pct"), ("temperature", "temperature_c"),
+                            ("sm_clock", "clock_mhz"), ("energy", "energy_mj")):
+            guard.check(kind, plain(field), field=field, line=number)
+        guard.check("power_watts", power[0] if power is not None else None, field="power.draw", line=number)
+        for field in ("memory_used", "memory_total"):
+            guard.check("memory_bytes", memory(field), field=field, line=number)
         return GpuSample(
             sampled_at=sampled_at,
             host=self.host,

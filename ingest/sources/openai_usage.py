@@ -7,6 +7,7 @@ through ``with_raw_response`` so the JSON text is parsed here with ``parse_float
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -14,8 +15,11 @@ from typing import Any
 
 from ingest.base import SourceError
 from ingest.records import CostLine, UsageHourly
+from ingest.sources import charge_kinds
 from ingest.sources._common import (
     SavedResponseSource,
+    aligned_bucket,
+    bucket_width,
     currency_code,
     loads_json,
     parse_decimal,
@@ -24,6 +28,7 @@ from ingest.sources._common import (
     token_count,
     utc_from_unix,
 )
+from models import bounds
 
 DEFAULT_GROUP_BY = ("project_id", "api_key_id", "model", "batch")
 _WIDTH_SECONDS = {"1m": 60, "1h": 3600, "1d": 86400}
@@ -72,11 +77,21 @@ def _buckets_of(doc: Any, where: str) -> list[dict]:
     return buckets
 
 
-def usage_records(buckets: list[dict], where: str, account_id: str) -> Iterator[UsageHourly]:
-    """UsageHourly records from completions-usage buckets (nulls become '', batch -> is_batch)."""
+def _bucket_spans(buckets: list[dict], where: str) -> list[tuple[datetime, datetime]]:
+    return [(utc_from_unix(b.get("start_time"), where, field=f"data[{i}].start_time"),
+             utc_from_unix(b.get("end_time"), where, field=f"data[{i}].end_time")) for i, b in enumerate(buckets)]
+
+
+def usage_records(buckets: list[dict], where: str, account_id: str, width_s: int | None = None) -> Iterator[UsageHourly]:
+    """UsageHourly records from completions-usage buckets (nulls become '', batch -> is_batch).
+
+    Each bucket is stored as the whole bucket of `width_s` (inferred from the page when not
+    given) that holds it: a short first or last bucket and its later full re-pull share one key.
+    """
+    spans = _bucket_spans(buckets, where)
+    width = width_s or bucket_width(spans)
     for i, bucket in enumerate(buckets):
-        start = utc_from_unix(bucket.get("start_time"), where, field=f"data[{i}].start_time")
-        end = utc_from_unix(bucket.get("end_time"), where, field=f"data[{i}].end_time")
+        start, end = aligned_bucket(spans[i][0], width)
         for j, res in enumerate(bucket.get("results") or []):
             path = f"data[{i}].results[{j}]"
 
@@ -102,39 +117,72 @@ def usage_records(buckets: list[dict], where: str, account_id: str) -> Iterator[
             )
 
 
-def cost_records(buckets: list[dict], where: str, account_id: str) -> Iterator[CostLine]:
-    """CostLine records (basis cost_api) from costs buckets; amounts are Decimal dollars."""
-    seen: dict[str, int] = {}
+_LINE_ITEM = re.compile(r"^\s*(?P<model>[^,]+?)\s*,\s*(?P<kind>[^,]+?)\s*$")
+
+
+def line_item_fields(line_item: str) -> tuple[str, str, str, str]:
+    """(ai_class, charge_kind, model, token_type) from a Costs API line item.
+
+    'gpt-4o-2024-08-06, cached input' is tokens of that model; 'GPT-4o, input' of gpt-4o;
+    'web search tool calls', 'file search tool calls', 'Code Interpreter sessions', 'Image
+    models', fine-tuning and storage lines are non-token charges in their own kind.
+    """
+    match = _LINE_ITEM.match(line_item)
+    if match:
+        token_type = charge_kinds.token_type_from_text(match.group("kind"))
+        other = charge_kinds.non_token_kind(match.group("kind"))
+        if token_type and other is None:
+            return "token", "tokens", match.group("model").lower().replace(" ", "-"), token_type
+    other = charge_kinds.non_token_kind(line_item)
+    if other is not None:
+        return "other_ai", other, "", ""
+    return "token", "tokens", "", charge_kinds.token_type_from_text(line_item)
+
+
+def cost_records(buckets: list[dict], where: str, account_id: str, width_s: int | None = None) -> Iterator[CostLine]:
+    """CostLine records (basis cost_api) from costs buckets; amounts are Decimal dollars.
+
+    The key is the whole day's bucket and the result's dimensions: a bucket repeated in a file or
+    re-pulled with another start replaces the stored line instead of adding to it.
+    """
+    spans = _bucket_spans(buckets, where)
+    width = width_s or bucket_width(spans)
     for i, bucket in enumerate(buckets):
-        start = utc_from_unix(bucket.get("start_time"), where, field=f"data[{i}].start_time")
-        end = utc_from_unix(bucket.get("end_time"), where, field=f"data[{i}].end_time")
+        start, end = aligned_bucket(spans[i][0], width)
         for j, res in enumerate(bucket.get("results") or []):
             path = f"data[{i}].results[{j}]"
             amount = res.get("amount")
             if not isinstance(amount, dict):
                 raise SourceError(where, "missing amount object", field=f"{path}.amount")
             value = parse_decimal(amount.get("value"), where, field=f"{path}.amount.value")
+            bounds.check("amount", value, field=f"{path}.amount.value", where=where)
             currency = currency_code(amount.get("currency"), where, field=f"{path}.amount.currency")
             project, key_id = str_or_empty(res.get("project_id")), str_or_empty(res.get("api_key_id"))
             line_item = str_or_empty(res.get("line_item"))
-            base = stable_key(int(start.timestamp()), project, key_id, line_item)
-            seen[base] = seen.get(base, 0) + 1
             quantity = res.get("quantity")
+            quantity = None if quantity is None else parse_decimal(quantity, where, field=f"{path}.quantity")
+            unit = str_or_empty(res.get("quantity_unit"))
+            ai_class, kind, model, token_type = line_item_fields(line_item)
             yield CostLine(
                 basis="cost_api",
                 provider="openai",
                 account_id=account_id,
-                source_line_key=base if seen[base] == 1 else f"{base}#{seen[base]}",
+                source_line_key=stable_key(int(start.timestamp()), project, key_id, line_item),
                 charge_period_start_at=start,
                 charge_period_end_at=end,
                 billed_cost=value,
                 currency=currency,
                 project_id=project,
                 api_key_id=key_id,
+                model=model,
                 line_item=line_item,
                 service_name="OpenAI API",
-                consumed_quantity=None if quantity is None else parse_decimal(quantity, where, field=f"{path}.quantity"),
-                consumed_unit=str_or_empty(res.get("quantity_unit")),
+                consumed_quantity=quantity,
+                consumed_unit=unit,
+                ai_class=ai_class,
+                charge_kind=kind,
+                token_type=token_type,
+                tokens=charge_kinds.tokens_in(quantity, unit) if kind == "tokens" else 0,
             )
 
 
@@ -145,12 +193,22 @@ class _OpenAIPager:
     bucket_width = "1d"
 
     def __init__(self, client: Any, account_id: str, start_time: datetime | int, end_time: datetime | int | None,
-                 page: str | None, limit: int | None, on_page: Callable[[PageProgress], None] | None):
+                 page: str | None, limit: int | None, on_page: Callable[[PageProgress], None] | None,
+                 bucket_width: str = "1d"):
         self.client, self.account_id = client, account_id
-        self.start_ts = _to_unix(start_time)
-        self.end_ts = None if end_time is None else _to_unix(end_time)
+        self.bucket_width = bucket_width
+        width = self.width_s
+        # Windows start and end on bucket boundaries: a short first bucket would be stored as the
+        # whole one, and a short last one is the unfinished bucket "up to now".
+        self.start_ts = _to_unix(start_time) // width * width
+        self.end_ts = None if end_time is None else _to_unix(end_time) // width * width
         self.first_page, self.limit, self.on_page = page, limit, on_page
         self.progress: PageProgress | None = None
+
+    @property
+    def width_s(self) -> int:
+        """The bucket width in seconds."""
+        return _WIDTH_SECONDS.get(self.bucket_width, 86400)
 
     @property
     def last_page_cursor(self) -> datetime | None:
@@ -177,6 +235,8 @@ class _OpenAIPager:
     def _pages(self) -> Iterator[tuple[str, list[dict]]]:
         cursor, number = self.first_page, 0
         seen_cursors: set[str] = set()
+        if self.end_ts is not None and self.end_ts <= self.start_ts:
+            return  # no whole bucket in the window yet
         while True:
             number += 1
             where = f"{self.describe()} page {number}" + (f" (cursor {cursor})" if cursor else "")
@@ -228,8 +288,8 @@ class OpenAIUsageSource(_OpenAIPager):
         """Read [start_time, end_time) with the given SDK client (``OpenAI(admin_api_key=...)``)."""
         if bucket_width not in _WIDTH_SECONDS:
             raise SourceError("openai usage", f"bucket_width must be one of {sorted(_WIDTH_SECONDS)}", field="bucket_width")
-        super().__init__(client, account_id, start_time, end_time, page, limit, on_page)
-        self.bucket_width, self.group_by = bucket_width, list(group_by)
+        super().__init__(client, account_id, start_time, end_time, page, limit, on_page, bucket_width)
+        self.group_by = list(group_by)
 
     def _call(self, params: dict) -> Any:
         usage = self.client.admin.organization.usage.with_raw_response
@@ -238,7 +298,7 @@ class OpenAIUsageSource(_OpenAIPager):
     def collect(self) -> Iterator[UsageHourly]:
         """Yield usage records page by page, following next_page."""
         for where, buckets in self._pages():
-            yield from usage_records(buckets, where, self.account_id)
+            yield from usage_records(buckets, where, self.account_id, self.width_s)
 
 
 class OpenAICostsSource(_OpenAIPager):
@@ -262,7 +322,7 @@ class OpenAICostsSource(_OpenAIPager):
     def collect(self) -> Iterator[CostLine]:
         """Yield cost lines page by page, following next_page."""
         for where, buckets in self._pages():
-            yield from cost_records(buckets, where, self.account_id)
+            yield from cost_records(buckets, where, self.account_id, self.width_s)
 
 
 class OpenAIUsageFileSource(SavedResponseSource):

@@ -18,6 +18,7 @@ import httpx
 
 from ingest.base import SourceError
 from ingest.records import GpuHourlyAggregate
+from models.bounds import Guard
 
 MIB = 1024 * 1024
 BY = "UUID, uuid, GPU_I_ID, Hostname, hostname, modelName"  # Hostname became hostname in 2026
@@ -106,7 +107,8 @@ class PrometheusFleetSource:
     name = "prometheus"
 
     def __init__(self, url: str, *, start: datetime, end: datetime, step_s: int = 3600,
-                 client: httpx.Client | None = None, timeout_s: float = 60.0):
+                 client: httpx.Client | None = None, timeout_s: float = 60.0, accept: tuple[str, ...] = ()):
+        self.guard = Guard(url, accept)
         if start.tzinfo is None or end.tzinfo is None:
             raise SourceError(url, "start and end must be timezone-aware")
         if step_s < 1:
@@ -159,7 +161,15 @@ class PrometheusFleetSource:
                         hour = hours.setdefault((hour_at, uuid, mig), _Hour(labels))
                         hour.add(name, float(t), value)
         for (hour_at, uuid, mig), hour in sorted(hours.items(), key=lambda kv: kv[0]):
-            yield hour.record(hour_at, uuid, mig)
+            rec = hour.record(hour_at, uuid, mig)
+            at = f"GPU {uuid} hour {hour_at:%Y-%m-%d %H:00}Z"
+            for value, kind, name in ((rec.utilization_mean_pct, "utilization_pct", "utilization mean"),
+                                      (rec.utilization_max_pct, "utilization_pct", "utilization max"),
+                                      (rec.busy_fraction, "fraction", "busy fraction"),
+                                      (rec.power_mean_watts, "power_watts", "DCGM_FI_DEV_POWER_USAGE mean"),
+                                      (rec.memory_total_bytes, "memory_bytes", "framebuffer total")):
+                self.guard.check(kind, value, field=f"{name} ({at})")
+            yield rec
 
     def describe(self) -> str:
         """Say which server and window this is."""

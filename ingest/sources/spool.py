@@ -68,6 +68,14 @@ def decode_record(obj: dict[str, Any]) -> Any:
     return cls(**data)
 
 
+class SpoolFullError(OSError):
+    """The spool could not take every record (a full or failing disk); `appended` of them were kept durably."""
+
+    def __init__(self, appended: int, cause: OSError):
+        super().__init__(cause.errno, f"spool write failed after {appended} record(s): {cause.strerror or cause}")
+        self.appended, self.cause = appended, cause
+
+
 def _safe_name(host: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", host) or "localhost"
 
@@ -142,17 +150,40 @@ class Spool:
 
     # -- public API ----------------------------------------------------------
     def append(self, records: Iterable[Any]) -> int:
-        """Append records durably (write, flush, fsync per line); return how many were spooled."""
+        """Append records durably (write, flush, fsync per line); return how many were spooled.
+
+        A write that fails (a full disk) is cut back to the last whole line and raises
+        SpoolFullError saying how many records were kept before it; those are durable.
+        """
         n = 0
-        with open(self.path, "ab") as fh:
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise SpoolFullError(0, exc) from exc
+        try:
             for record in records:
                 obj = {"seq": self._next_seq, **encode_record(record)}
-                fh.write(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
-                fh.flush()
-                os.fsync(fh.fileno())
+                line = memoryview(json.dumps(obj, separators=(",", ":")).encode() + b"\n")
+                good = os.fstat(fd).st_size
+                try:
+                    while line:  # unbuffered: a short write is retried, a failed one leaves no buffer behind
+                        line = line[os.write(fd, line):]
+                    os.fsync(fd)
+                except OSError as exc:
+                    self._cut_back(good)
+                    raise SpoolFullError(n, exc) from exc
                 self._next_seq += 1
                 n += 1
+        finally:
+            os.close(fd)
         return n
+
+    def _cut_back(self, size: int) -> None:
+        """Drop a torn last line after a failed write (truncating frees space even on a full disk)."""
+        try:
+            os.truncate(self.path, size)
+        except OSError:
+            pass  # the torn tail is cut when the spool is next opened (_repair_torn_tail)
 
     def pending_pairs(self) -> Iterator[tuple[int, Any]]:
         """Yield (seq, record) for every record not yet delivered, oldest first."""

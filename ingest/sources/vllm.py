@@ -12,8 +12,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from ingest.base import SourceError
 from ingest.records import InferenceSample
-from ingest.sources.dcgm import Scrape, clean_value, iter_samples, read_scrape
+from ingest.sources.dcgm import Scrape, check_scrape_time, clean_value, iter_samples, read_scrape
+from models.bounds import Guard
 
 _FIELDS = {
     "vllm:prompt_tokens_total": "prompt_tokens_total",
@@ -24,6 +26,8 @@ _FIELDS = {
     "vllm:gpu_cache_usage_perc": "_gpu_cache_usage_frac",  # V0 / pre-0.9 name
 }
 
+_CHECKS = {"prompt_tokens_total": "bucket_tokens", "generation_tokens_total": "bucket_tokens",
+           "kv_cache_usage_frac": "fraction", "_gpu_cache_usage_frac": "fraction"}
 SATURATED = "at_saturation"
 OBSERVED = "observed_load"
 
@@ -33,9 +37,12 @@ class VllmSource:
 
     name = "vllm"
 
-    def __init__(self, text_or_url: str | os.PathLike, *, at: datetime | None = None, endpoint: str | None = None):
+    def __init__(self, text_or_url: str | os.PathLike, *, at: datetime | None = None, endpoint: str | None = None,
+                 accept: tuple[str, ...] = ()):
         self.text_or_url, self.at, self._endpoint = text_or_url, at, endpoint
         self._scrape: Scrape | None = None
+        self.guard = Guard(os.fspath(text_or_url) if isinstance(text_or_url, os.PathLike) else str(text_or_url)[:200],
+                           accept)
 
     def _load(self) -> Scrape:
         if self._scrape is None:
@@ -50,13 +57,23 @@ class VllmSource:
     def collect(self) -> Iterator[InferenceSample]:
         """Yield one InferenceSample per (model_name, engine) seen in the scrape."""
         scrape = self._load()
+        self.guard.where = scrape.where
+        check_scrape_time(scrape, self.guard)
         groups: dict[tuple[str, str], dict[str, float | None]] = {}
         for metric, labels, value in iter_samples(scrape):
             field = _FIELDS.get(metric)  # *_created gauges and histograms never match
             if field is None or "model_name" not in labels:
                 continue
             key = (labels["model_name"], labels.get("engine", ""))
-            groups.setdefault(key, {})[field] = clean_value(value)
+            cleaned = clean_value(value)
+            if field in _CHECKS:
+                self.guard.check(_CHECKS[field], cleaned, field=f"{metric} (model {labels['model_name']})")
+            elif cleaned is not None and cleaned < 0:
+                raise SourceError(scrape.where, f"negative value {cleaned}", field=metric)
+            groups.setdefault(key, {})[field] = cleaned
+        if not groups:
+            raise SourceError(scrape.where, "no vLLM series in the scrape (no vllm:* metric with a model_name "
+                              "label): is this a vLLM /metrics page?")
         for (model, engine), v in groups.items():
             kv = v.get("kv_cache_usage_frac")
             if kv is None:

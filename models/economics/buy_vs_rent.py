@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from models.economics.contract import ApiPricing, Demand, GpuOption, optimal_from_totals, prepare
+from models.economics.contract import ApiPricing, Demand, GpuOption, PreparedWorkload, best_replicas, prepare
 from models.economics.units import HOURS_PER_MONTH, monthly_to_hourly
 
 MIN_HISTORY_HOURS = 672
@@ -57,12 +57,10 @@ class BuyVsRentResult:
         return asdict(self)
 
 
-def _hybrid_monthly(demand: Demand, api: ApiPricing, gpu: GpuOption, replicas: int | None
-                    ) -> tuple[int, float, float]:
+def _hybrid_monthly(prep: PreparedWorkload, replicas: int | None) -> tuple[int, float, float]:
     """(replicas, overflow USD per month, replica USD per month at the contract's h)."""
-    prep = prepare(demand, api, gpu)
     if replicas is None:
-        replicas = optimal_from_totals(prep.totals(np.arange(prep.peak() + 1)))
+        replicas = int(best_replicas(prep)[0][0])
     total = float(prep.totals(np.array([float(replicas)]))[0])
     fleet = replicas * prep.h_rep * prep.hours
     scale = HOURS_PER_MONTH / prep.hours
@@ -75,7 +73,7 @@ def _payback(upfront: float, saving_per_month: float) -> float | None:
 
 def buy_vs_rent(
     demand: Demand,
-    api: ApiPricing,
+    api: ApiPricing | None,
     buy: GpuOption,
     rent: GpuOption,
     *,
@@ -84,8 +82,13 @@ def buy_vs_rent(
     migration_cost_usd: float = 0.0,
     self_hosted_model: str = "",
     replicas: int | None = None,
+    api_costs: np.ndarray | None = None,
 ) -> BuyVsRentResult:
-    """Payback months of buying GPUs vs tokens and vs renting, and costs over the term."""
+    """Payback months of buying GPUs vs tokens and vs renting, and costs over the term.
+
+    ``api_costs`` gives each hour's API cost directly (priced per model from the database),
+    as in ``contract.prepare``; then ``api`` may be None.
+    """
     if buy.pricing != "buy" or rent.pricing != "rent":
         raise ValueError("buy must use pricing 'buy' and rent must use pricing 'rent'")
     if not 0 <= residual_value_fraction <= 1:
@@ -100,13 +103,14 @@ def buy_vs_rent(
                      f"{MIN_HISTORY_HOURS} (4 weeks) are needed before a purchase can be judged"),
             **base,
         )
-    tokens_monthly = float(prepare(demand, api, buy).api_total) * HOURS_PER_MONTH / demand.hours
-    n, buy_overflow, _ = _hybrid_monthly(demand, api, buy, replicas)
+    bought = prepare(demand, api, buy, api_costs)
+    tokens_monthly = float(bought.api_total) * HOURS_PER_MONTH / demand.hours
+    n, buy_overflow, _ = _hybrid_monthly(bought, replicas)
     gpus = n * buy.replica_gpus
     running_per_gpu_hour = buy.power_watts / 1000 * buy.pue * buy.electricity_per_kwh \
         + monthly_to_hourly(buy.ops_per_gpu_month)
     buy_running = gpus * running_per_gpu_hour * HOURS_PER_MONTH + buy_overflow
-    rent_n, rent_overflow, rent_fleet = _hybrid_monthly(demand, api, rent, None)
+    rent_n, rent_overflow, rent_fleet = _hybrid_monthly(prepare(demand, api, rent, api_costs), None)
     rent_monthly = rent_fleet + rent_overflow
     purchase = gpus * float(buy.purchase_price)
     residual = purchase * residual_value_fraction

@@ -66,8 +66,17 @@ MODEL_THROUGHPUT: list[dict[str, Any]] = [
     ),
     _throughput_row(
         "Llama 3.3 70B FP8", "H100", 2, 2_100.0, 4_205.0,
-        "BRIEF.md reference defaults: ~2,100 per H100; 4,205 measured on two H100s (range 400-2,100)",
+        "BRIEF.md reference defaults: ~2,100 per H100; 4,205 measured on two H100s (range 400-2,100); "
+        "NVIDIA NIM 1.8.0 measures 920 output tok/s on 2x H100 FP8 TP2 at 5,000 in / 500 out "
+        "(https://docs.nvidia.com/nim/benchmarking/llm/1.0.0/performance)",
         "~2,100 output tok/s per GPU x TP 2 = ~4,200; the measured TP-2 total of 4,205 is used",
+    ),
+    _throughput_row(
+        "DeepSeek-R1-0528 FP8", "H200", 8, 426.9, 3_415.0,
+        "GPUStack Performance Lab, DeepSeek-R1-0528 on 8x H200, SGLang 0.5.3 TP 8 with DP attention, "
+        "ShareGPT 1,000 prompts (219K in / 201K out): 3,415 output tok/s "
+        "(https://docs.gpustack.ai/latest/performance-lab/deepseek-r1/h200/)",
+        "3,415 output tok/s measured for the whole TP-8 replica = 427 per GPU",
     ),
 ]
 

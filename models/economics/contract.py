@@ -1,9 +1,11 @@
 """The economics contract of ECONOMICS.md: typed inputs, the formulas and ``simulate``.
 
 Everything here is vectorised with numpy. Hours are sorted once by their work ``W_t``
-and suffix sums of ``A_t`` and ``A_t / W_t`` give ``Total(R)`` for every replica count
-in one ``searchsorted``; the breakeven multiplier is solved exactly on the piecewise
-linear function it is defined by. ``tests/economics`` holds a plain per-hour loop of the
+and suffix sums of ``A_t`` and ``A_t / W_t`` give ``Total(R)`` for any replica count in
+one ``searchsorted``. ``Total(R)`` is convex in R (a straight line plus a sum of convex
+overflow terms), so the optimum is found by bisection on its slope in ``log2(R_peak)``
+steps: no array ever grows with the demand or the replica count. The breakeven multiplier
+is solved exactly on the piecewise linear function it is defined by. ``tests/economics`` holds a plain per-hour loop of the
 same contract that this module is checked against.
 """
 
@@ -25,6 +27,12 @@ from models.economics.units import (
 
 TIE_TOLERANCE_USD = 1e-9
 PEAK_TOLERANCE = 1e-9
+# Above 2**53 replica counts stop being exact floats; such a plan is a unit error, not an answer.
+MAX_REPLICAS = 10**15
+
+
+class OutOfRangeError(ValueError):
+    """Inputs whose figures cannot be represented (replicas beyond 10^15, costs beyond a float)."""
 
 
 class ApiPricing(BaseModel):
@@ -81,15 +89,21 @@ class GpuOption(BaseModel):
 
 @dataclass(frozen=True)
 class Demand:
-    """Hourly token demand: one entry per consecutive hour, as float64 numpy arrays."""
+    """Hourly token demand: one entry per consecutive hour, as float64 numpy arrays.
+
+    ``peak_factor`` (contract v2 only) is each hour's busiest minute over its mean minute, NaN
+    where the hour has none of its own; v1 figures never read it.
+    """
 
     hour: np.ndarray
     input_tokens: np.ndarray
     cached_input_tokens: np.ndarray
     output_tokens: np.ndarray
+    peak_factor: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        sizes = {a.shape[0] for a in (self.hour, self.input_tokens, self.cached_input_tokens, self.output_tokens)}
+        arrays = (self.hour, self.input_tokens, self.cached_input_tokens, self.output_tokens)
+        sizes = {a.shape[0] for a in arrays + (() if self.peak_factor is None else (self.peak_factor,))}
         if len(sizes) != 1:
             raise ValueError("demand arrays must all have one entry per hour")
 
@@ -105,11 +119,13 @@ class Demand:
             self.input_tokens * factor,
             self.cached_input_tokens * factor,
             self.output_tokens * factor,
+            self.peak_factor,
         )
 
     @classmethod
-    def from_arrays(cls, input_tokens, cached_input_tokens, output_tokens, hour=None) -> "Demand":
-        """Build a demand table from sequences; hours default to 0..H-1."""
+    def from_arrays(cls, input_tokens, cached_input_tokens, output_tokens, hour=None,
+                    peak_factor=None) -> "Demand":
+        """Build a demand table from sequences; hours default to 0..H-1 (hours since 1970-01-01 UTC)."""
         inp = np.asarray(input_tokens, dtype=np.float64)
         hour = np.arange(inp.shape[0]) if hour is None else np.asarray(hour)
         return cls(
@@ -117,6 +133,7 @@ class Demand:
             inp,
             np.asarray(cached_input_tokens, dtype=np.float64),
             np.asarray(output_tokens, dtype=np.float64),
+            None if peak_factor is None else np.asarray(peak_factor, dtype=np.float64),
         )
 
 
@@ -192,10 +209,15 @@ class PreparedWorkload:
     h_rep: float
 
     def peak(self, k: float = 1.0) -> int:
-        """``R_peak`` with every hour's demand scaled by ``k``."""
+        """``R_peak`` with every hour's demand scaled by ``k`` (OutOfRangeError beyond 10^15 replicas)."""
         if self.work_sorted.size == 0 or k <= 0:
             return 0
-        return max(0, int(np.ceil(k * self.work_sorted[-1] / self.cap - PEAK_TOLERANCE)))
+        replicas = np.ceil(k * self.work_sorted[-1] / self.cap - PEAK_TOLERANCE)
+        if not replicas <= MAX_REPLICAS:  # also catches inf and nan
+            raise OutOfRangeError(
+                f"the peak hour needs more than {MAX_REPLICAS:.0e} replicas: the demand or the throughput "
+                "is out of range (check the units: tokens per second per replica)")
+        return max(0, int(replicas))
 
     def totals(self, replicas: np.ndarray, k: float | np.ndarray = 1.0) -> np.ndarray:
         """``Total(R)`` over the file's hours for each R (broadcast against demand scale ``k``)."""
@@ -250,6 +272,33 @@ def optimal_from_totals(totals: np.ndarray) -> int:
     return int(np.flatnonzero(totals <= best + TIE_TOLERANCE_USD)[0])
 
 
+def best_replicas(prep: PreparedWorkload, k: float | np.ndarray = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """The R in ``0..R_peak(k)`` with the lowest ``Total(R)`` at each demand scale k, and that total.
+
+    ``Total`` is convex in R, so its slope ``Total(R+1) - Total(R)`` never decreases: bisection
+    finds the first R where it stops falling, then the smallest R within 1e-9 USD of that
+    minimum (the contract's tie rule). Memory is O(len(k)) whatever the replica count.
+    """
+    ks = np.atleast_1d(np.asarray(k, dtype=np.float64))
+    peaks = np.array([prep.peak(float(x)) for x in ks], dtype=np.float64)
+    lo, hi = np.zeros_like(peaks), peaks.copy()
+    while np.any(lo < hi):  # smallest R with R == peak or Total(R + 1) >= Total(R)
+        mid = np.floor((lo + hi) / 2)
+        rising = prep.totals(mid + 1, ks) >= prep.totals(mid, ks)
+        active = lo < hi
+        hi = np.where(active & rising, mid, hi)
+        lo = np.where(active & ~rising, mid + 1, lo)
+    best = prep.totals(lo, ks)
+    low, high = np.zeros_like(lo), lo.copy()
+    while np.any(low < high):  # smallest R in 0..R* within the tie tolerance (Total falls up to R*)
+        mid = np.floor((low + high) / 2)
+        close = prep.totals(mid, ks) <= best + TIE_TOLERANCE_USD
+        active = low < high
+        high = np.where(active & close, mid, high)
+        low = np.where(active & ~close, mid + 1, low)
+    return low.astype(np.int64), prep.totals(low, ks)
+
+
 def hybrid_total(demand: Demand, api: ApiPricing, gpu: GpuOption, replicas: int) -> float:
     """``Total(R)``: R replicas for every hour plus the API cost of what overflows them."""
     return float(prepare(demand, api, gpu).totals(np.array([float(replicas)]))[0])
@@ -257,8 +306,8 @@ def hybrid_total(demand: Demand, api: ApiPricing, gpu: GpuOption, replicas: int)
 
 def optimal_replicas(demand: Demand, api: ApiPricing, gpu: GpuOption) -> int:
     """The R in 0..R_peak with the lowest ``Total(R)`` (ties to the smaller R)."""
-    prep = prepare(demand, api, gpu)
-    return optimal_from_totals(prep.totals(np.arange(prep.peak() + 1)))
+    replicas, _ = best_replicas(prepare(demand, api, gpu))
+    return int(replicas[0])
 
 
 def breakeven_monthly_tokens(prep: PreparedWorkload, multiplier: float | None) -> float | None:
@@ -351,17 +400,21 @@ def _opt(x: float | None) -> float | None:
 def simulate_prepared(prep: PreparedWorkload, gpu: GpuOption) -> SimulationResult:
     """Run the contract on an already prepared workload."""
     r_peak = prep.peak()
-    totals = prep.totals(np.arange(r_peak + 1))
-    r_opt = optimal_from_totals(totals)
-    k = breakeven_multiplier(prep)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below, in words
+        replicas, totals = best_replicas(prep)
+        k = breakeven_multiplier(prep)
+    money = (prep.api_total, gpu_hourly_cost(gpu), r_peak * prep.h_rep * prep.hours, float(totals[0]))
+    if not all(math.isfinite(x) for x in money):
+        raise OutOfRangeError("a cost is beyond what can be computed (above 1e308 USD): check the prices, "
+                              "rates and token counts for a unit error")
     return SimulationResult(
         hours=prep.hours,
         api_only_cost=prep.api_total,
         gpu_hourly_cost=gpu_hourly_cost(gpu),
         peak_replicas=r_peak,
         gpu_only_cost=r_peak * prep.h_rep * prep.hours,
-        optimal_replicas=r_opt,
-        hybrid_cost=float(totals[r_opt]),
+        optimal_replicas=int(replicas[0]),
+        hybrid_cost=float(totals[0]),
         breakeven_utilization=breakeven_utilization(prep.h_rep, prep.api_total, prep.work_total),
         breakeven_demand_multiplier=k,
         breakeven_monthly_tokens=breakeven_monthly_tokens(prep, k),

@@ -3,8 +3,9 @@
 Every point scales all hours by one factor ``k`` (the shape is kept, the volume moves) and
 evaluates the contract at that volume: API only is a straight line, GPU only is a staircase
 (``R_peak(k)`` whole replicas) and the hybrid is the best ``Total(R)`` over
-``R in 0..R_peak(k)``, the lower envelope of the two. The whole (k, R) grid is one
-``searchsorted`` on the prepared, work-sorted hours.
+``R in 0..R_peak(k)``, the lower envelope of the two. The best R of every point comes from
+``best_replicas`` (a bisection per point, all points at once), so memory grows with the
+number of points, never with the replica count.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import numpy as np
 import polars as pl
 
 from models.economics.contract import (
-    TIE_TOLERANCE_USD,
     ApiPricing,
     Demand,
     GpuOption,
     PreparedWorkload,
+    best_replicas,
     breakeven_multiplier,
     prepare,
 )
@@ -37,14 +38,8 @@ def curve_from_prepared(prep: PreparedWorkload, multipliers: np.ndarray) -> pl.D
     """Monthly API-only, GPU-only and hybrid cost at each demand multiplier."""
     k = np.asarray(multipliers, dtype=np.float64)
     scale = HOURS_PER_MONTH / prep.hours if prep.hours else 0.0
-    peaks = np.array([prep.peak(float(x)) for x in k], dtype=np.int64)
-    r_max = int(peaks.max()) if peaks.size else 0
-    replicas = np.arange(r_max + 1, dtype=np.float64)
-    totals = prep.totals(replicas[None, :], k[:, None])  # shape (points, r_max + 1)
-    totals = np.where(replicas[None, :] <= peaks[:, None], totals, np.inf)
-    best = totals.min(axis=1)
-    # First R within the tie tolerance of each row's minimum: ties go to fewer replicas.
-    hybrid_r = np.argmax(totals <= best[:, None] + TIE_TOLERANCE_USD, axis=1)
+    peaks = np.array([prep.peak(float(x)) for x in k], dtype=np.float64)
+    hybrid_r, best = best_replicas(prep, k) if k.size else (np.zeros(0, np.int64), np.zeros(0))
     return pl.DataFrame(
         {
             "monthly_tokens": k * prep.tokens_total * scale,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from models.economics.contract import ApiPricing, Demand, GpuOption, api_cost_per_hour, simulate
@@ -82,7 +83,7 @@ def _step(lever: str, remaining: float, saving: float | None, detail: str = "") 
 
 def levers_waterfall(
     demand: Demand,
-    api: ApiPricing,
+    api: ApiPricing | None,
     gpu: GpuOption | None,
     *,
     repeat_share: float | None,
@@ -90,15 +91,23 @@ def levers_waterfall(
     route_share: float | None,
     route_price_ratio: float | None,
     batch_discount: float | None = None,
+    api_costs: np.ndarray | None = None,
 ) -> LeverWaterfall:
-    """Apply cache, batch, route and move in order to today's monthly API cost."""
+    """Apply cache, batch, route and move in order to today's monthly API cost.
+
+    ``api_costs`` gives each hour's API cost directly (priced per model, batch traffic already at
+    batch prices); then ``api`` may be None and the batch lever uses ``batch_discount`` (default 0.5).
+    """
     for name, value in (("repeat_share", repeat_share), ("batchable_share", batchable_share),
                         ("route_share", route_share), ("route_price_ratio", route_price_ratio),
                         ("batch_discount", batch_discount)):
         _share(name, value)
     if demand.hours == 0:
         raise ValueError("demand has no hours")
-    today = float(api_cost_per_hour(demand, api).sum()) * HOURS_PER_MONTH / demand.hours
+    if api is None and api_costs is None:
+        raise ValueError("levers need API prices or each hour's API cost")
+    hourly = api_cost_per_hour(demand, api) if api_costs is None else np.asarray(api_costs, dtype=np.float64)
+    today = float(hourly.sum()) * HOURS_PER_MONTH / demand.hours
     steps: list[LeverStep] = []
     remaining = today
 
@@ -107,11 +116,13 @@ def levers_waterfall(
     remaining = steps[-1].remaining_usd_month
     volume_left = 1.0 - (repeat_share or 0.0)
 
-    discount = api.batch_discount if batch_discount is None else batch_discount
+    default_discount = api.batch_discount if api is not None else 0.5
+    discount = default_discount if batch_discount is None else batch_discount
     saving = None
     if batchable_share is not None:
-        already = api.batch_share * api.batch_discount
-        target = max(batchable_share, api.batch_share) * discount
+        batch_share = api.batch_share if api is not None else 0.0
+        already = batch_share * default_discount
+        target = max(batchable_share, batch_share) * discount
         saving = remaining * (1.0 - (1.0 - target) / (1.0 - already)) if already < 1 else 0.0
     steps.append(_step("batch", remaining, saving))
     remaining = steps[-1].remaining_usd_month
@@ -128,7 +139,8 @@ def levers_waterfall(
         left_demand = demand.scaled(volume_left)
         api_total_left = today * volume_left
         factor = remaining / api_total_left if api_total_left > 0 else 0.0
-        moved = simulate(left_demand, api.scaled(factor), gpu)
+        moved = (simulate(left_demand, api.scaled(factor), gpu) if api_costs is None else
+                 simulate(left_demand, None, gpu, api_costs=hourly * volume_left * factor))
         hybrid = moved.monthly(moved.hybrid_cost)
         n = moved.optimal_replicas
         detail = (f"{n} replica{'s' if n != 1 else ''} ({n * gpu.replica_gpus} GPUs) carry the base load"

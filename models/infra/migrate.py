@@ -8,7 +8,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
+
+from models.catalogs import seed_catalogs
+
+from models import data_versions, discipline_rollup, request_rollups
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -24,17 +28,20 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Apply migrations up to `revision`, then seed the reference catalogs that are missing."""
+    """Apply migrations up to `revision`, then seed missing catalogs, version triggers and the request rollup.
+
+    Tables a later revision adds get the data-version trigger here; the request rollup is built
+    from usage_requests the first time (and again when a rule names a tag key it does not keep).
+    """
     command.upgrade(alembic_config(url), revision)
     if revision == "head":
-        from sqlalchemy import create_engine
-
-        from models.catalogs import seed_catalogs
-
         engine = create_engine(url)
         try:
             with engine.begin() as conn:
                 seed_catalogs(conn)
+                data_versions.ensure_triggers(conn)
+                request_rollups.ensure_tag_keys(conn)
+                discipline_rollup.ensure_built(conn)
         finally:
             engine.dispose()
 

@@ -1,4 +1,4 @@
-"""Least-privilege database roles: reader, writer and owner, created idempotently.
+"""Least-privilege database roles: reader, writer, owner and closer, created idempotently.
 
 Roles are cluster-wide, so they are made here (by `hybridcost db roles`, as an admin) and never
 inside a migration. Every identifier and password goes through psycopg.sql, never string pasting.
@@ -17,7 +17,13 @@ from sqlalchemy import Engine
 READER = "hybridcost_reader"
 WRITER = "hybridcost_writer"
 OWNER = "hybridcost_owner"
-ROLES = (READER, WRITER, OWNER)
+CLOSER = "hybridcost_closer"  # closes and reopens months: the writer's rights plus periods and snapshots
+ROLES = (READER, WRITER, OWNER, CLOSER)
+# The record nobody rewrites: the writer (pullers, dashboard editors) may add audit entries but not change
+# them, and changes closed months only through `period close` / `reopen`, run as the owner or the closer.
+INSERT_ONLY = ("audit_log",)
+CLOSE_ONLY = ("periods", "period_snapshots")
+OWNER_ONLY = ("alembic_version",)
 
 
 @dataclass(frozen=True)
@@ -69,9 +75,10 @@ _ALTER_KIND = {"r": "TABLE", "p": "TABLE", "f": "FOREIGN TABLE", "v": "VIEW", "m
 def _grants(cur, database: str, schema: str, creators: list[str]) -> None:
     """Grant the schema, tables and sequences to the three roles, now and for future objects."""
     db, sch = sql.Identifier(database), sql.Identifier(schema)
-    r, w, o = (sql.Identifier(n) for n in ROLES)
+    r, w, o = (sql.Identifier(n) for n in (READER, WRITER, OWNER))
     statements = [
-        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}, {}, {}").format(db, r, w, o),
+        sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO {}, {}, {}, {}").format(
+            db, r, w, o, sql.Identifier(CLOSER)),
         sql.SQL("REVOKE CREATE ON SCHEMA {} FROM PUBLIC").format(sch),
         sql.SQL("GRANT USAGE, CREATE ON SCHEMA {} TO {}").format(sch, o),
         sql.SQL("GRANT USAGE ON SCHEMA {} TO {}, {}").format(sch, r, w),
@@ -80,6 +87,20 @@ def _grants(cur, database: str, schema: str, creators: list[str]) -> None:
         sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(sch, w),
         sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(sch, w),
     ]
+    existing = _tables(cur, schema)
+    for table in INSERT_ONLY:
+        if table in existing:
+            statements.append(sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON {}.{} FROM {}, {}").format(
+                sch, sql.Identifier(table), w, sql.Identifier(CLOSER)))
+    for table in CLOSE_ONLY + OWNER_ONLY:
+        if table in existing:
+            statements.append(sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {}.{} FROM {}").format(
+                sch, sql.Identifier(table), w))
+    statements.append(sql.SQL("GRANT {} TO {}").format(w, sql.Identifier(CLOSER)))
+    for table in CLOSE_ONLY:
+        if table in existing:
+            statements.append(sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON {}.{} TO {}").format(
+                sch, sql.Identifier(table), sql.Identifier(CLOSER)))
     for creator in creators:  # tables made later by a migration, as the owner or as this admin
         c = sql.Identifier(creator)
         statements += [
@@ -93,6 +114,11 @@ def _grants(cur, database: str, schema: str, creators: list[str]) -> None:
         ]
     for statement in statements:
         cur.execute(statement)
+
+
+def _tables(cur, schema: str) -> set[str]:
+    cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))
+    return {name for (name,) in cur.fetchall()}
 
 
 def ensure_roles(engine: Engine, passwords: Mapping[str, str | None], *, schema: str = "public") -> list[RoleResult]:
@@ -120,6 +146,6 @@ def ensure_roles(engine: Engine, passwords: Mapping[str, str | None], *, schema:
 
 
 def passwords_from_settings(settings) -> dict[str, str | None]:
-    """Role name to password from HYBRIDCOST_{READER,WRITER,OWNER}_PASSWORD (None when unset)."""
-    secrets = (settings.reader_password, settings.writer_password, settings.owner_password)
+    """Role name to password from HYBRIDCOST_{READER,WRITER,OWNER,CLOSER}_PASSWORD (None when unset)."""
+    secrets = (settings.reader_password, settings.writer_password, settings.owner_password, settings.closer_password)
     return {name: (secret.get_secret_value() if secret is not None else None) for name, secret in zip(ROLES, secrets)}

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
 import platformdirs
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 ROOT_DATA_DIR = Path("/var/lib/hybridcost")
 SECRETS_FILE_ENV = "HYBRIDCOST_SECRETS_FILE"
 
 
 class SecretsFileError(ValueError):
-    """The secrets file is missing, unreadable or readable by others; the message says which."""
+    """The secrets file is missing, unreadable, readable by others or malformed; the message says which line."""
 
 
 def default_data_dir() -> Path:
@@ -46,7 +48,8 @@ class Settings(BaseSettings):
     # Who edits are recorded as in the audit log when no --actor is given (default: the OS user).
     actor: str | None = None
     raw_retention_days: int = 30
-    cache_ttl_seconds: int = 300
+    # Seconds between the dashboard's checks for changed data; after a change it re-warms the default views (0: off).
+    cache_warm_seconds: float = 10.0
     openai_admin_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("OPENAI_ADMIN_KEY", "HYBRIDCOST_OPENAI_ADMIN_KEY")
     )
@@ -66,6 +69,7 @@ class Settings(BaseSettings):
     reader_password: SecretStr | None = None
     writer_password: SecretStr | None = None
     owner_password: SecretStr | None = None
+    closer_password: SecretStr | None = None  # the role that closes and reopens months (period close)
     # Login (OpenID Connect); all of client id, secret, metadata URL and cookie secret turn it on.
     oidc_client_id: str | None = None
     oidc_client_secret: SecretStr | None = None
@@ -77,6 +81,7 @@ class Settings(BaseSettings):
     editor_emails: str = ""  # comma-separated; these users get edit controls
     runtime_dir: Path | None = None  # private folder for the generated .streamlit/secrets.toml
     exporter_cache_seconds: float = 5.0
+    exporter_refresh_seconds: float = 300.0
     # Reconciliation: a basis whose month differs from the chosen basis by more than this (%) is flagged.
     reconciliation_threshold_pct: float = Field(default=5.0, ge=0)
     # Spend anomalies: |score| (robust z against the weekday-seasonal baseline) and $ impact at least these.
@@ -138,8 +143,6 @@ class Settings(BaseSettings):
 
 def redact_url(url: str) -> str:
     """Hide the password in a database URL."""
-    from sqlalchemy.engine import make_url
-
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # an unparsable URL is shown as nothing rather than leaked
@@ -164,6 +167,29 @@ def check_secrets_file(path: Path) -> None:
                                f"run `chmod 600 {path}` so only its owner can read it")
 
 
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def check_secrets_syntax(path: Path) -> None:
+    """Refuse a secrets file with a line that is not blank, a comment or KEY=VALUE (the value is never shown)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SecretsFileError(f"secrets file {path} cannot be read as UTF-8 text ({exc})") from None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").lstrip()
+        key, equals, value = line.partition("=")
+        if not equals or not _KEY.fullmatch(key.strip()):
+            raise SecretsFileError(f"secrets file {path}, line {number}: not KEY=VALUE (a name of letters, digits "
+                                   "and _, then '=' and the value); the line is not shown, it may hold a secret")
+        value = value.strip()
+        if value[:1] in ("'", '"') and value.find(value[0], 1) < 0:
+            raise SecretsFileError(f"secrets file {path}, line {number}: the value's opening quote is never closed")
+
+
 def get_settings() -> Settings:
     """Read the settings from the environment now, plus HYBRIDCOST_SECRETS_FILE (KEY=VALUE, mode 0600).
 
@@ -173,5 +199,6 @@ def get_settings() -> Settings:
     if secrets_file:
         path = Path(secrets_file).expanduser()
         check_secrets_file(path)
+        check_secrets_syntax(path)
         return Settings(_env_file=path, _env_file_encoding="utf-8")
     return Settings()

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from models import audit
+from models import audit, bounds
 from models.ledger import LedgerError
 from models.ledger.fx import check_currency
+from models.queries import spread
 
 KINDS = ("reserved_gpu", "provisioned_throughput", "prepaid_credit", "other")
 CENT_E10 = Decimal("1e-10")
@@ -33,6 +34,9 @@ def add_commitment(conn: Connection, *, provider: str, name: str, start_on: date
         raise LedgerError(f"commitment {name!r}: amount {amount!r} is not a number") from None
     if not money.is_finite():
         raise LedgerError(f"commitment {name!r}: amount {amount!r} is not a number")
+    why = bounds.problem("amount", money)
+    if why:
+        raise LedgerError(f"commitment {name!r}: amount {why}")
     currency = check_currency(currency, f"commitment {name!r}")
     key = {"p": provider, "a": account_id, "n": name}
     before = audit.row_dict(conn, "commitments", "provider = :p AND account_id = :a AND name = :n", key)
@@ -106,11 +110,16 @@ def amortized(conn: Connection, *, since: date, until: date) -> pl.DataFrame:
     commits = conn.execute(sa.text(
         "SELECT name, provider, account_id, kind, start_on, end_on, amount, currency FROM commitments "
         "WHERE start_on < :u AND end_on >= :s ORDER BY start_on, id"), {"s": since, "u": until}).all()
-    covered = {(p, a, d, c): v for p, a, d, c, v in conn.execute(sa.text(
-        "SELECT provider, account_id, CAST((charge_period_start_at AT TIME ZONE 'UTC') AS date), currency, "
-        "sum(effective_cost) FROM cost_lines WHERE charge_category = 'usage' AND billed_cost = 0 "
-        "AND effective_cost > 0 AND charge_period_start_at >= :s AND charge_period_start_at < :u GROUP BY 1, 2, 3, 4"),
-        {"s": since, "u": until}).all()}
+    commits = sorted([*commits, *_purchase_terms(conn, since, until)], key=lambda c: (c[4], c[0]))
+    window = {"since": datetime.combine(since, time(0), tzinfo=UTC), "until": datetime.combine(until, time(0), tzinfo=UTC)}
+    covered = {(p, a, d, c): v for p, a, d, c, v in conn.execute(sa.text(f"""
+        WITH lines AS (
+            SELECT c.id, c.provider, c.account_id, c.currency, c.effective_cost, sp.day, sp.win_secs,
+                   {spread.share('c.effective_cost', 'c.id')} AS effective_day
+            FROM cost_lines c {spread.spread_join('c.charge_period_start_at', 'c.charge_period_end_at')}
+            WHERE c.charge_category = 'usage' AND c.billed_cost = 0 AND c.effective_cost > 0 AND {spread.overlaps('c')})
+        SELECT provider, account_id, day, currency, sum(effective_day) FROM lines
+        WHERE win_secs > 0 GROUP BY 1, 2, 3, 4"""), window).all()}
     out = []
     for name, provider, account, kind, start_on, end_on, amount, currency in commits:
         for day, share in daily_amounts(amount, start_on, end_on):
@@ -121,6 +130,25 @@ def amortized(conn: Connection, *, since: date, until: date) -> pl.DataFrame:
             covered[(provider, account, day, currency)] = left - used
             out.append((name, provider, account, kind, day, currency, share, used, share - used))
     return pl.DataFrame(out, schema=AMORTIZED_SCHEMA, orient="row")
+
+
+def _purchase_terms(conn: Connection, since: date, until: date) -> list[tuple]:
+    """FOCUS and invoice Purchase lines with a term that no stored commitment came from, as commitments.
+
+    A prepayment amortizes over its charge period whether or not `ledger commitment from-focus`
+    has made it an editable commitment; ChargePeriodEnd is exclusive, so the term ends the day before.
+    """
+    rows = conn.execute(sa.text(
+        "SELECT c.provider, c.account_id, c.source_line_key, c.line_item, c.ai_class, c.currency, c.billed_cost, "
+        "CAST((c.charge_period_start_at AT TIME ZONE 'UTC') AS date), "
+        "CAST((c.charge_period_end_at AT TIME ZONE 'UTC') AS date) - 1 "
+        "FROM cost_lines c WHERE c.basis IN ('focus', 'invoice') AND c.charge_category = 'purchase' "
+        "AND c.charge_period_end_at - c.charge_period_start_at > interval '1 day' "
+        "AND c.charge_period_start_at < :u AND c.charge_period_end_at > :s "
+        "AND NOT EXISTS (SELECT 1 FROM commitments m WHERE m.source = 'focus:' || c.source_line_key) ORDER BY c.id"),
+        {"s": datetime.combine(since, time(0), tzinfo=UTC), "u": datetime.combine(until, time(0), tzinfo=UTC)}).all()
+    return [(item or key, provider, account, _kind_of(ai_class, item), start, end, billed, currency)
+            for provider, account, key, item, ai_class, currency, billed, start, end in rows]
 
 
 def summary(frame: pl.DataFrame) -> pl.DataFrame:

@@ -8,7 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from models import audit
+from models import audit, discipline_rollup
+from models.bounds import problem
 from models.ledger import LedgerError
 
 MATCH_FIELDS = ("provider", "account_id", "project_id", "api_key_id", "user_id", "model", "tag", "namespace", "pod")
@@ -17,13 +18,22 @@ PROFILE_FIELDS = ("gpu_type", "gpu_count", "pricing", "host_pattern", "hourly_ra
                   "started_on")
 
 
-def _money(value: Any, what: str) -> Decimal:
+# GPU profile fields and the bound each is checked against (models/bounds.py).
+PROFILE_BOUNDS = {"hourly_rate_usd": "usd_per_gpu_hour", "purchase_price_usd": "amount", "power_watts": "power_watts",
+                  "pue": "pue", "electricity_usd_per_kwh": "usd_per_kwh", "ops_usd_per_gpu_month": "amount",
+                  "amortization_months": "months", "gpu_count": "gpu_count"}
+
+
+def _money(value: Any, what: str, bound: str | None = None) -> Decimal:
     try:
-        number = Decimal(str(value))
+        number = Decimal(str(value).strip())
     except InvalidOperation:
         raise LedgerError(f"{what} {value!r} is not a number") from None
     if not number.is_finite() or number < 0:
         raise LedgerError(f"{what} must be zero or more, not {value}")
+    why = problem(bound, number) if bound else None
+    if why:
+        raise LedgerError(f"{what}: {why}")
     return number
 
 
@@ -51,6 +61,8 @@ def save_rule(conn: Connection, *, workload: str, match_field: str, pattern: str
             "tag_key = :tag_key, pattern = :pattern, enabled = :enabled WHERE id = :id"), {**values, "id": rule_id})
     audit.record(conn, actor, "attribution_rule", str(rule_id), "create" if before is None else "update",
                  None if before is None else {k: before[k] for k in values}, {**values, "workload": workload})
+    # Re-flag discipline within the new workloads (and keep a new tag key in the rollup), in this transaction.
+    discipline_rollup.after_rule_change(conn)
     return rule_id
 
 
@@ -61,13 +73,14 @@ def delete_rule(conn: Connection, rule_id: int, *, actor: str | None = None) -> 
         raise LedgerError(f"no attribution rule {rule_id}")
     conn.execute(sa.text("DELETE FROM attribution_rules WHERE id = :i"), {"i": rule_id})
     audit.record(conn, actor, "attribution_rule", str(rule_id), "delete", before, None)
+    discipline_rollup.after_rule_change(conn)
 
 
 def set_budget(conn: Connection, *, scope: str, name: str, monthly_usd: Any, actor: str | None = None) -> None:
     """Create or change a monthly budget for a team or workload (audited)."""
     if scope not in ("team", "workload"):
         raise LedgerError(f"budget scope must be team or workload, not {scope!r}")
-    amount = _money(monthly_usd, "monthly budget")
+    amount = _money(monthly_usd, "monthly budget", "monthly_budget_usd")
     before = audit.row_dict(conn, "budgets", "scope = :s AND name = :n", {"s": scope, "n": name})
     conn.execute(sa.text(
         "INSERT INTO budgets (scope, name, monthly_usd) VALUES (:s, :n, :m) "
@@ -93,6 +106,9 @@ def save_gpu_profile(conn: Connection, name: str, fields: dict[str, Any], *, act
         raise LedgerError(f"unknown GPU profile field(s): {', '.join(sorted(unknown))}")
     if fields.get("pricing", "buy") not in ("buy", "rent"):
         raise LedgerError(f"pricing must be buy or rent, not {fields['pricing']!r}")
+    for key, bound in PROFILE_BOUNDS.items():
+        if fields.get(key) is not None:
+            _money(fields[key], key.replace("_", " "), bound)
     before = audit.row_dict(conn, "gpu_cost_profiles", "name = :n", {"n": name})
     if before is None:
         missing = {"gpu_type", "gpu_count", "pricing"} - set(fields)

@@ -12,8 +12,9 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from ingest.sources._common import ISO_4217
-from models import audit
+from ingest.base import SourceError
+from ingest.sources._common import ISO_4217, read_text
+from models import audit, bounds
 from models.ledger import LedgerError
 
 
@@ -46,6 +47,9 @@ def check_rate(value: str | Decimal, where: str) -> Decimal:
         raise LedgerError(f"{where}: rate {text!r} is not a number") from None
     if not rate.is_finite() or rate <= 0:
         raise LedgerError(f"{where}: rate must be a positive number, not {text}")
+    why = bounds.problem("fx_rate", rate)
+    if why:
+        raise LedgerError(f"{where}: rate {why}")
     return rate
 
 
@@ -54,9 +58,9 @@ def parse_rates_csv(path: str | Path, *, to_currency: str) -> list[Rate]:
     path = Path(path)
     to_currency = check_currency(to_currency, "reporting currency")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise LedgerError(f"{path}: cannot read file: {exc.strerror or exc}") from None
+        text = read_text(path)  # the shared reader: BOMs and UTF-16 detected, other encodings refused
+    except SourceError as exc:
+        raise LedgerError(str(exc)) from None
     reader = csv.reader(text.splitlines())
     header = [h.strip().lower() for h in next(reader, [])]
     missing = [c for c in ("date", "currency", "rate") if c not in header]

@@ -13,7 +13,9 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from models.queries.spend import allocated_daily
 from models.queries.sql_fragments import attribution_join
+from models.rollups import physical_gpu_hours
 
 E10 = Decimal("1e-10")
 HOURS_PER_MONTH = Decimal(730)
@@ -26,14 +28,18 @@ def _dec(value) -> Decimal:
 
 
 def _measured(conn: Connection, since: date, until: datetime) -> list[tuple]:
-    """Per profile, day and workload: GPU-hour rows, busy GPU-hours and summed measured watts."""
+    """Per profile, day and workload: physical GPU-hours, busy GPU-hours and summed measured watts.
+
+    A MIG GPU is one physical GPU: its instances share its busy time by their slices and its
+    power is counted once (models.rollups.physical_gpu_hours).
+    """
     return conn.execute(sa.text(f"""
         SELECT p.id, CAST((g.hour_at AT TIME ZONE 'UTC') AS date) AS day,
                coalesce(wl.workload, inf.workload, 'unallocated') AS workload,
                coalesce(wl.team, w2.team, 'unallocated') AS team,
-               count(*) AS gpu_rows, sum(coalesce(g.busy_fraction, 0)) AS busy_hours,
-               count(g.power_mean_watts) AS power_rows, sum(g.power_mean_watts) AS watts
-        FROM gpu_hourly g
+               sum(g.gpu_hours) AS gpu_rows, sum(coalesce(g.busy_fraction * g.weight, 0)) AS busy_hours,
+               count(g.gpu_power_watts) AS power_rows, sum(g.gpu_power_watts) AS watts
+        FROM ({physical_gpu_hours("g.hour_at >= :s AND g.hour_at < :u")}) g
         JOIN LATERAL (SELECT p.id, p.started_on FROM gpu_cost_profiles p WHERE g.host LIKE {HOST_LIKE}
                       ORDER BY p.id LIMIT 1) p ON TRUE
         {attribution_join('g', gpu=True)}
@@ -55,20 +61,33 @@ POOL_SCHEMA = {"profile": pl.String, "pricing": pl.String, "day": pl.Date, "work
                "gpu_hours": pl.Float64, "cost_usd": pl.Decimal(38, 18)}
 
 
+def comparison_profiles(conn: Connection) -> list[str]:
+    """Cost profiles no reporting host has ever matched: options to compare against, never billed."""
+    return conn.execute(sa.text(f"""
+        WITH assigned AS (
+            SELECT DISTINCT (SELECT q.id FROM gpu_cost_profiles q WHERE h.host LIKE {HOST_LIKE.replace("p.", "q.")}
+                             ORDER BY q.id LIMIT 1) AS id
+            FROM (SELECT DISTINCT host FROM gpu_hourly) h)
+        SELECT p.name FROM gpu_cost_profiles p
+        WHERE NOT EXISTS (SELECT 1 FROM assigned a WHERE a.id = p.id) ORDER BY p.id""")).scalars().all()
+
+
 def pool_lines(conn: Connection, *, since: date, until: date, until_at: datetime | None = None) -> pl.DataFrame:
     """Daily cost lines of every GPU pool in [since, until), one per workload plus one 'idle' line.
 
     Hourly cost per GPU: buy = purchase / (amortization_months * 730) + measured watts / 1000 * pue
     * electricity (nameplate power_watts for hours without telemetry) + ops / 730; rent =
-    hourly_rate + ops / 730. Capacity is gpu_count * 24 GPU-hours a day from started_on.
+    hourly_rate + ops / 730. Capacity is gpu_count * 24 GPU-hours a day from started_on. A profile
+    whose host pattern matches no host that ever reported is a comparison option: it bills nothing.
     `until_at` (the clock's now, for a day in progress) ends the last day early: hours after it
     are neither capacity nor cost yet.
     """
     stop = _utc(until) if until_at is None else min(_utc(until), until_at)
-    profiles = conn.execute(sa.text(
+    comparison = set(comparison_profiles(conn))
+    profiles = [p for p in conn.execute(sa.text(
         "SELECT id, name, pricing, gpu_count, hourly_rate_usd, purchase_price_usd, amortization_months, "
         "power_watts, pue, electricity_usd_per_kwh, ops_usd_per_gpu_month, started_on "
-        "FROM gpu_cost_profiles ORDER BY id")).mappings().all()
+        "FROM gpu_cost_profiles ORDER BY id")).mappings().all() if p["name"] not in comparison]
     measured: dict[tuple[int, date], list[tuple]] = {}
     for pid, day, workload, team, rows, busy, power_rows, watts in _measured(conn, since, stop):
         measured.setdefault((pid, day), []).append((workload, team, rows, busy, power_rows, watts))
@@ -127,8 +146,6 @@ def self_hosted_vs_api(conn: Connection, *, since: date, until: date) -> pl.Data
     Tokens are prompt + generation tokens (input + output on the API side); the idle line is
     not charged to any workload here (it is the pool's, shown on its own).
     """
-    from models.queries.spend import allocated_daily
-
     pool = pool_lines(conn, since=since, until=until).filter(pl.col("workload") != IDLE)
     gpu = {r["workload"]: r["cost_usd"] for r in pool.group_by("workload").agg(pl.col("cost_usd").sum()).iter_rows(named=True)}
     tokens = dict(conn.execute(sa.text(

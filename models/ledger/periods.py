@@ -10,9 +10,11 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from ingest.runs import abandon_dead_runs, unfinished_runs
 from models import audit
 from models.ledger import LedgerError
 from models.ledger.lines import ledger_daily
+from models.queries.spend import SCHEMA, allocated_daily
 
 RESTATED_DIMENSIONS = {"total": None, "provider": "provider", "workload": "workload", "team": "team",
                        "basis": "cost_basis"}
@@ -33,13 +35,11 @@ def month_bounds(period: str) -> tuple[datetime, datetime]:
 
 
 def _live_spend(conn: Connection, start: datetime, end: datetime) -> pl.DataFrame:
-    from models.queries.spend import allocated_daily
-
     return allocated_daily(conn, since=start, until=end)
 
 
 def blockers(conn: Connection, period: str) -> dict[str, int]:
-    """What stands in the way of closing: failed ingest runs, unpriced rows, unconverted lines."""
+    """What stands in the way of closing: failed or abandoned ingest runs, unpriced rows, unconverted lines."""
     start, end = month_bounds(period)
     failed = conn.execute(sa.text(
         "SELECT count(*) FROM ingest_runs f WHERE f.status = 'failed' AND f.started_at >= :s AND NOT EXISTS ("
@@ -47,7 +47,8 @@ def blockers(conn: Connection, period: str) -> dict[str, int]:
         "AND ok.target = f.target AND ok.started_at > f.started_at)"), {"s": start}).scalar_one()
     spend = _live_spend(conn, start, end)
     lines = ledger_daily(conn, since=start, until=end)
-    return {"failed_runs": int(failed), "unpriced_rows": int(spend["unpriced_rows"].sum() or 0),
+    return {"failed_runs": int(failed), "abandoned_runs": unfinished_runs(conn, since=start).get("abandoned", 0),
+            "unpriced_rows": int(spend["unpriced_rows"].sum() or 0),
             "unconverted_rows": int(lines["unconverted_rows"].sum() or 0)}
 
 
@@ -75,6 +76,12 @@ def close_period(conn: Connection, period: str, *, actor: str | None = None, for
         raise LedgerError(f"month {period} has no data to close")
     if force and not reason.strip():
         raise LedgerError(f"closing {period} with --force needs --reason")
+    abandon_dead_runs(conn)
+    unfinished = unfinished_runs(conn, since=start)
+    if unfinished.get("running"):
+        # A load in flight would change the figures right after they are frozen: never close beside one.
+        raise LedgerError(f"refusing to close {period}: {unfinished['running']} ingest run(s) still running; "
+                          "wait for them to finish (`hybridcost doctor` marks dead ones abandoned)")
     found = blockers(conn, period)
     if any(found.values()) and not force:
         listed = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in found.items() if v)
@@ -139,8 +146,6 @@ def frozen_total(conn: Connection, period: str) -> Decimal:
 
 def frozen_spend(conn: Connection, period: str) -> pl.DataFrame:
     """The frozen spend rows of a closed month, in the shape of spend.allocated_daily."""
-    from models.queries.spend import SCHEMA
-
     rows = conn.execute(sa.text(
         "SELECT provider, account_id, day, model, workload, team, nullif(basis, ''), amount, gross, credits, tax, "
         "unconverted_rows, input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, unpriced_tokens, "

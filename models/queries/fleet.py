@@ -1,10 +1,10 @@
 """GPU fleet signals from the hourly rollups: utilisation, busy and idle hours, idle cost, capacity.
 
 Everything reads ``gpu_hourly`` and ``inference_hourly`` (never raw samples), so it works
-the same for NVML/dcgm/nvidia-smi data and for Prometheus fleet aggregates. A MIG instance
-counts as its own GPU; its hour costs 1/n of its GPU's hour, n being the number of instances
-that reported in that hour. Hours whose utilisation is unknown (``busy_fraction`` NULL, e.g.
-an NVML MIG parent row) count neither as busy nor idle.
+the same for NVML/dcgm/nvidia-smi data and for Prometheus fleet aggregates. A MIG parent and
+its instances are one physical GPU (models.rollups.physical_gpu_hours): one GPU, one GPU-hour
+an hour, busy by its instances' profiling metrics weighted by their slices. Hours whose
+utilisation is unknown count neither as busy nor idle.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
+
+from models.rollups import physical_gpu_hours
 
 HOURS_PER_MONTH = 730  # the ECONOMICS.md convention
 
@@ -33,31 +35,41 @@ class SignalThresholds:
     kv_cache_frac: float = 0.9  # add_capacity: KV cache peak above this
 
 
-_PER_GPU = """
-WITH h AS (
-    SELECT g.*, CASE WHEN g.mig_instance = '' THEN 1.0 ELSE 1.0 / nullif(count(*) FILTER (
-               WHERE g.mig_instance <> '' AND g.busy_fraction IS NOT NULL)
-               OVER (PARTITION BY g.hour_at, g.gpu_uuid), 0) END AS cost_share
-    FROM gpu_hourly g WHERE g.hour_at >= :since AND g.hour_at < :until
-)
-SELECT gpu_uuid, mig_instance, max(host) AS host, max(model_name) AS model,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY utilization_mean_pct) AS utilization_p50,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY utilization_mean_pct) AS utilization_p95,
-       avg(utilization_mean_pct) AS utilization_mean,
-       avg(power_mean_watts) AS power_mean_watts,
-       count(*) FILTER (WHERE busy_fraction IS NOT NULL) AS hours,
-       coalesce(sum(busy_fraction), 0) AS busy_hours,
-       coalesce(sum((1 - busy_fraction) * cost_share), 0) AS idle_cost_gpu_hours,
-       count(*) FILTER (WHERE utilization_mean_pct > :hot) AS hot_hours
-FROM h GROUP BY gpu_uuid, mig_instance ORDER BY 3, 1, 2
+# One row per physical GPU and hour: utilisation and busy share are the instances' weighted sum.
+_PHYSICAL_HOURS = f"""
+SELECT hour_at, gpu_uuid, max(host) AS host, max(model_name) AS model_name,
+       string_agg(DISTINCT nullif(mig_instance, ''), ',') AS instances,
+       CASE WHEN count(utilization_mean_pct) FILTER (WHERE weight > 0) > 0
+            THEN sum(utilization_mean_pct * weight) FILTER (WHERE weight > 0) END AS utilization,
+       CASE WHEN count(busy_fraction) FILTER (WHERE weight > 0) > 0
+            THEN least(sum(busy_fraction * weight) FILTER (WHERE weight > 0), 1.0) END AS busy,
+       max(gpu_power_watts) AS power
+FROM ({physical_gpu_hours("g.hour_at >= :since AND g.hour_at < :until")}) p
+GROUP BY hour_at, gpu_uuid
 """
 
-_PER_POOL = """
-SELECT host, count(DISTINCT (gpu_uuid, mig_instance)) AS gpus,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY utilization_mean_pct) AS utilization_p50,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY utilization_mean_pct) AS utilization_p95,
-       avg(power_mean_watts) AS power_mean_watts
-FROM gpu_hourly WHERE hour_at >= :since AND hour_at < :until GROUP BY host ORDER BY host
+_PER_GPU = f"""
+WITH h AS ({_PHYSICAL_HOURS})
+SELECT gpu_uuid, coalesce(string_agg(DISTINCT instances, ','), '') AS mig_instance, max(host) AS host,
+       max(model_name) AS model,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY utilization) AS utilization_p50,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY utilization) AS utilization_p95,
+       avg(utilization) AS utilization_mean,
+       avg(power) AS power_mean_watts,
+       count(*) FILTER (WHERE busy IS NOT NULL) AS hours,
+       coalesce(sum(busy), 0) AS busy_hours,
+       coalesce(sum(1 - busy), 0) AS idle_cost_gpu_hours,
+       count(*) FILTER (WHERE utilization > :hot) AS hot_hours
+FROM h GROUP BY gpu_uuid ORDER BY 3, 1
+"""
+
+_PER_POOL = f"""
+WITH h AS ({_PHYSICAL_HOURS})
+SELECT host, count(DISTINCT gpu_uuid) AS gpus,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY utilization) AS utilization_p50,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY utilization) AS utilization_p95,
+       avg(power) AS power_mean_watts
+FROM h GROUP BY host ORDER BY host
 """
 
 _INFERENCE = """
@@ -122,7 +134,8 @@ def inference_pressure(conn: Connection, since: datetime, until: datetime,
 
 def fleet_gpus(conn: Connection, since: datetime, until: datetime,
                thresholds: SignalThresholds = SignalThresholds()) -> pl.DataFrame:
-    """One row per GPU (MIG instance as its own): percentiles, power, busy/idle hours, idle cost, signals."""
+    """One row per physical GPU (a MIG GPU once, its instances listed in mig_instance): percentiles, power,
+    busy/idle hours, idle cost, signals."""
     rows = conn.execute(sa.text(_PER_GPU), {**_window(since, until), "hot": thresholds.saturated_util_pct}).all()
     profiles = cost_profiles(conn)
     # An inference endpoint on a host with a long queue or a full KV cache needs more GPUs there.

@@ -3,7 +3,8 @@
 Hourly cost per GPU (ECONOMICS.md):
 - buy:  purchase / (amortization_months * 730) + power_watts / 1000 * pue * electricity + ops / 730
 - rent: hourly_rate + ops / 730
-A GPU whose host matches no profile is counted as unpriced GPU-hours, never as $0.
+A GPU whose host matches no profile is counted as unpriced GPU-hours, never as $0. A MIG GPU
+counts once: its instances share its GPU-hour by their slices.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import polars as pl
 from sqlalchemy import Connection
 
 from models.queries.frames import frame
+from models.rollups import physical_gpu_hours
 
 HOURS_PER_MONTH = 730
 
@@ -36,15 +38,16 @@ PROFILE_JOIN = f"""
     ) prof ON TRUE"""
 
 GPU_SPEND_DAILY = f"""
+-- one physical GPU-hour per GPU and hour: a MIG GPU's instances share its busy time, never add GPUs
 SELECT CAST((g.hour_at AT TIME ZONE 'UTC') AS date) AS day, coalesce(prof.profile, '') AS profile,
        coalesce(prof.gpu_type, '') AS gpu_type, coalesce(prof.pricing, '') AS pricing,
-       count(*) AS gpu_hours,
-       CAST(sum(prof.usd_per_gpu_hour) AS double precision) AS cost_usd,
-       CAST(sum(prof.usd_per_gpu_hour * CAST(1 - coalesce(g.busy_fraction, g.utilization_mean_pct / 100.0, 0) AS numeric))
-           AS double precision) AS idle_cost_usd,
-       count(*) FILTER (WHERE prof.profile IS NULL) AS unpriced_gpu_hours
-FROM gpu_hourly g {PROFILE_JOIN}
-WHERE g.hour_at >= :since AND g.hour_at < :until AND g.mig_instance = ''
+       sum(g.gpu_hours) AS gpu_hours,
+       CAST(sum(prof.usd_per_gpu_hour * g.gpu_hours) AS double precision) AS cost_usd,
+       CAST(sum(prof.usd_per_gpu_hour * CAST(g.gpu_hours - g.weight
+                * coalesce(g.busy_fraction, g.utilization_mean_pct / 100.0, 0) AS numeric)) AS double precision)
+           AS idle_cost_usd,
+       sum(g.gpu_hours) FILTER (WHERE prof.profile IS NULL) AS unpriced_gpu_hours
+FROM ({physical_gpu_hours("g.hour_at >= :since AND g.hour_at < :until")}) g {PROFILE_JOIN}
 GROUP BY 1, 2, 3, 4
 ORDER BY 1, 2
 """

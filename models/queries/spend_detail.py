@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 
 from models.queries.frames import frame
 from models.queries.request_hours import prefer_hash_grouping, request_hours_cte
+from models.queries.spread import in_window, overlaps, share, spread_join, window_filter
 from models.queries.sql_fragments import attribution_join, price_join, priced_cost
 from models.schema.costs import BASIS_RANK
 
@@ -27,10 +28,13 @@ WITH request_hours AS ({request_hours_cte(only_without_buckets=False)}
 )
 SELECT provider, month, basis, CAST(sum(amount) AS double precision) AS amount_usd, count(*) AS lines
 FROM (
-    SELECT provider, date_trunc('month', charge_period_start_at AT TIME ZONE 'UTC') AS month, basis,
-           billed_cost AS amount
-    FROM cost_lines
-    WHERE ai_class = 'token' AND currency = 'USD' AND charge_period_start_at >= :since AND charge_period_start_at < :until
+    -- lines spanning days count on the days they cover (a line over two months splits); purchases are no spend
+    SELECT provider, date_trunc('month', day) AS month, basis, {in_window('s.amount', 's')} AS amount
+    FROM (SELECT c.provider, c.basis, sp.day, sp.secs, sp.win_secs, {share('c.billed_cost', 'c.id')} AS amount
+          FROM cost_lines c {spread_join('c.charge_period_start_at', 'c.charge_period_end_at')}
+          WHERE c.ai_class = 'token' AND c.currency = 'USD' AND c.charge_category <> 'purchase'
+            AND {overlaps('c')}) s
+    WHERE {window_filter('s')}
     UNION ALL
     SELECT u.provider, date_trunc('month', u.bucket_start_at AT TIME ZONE 'UTC'), 'usage_price', {priced_cost('u')}
     FROM usage_hourly u {price_join('u', 'bucket_start_at')}

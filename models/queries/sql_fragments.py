@@ -47,7 +47,7 @@ def price_join(alias: str, at_column: str, *, include_pending: bool = False) -> 
     return f"""
     LEFT JOIN LATERAL (
         SELECT pr.input_usd_per_mtok, pr.cached_input_usd_per_mtok, pr.cache_write_usd_per_mtok,
-               pr.output_usd_per_mtok, pr.batch_input_usd_per_mtok, pr.batch_output_usd_per_mtok
+               pr.cache_write_1h_usd_per_mtok, pr.output_usd_per_mtok, pr.batch_input_usd_per_mtok, pr.batch_output_usd_per_mtok
         FROM prices pr
         WHERE pr.provider = {alias}.provider AND pr.model = {alias}.model AND pr.above_context_tokens = 0 {pending}
           AND pr.effective_from <= CAST(({alias}.{at_column} AT TIME ZONE 'UTC') AS date)
@@ -59,15 +59,19 @@ def priced_cost(alias: str, *, cache_write: bool = True) -> str:
     """NUMERIC expression: the row's tokens times the prices in effect; NULL when unpriced.
 
     Batch traffic uses the batch prices, or half the standard ones where the catalog has none
-    (the batch APIs' published 50 % discount).
+    (the batch APIs' published 50 % discount). Cache writes are priced by duration: 5-minute
+    writes at the cache-write price (else the input price), 1-hour writes at the 1-hour price,
+    else twice the input price (Anthropic's published 1-hour rate).
     """
     cw_tokens = f"{alias}.cache_write_input_tokens" if cache_write else "0"
+    cw_1h = f"{alias}.cache_write_1h_input_tokens" if cache_write else "0"
     half = f"(CASE WHEN {alias}.is_batch THEN 0.5 ELSE 1 END)"
     inp = f"(CASE WHEN {alias}.is_batch THEN coalesce(p.batch_input_usd_per_mtok, p.input_usd_per_mtok * 0.5) ELSE p.input_usd_per_mtok END)"
     out = f"(CASE WHEN {alias}.is_batch THEN coalesce(p.batch_output_usd_per_mtok, p.output_usd_per_mtok * 0.5) ELSE p.output_usd_per_mtok END)"
     return f"""(CASE WHEN p.input_usd_per_mtok IS NULL OR p.output_usd_per_mtok IS NULL THEN NULL ELSE (
         ({alias}.input_tokens - {alias}.cached_input_tokens - {cw_tokens}) * {inp}
         + {alias}.cached_input_tokens * coalesce(p.cached_input_usd_per_mtok, p.input_usd_per_mtok) * {half}
-        + {cw_tokens} * coalesce(p.cache_write_usd_per_mtok, p.input_usd_per_mtok)
+        + ({cw_tokens} - {cw_1h}) * coalesce(p.cache_write_usd_per_mtok, p.input_usd_per_mtok)
+        + {cw_1h} * coalesce(p.cache_write_1h_usd_per_mtok, p.input_usd_per_mtok * 2)
         + {alias}.output_tokens * {out}
     ) / 1000000.0 END)"""

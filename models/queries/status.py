@@ -12,7 +12,11 @@ from sqlalchemy import Connection
 FRESHNESS = """
 SELECT 'token usage' AS dataset, max(least(bucket_end_at, :as_of)) AS latest_at, count(*) AS rows
   FROM usage_hourly WHERE bucket_start_at < :as_of
-UNION ALL SELECT 'request logs', max(started_at), count(*) FROM usage_requests WHERE started_at < :as_of
+UNION ALL SELECT 'request logs', (SELECT max(started_at) FROM usage_requests WHERE started_at < :as_of),
+  -- whole hours from the rollup, the as-of hour's part from the raw rows (an index range)
+  (SELECT coalesce(sum(requests), 0) FROM request_hourly WHERE hour_at < date_trunc('hour', CAST(:as_of AS timestamptz), 'UTC'))
+  + (SELECT count(*) FROM usage_requests
+     WHERE started_at >= date_trunc('hour', CAST(:as_of AS timestamptz), 'UTC') AND started_at < :as_of)
 UNION ALL SELECT 'cost lines', max(least(charge_period_end_at, :as_of)), count(*)
   FROM cost_lines WHERE charge_period_start_at < :as_of
 UNION ALL SELECT 'GPU hourly', max(least(hour_at + interval '1 hour', :as_of)), count(*)

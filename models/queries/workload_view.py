@@ -3,10 +3,10 @@ and tokens served by its own GPU endpoints (inference_hourly rows tagged with th
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import datetime, timedelta, timezone
 
 import polars as pl
-import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from models.queries.frames import frame
@@ -65,14 +65,6 @@ def demand_frame(hourly: pl.DataFrame, *, since: datetime, until: datetime) -> p
         pl.col(c).fill_null(0) for c in TOKEN_COLUMNS).sort("hour")
 
 
-def trim_to_data(demand: pl.DataFrame) -> pl.DataFrame:
-    """Drop the empty hours before the first and after the last hour with tokens."""
-    busy = demand.with_row_index("i").filter(pl.col("input_tokens") + pl.col("output_tokens") > 0)
-    if busy.is_empty():
-        return demand.head(0)
-    return demand.slice(int(busy["i"].min()), int(busy["i"].max()) - int(busy["i"].min()) + 1)
-
-
 def hourly_shape(demand: pl.DataFrame) -> pl.DataFrame:
     """Mean tokens per hour by weekday (0 = Monday) and UTC hour of day."""
     return (demand.with_columns((pl.col("input_tokens") + pl.col("output_tokens")).alias("tokens"),
@@ -118,45 +110,8 @@ def token_mix(demand: pl.DataFrame) -> pl.DataFrame:
     })
 
 
-MODEL_PRICE = """
-SELECT CAST(input_usd_per_mtok AS double precision), CAST(cached_input_usd_per_mtok AS double precision),
-       CAST(output_usd_per_mtok AS double precision)
-FROM prices
-WHERE provider = :provider AND model = :model AND above_context_tokens = 0 AND NOT pending
-  AND input_usd_per_mtok IS NOT NULL AND output_usd_per_mtok IS NOT NULL
-ORDER BY effective_from DESC LIMIT 1
-"""
-
-
-def main_api_model(hourly: pl.DataFrame) -> tuple[str, str] | None:
-    """(provider, model) of the API model with the most tokens in a `workload_hourly` frame."""
-    api = hourly.filter(pl.col("source") == "api")
-    if api.is_empty():
-        return None
-    top = (api.group_by("provider", "model").agg((pl.col("input_tokens") + pl.col("output_tokens")).sum().alias("t"))
-           .sort(["t", "provider", "model"], descending=[True, False, False]).row(0, named=True))
-    return top["provider"], top["model"]
-
-
-def model_price(conn: Connection, *, provider: str, model: str) -> dict | None:
-    """The latest applied price of a model in USD per 1M tokens (cached input defaults to input); None if unpriced."""
-    row = conn.execute(sa.text(MODEL_PRICE), {"provider": provider, "model": model}).one_or_none()
-    if row is None:
-        return None
-    return {"provider": provider, "model": model, "input_per_mtok": row[0],
-            "cached_input_per_mtok": row[1] if row[1] is not None else row[0], "output_per_mtok": row[2]}
-
-
-def scale_demand(demand: pl.DataFrame, factor: float) -> pl.DataFrame:
-    """The same hourly shape with every token count multiplied by `factor` (growth, what-ifs)."""
-    return demand.with_columns((pl.col(c) * factor).round().cast(pl.Int64) for c in TOKEN_COLUMNS)
-
-
 def synthetic_demand(monthly_tokens: float, *, input_share: float = 0.8, start: datetime | None = None) -> pl.DataFrame:
     """A 4-week diurnal demand (busy 08-20 UTC weekdays) totalling `monthly_tokens` per 730 hours."""
-    import math
-    from datetime import timedelta, timezone
-
     start = start or datetime(2026, 1, 5, tzinfo=timezone.utc)
     hours = pl.datetime_range(start, start + timedelta(days=28), "1h", closed="left", time_zone="UTC",
                               eager=True).dt.cast_time_unit("us")

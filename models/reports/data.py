@@ -18,7 +18,9 @@ from sqlalchemy import Connection
 from models import clock
 from models.anomalies import AnomalyRule, spend_anomalies
 from models.infra.settings import get_settings
+from models.ledger.periods import restatements
 from models.queries.spend import allocated_daily, summarise
+from models.reports.economics import recommendations_and_levers
 from models.reports.fleet import FleetSummary, fleet_week
 
 ZERO = Decimal(0)
@@ -182,10 +184,11 @@ def top_movers(tables: dict[str, pl.DataFrame], limit: int = 5) -> pl.DataFrame:
 
 
 def failed_runs(conn: Connection, week: ReportWeek) -> pl.DataFrame:
-    """Ingest runs that started in the week and failed."""
+    """Ingest runs that started in the week and failed (or were abandoned by a process that died)."""
     rows = conn.execute(sa.text(
         "SELECT id, source, target, started_at, coalesce(error, '') FROM ingest_runs "
-        "WHERE status = 'failed' AND started_at >= :since AND started_at < :until ORDER BY started_at"),
+        "WHERE status IN ('failed', 'abandoned') AND started_at >= :since AND started_at < :until "
+        "ORDER BY started_at"),
         {"since": week.since, "until": week.until}).all()
     return pl.DataFrame([tuple(r) for r in rows], orient="row", schema={
         "id": pl.Int64, "source": pl.String, "target": pl.String, "started_at": pl.Datetime("us", "UTC"),
@@ -194,8 +197,6 @@ def failed_runs(conn: Connection, week: ReportWeek) -> pl.DataFrame:
 
 def restatements_in(conn: Connection, week: ReportWeek) -> pl.DataFrame:
     """Restatements of closed months recorded during the week (the ledger keeps closed totals frozen)."""
-    from models.ledger.periods import restatements
-
     frame = restatements(conn)
     if frame.is_empty():
         return frame
@@ -241,7 +242,7 @@ def weekly_report(conn: Connection, week: ReportWeek, *, now: datetime | None = 
                               f"progress ({report.hours:.0f} of 168 hours), since that would scale a part of a "
                               "week to a month. Run the report again once the week is complete.")
         return report
-    _add_economics(conn, report)
+    report.recommendations, report.levers = recommendations_and_levers(conn, week.since, week.until, now=now)
     return report
 
 
@@ -250,14 +251,3 @@ def _anomalies(conn: Connection, week: ReportWeek, until: datetime, now: datetim
     settings = get_settings()
     return spend_anomalies(conn, since=week.since, until=until, today=now.date(),
                            rule=AnomalyRule(threshold=settings.anomaly_threshold, min_usd=settings.anomaly_min_usd))
-
-
-def _add_economics(conn: Connection, report: WeeklyReport) -> None:
-    """Recommendations and levers, where the economics and discipline modules are present."""
-    try:
-        from models.reports import economics as report_economics
-    except ImportError:
-        report.pending.append("Recommendations per workload and lever savings: the economics engine "
-                              "is not in this build yet.")
-        return
-    report_economics.add_to(conn, report)

@@ -1,20 +1,20 @@
 """The weekly report's GPU fleet section: use, cost and idle cost per GPU, saturation per endpoint.
 
-Where the fleet queries (`models.queries.fleet`) are present, per-GPU figures and signals are
-theirs, so the report and the GPU fleet page agree; otherwise a small query on `gpu_hourly`
-with the same cost arithmetic (ECONOMICS.md: rent, or amortised purchase + power, plus ops).
+Per-GPU figures and signals are the fleet queries' (`models.queries.fleet`), so the report and
+the GPU fleet page agree.
 """
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
+
+from models.queries.fleet import fleet_gpus
+from models.rollups import physical_gpu_hours
 
 HOURS_PER_MONTH = 730
 PER_GPU = {"host": pl.String, "gpu_uuid": pl.String, "gpu_hours": pl.Float64, "busy_share": pl.Float64,
@@ -41,26 +41,11 @@ class FleetSummary:
         return self.busy_gpu_hours / self.gpu_hours if self.gpu_hours else None
 
 
-def profile_rate(p: dict[str, Any]) -> float | None:
-    """USD per GPU-hour of a cost profile: rent + ops, or purchase / (months x 730) + power + ops."""
-    ops = float(p["ops_usd_per_gpu_month"] or 0) / HOURS_PER_MONTH
-    if p["pricing"] == "rent":
-        return None if p["hourly_rate_usd"] is None else float(p["hourly_rate_usd"]) + ops
-    if p["purchase_price_usd"] is None or not p["amortization_months"]:
-        return None
-    power = float(p["power_watts"] or 0) / 1000 * float(p["pue"] or 1) * float(p["electricity_usd_per_kwh"] or 0)
-    return float(p["purchase_price_usd"]) / (p["amortization_months"] * HOURS_PER_MONTH) + power + ops
-
-
-OWN_PER_GPU = """
-SELECT host, gpu_uuid || CASE WHEN mig_instance <> '' THEN '/' || mig_instance ELSE '' END AS gpu, count(*) AS hours,
-       sum(coalesce(busy_fraction, utilization_mean_pct / 100.0, 0)) AS busy_hours,
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY utilization_mean_pct) AS p95
-FROM gpu_hourly WHERE hour_at >= :since AND hour_at < :until GROUP BY 1, 2 ORDER BY 1, 2
-"""
-GPU_HOURS = """
-SELECT hour_at, count(*) AS gpus, avg(coalesce(busy_fraction, utilization_mean_pct / 100.0, 0)) AS busy
-FROM gpu_hourly WHERE hour_at >= :since AND hour_at < :until GROUP BY hour_at ORDER BY hour_at
+GPU_HOURS = f"""
+-- physical GPUs per hour (a MIG GPU once) and their busy share, instances weighted by their slices
+SELECT hour_at, sum(gpu_hours) AS gpus,
+       sum(weight * coalesce(busy_fraction, utilization_mean_pct / 100.0, 0)) / nullif(sum(gpu_hours), 0) AS busy
+FROM ({physical_gpu_hours("g.hour_at >= :since AND g.hour_at < :until")}) g GROUP BY hour_at ORDER BY hour_at
 """
 SATURATION = """
 SELECT endpoint, model_name, coalesce(max(workload), '') AS workload,
@@ -72,20 +57,8 @@ GROUP BY endpoint, model_name ORDER BY endpoint, model_name
 """
 
 
-def _own_per_gpu(conn: Connection, params: dict[str, datetime]) -> pl.DataFrame:
-    profiles = [dict(r._mapping) for r in conn.execute(sa.text("SELECT * FROM gpu_cost_profiles ORDER BY id")).all()]
-    rows = []
-    for r in conn.execute(sa.text(OWN_PER_GPU), params).all():
-        profile = next((p for p in profiles if fnmatch.fnmatch(r.host or "", p["host_pattern"] or "*")), None)
-        rate = profile_rate(profile) if profile else None
-        hours, busy = float(r.hours), float(r.busy_hours or 0)
-        rows.append((r.host or "", r.gpu, hours, busy / hours if hours else None, r.p95,
-                     None if rate is None else rate * hours, None if rate is None else rate * (hours - busy), ""))
-    return pl.DataFrame(rows, orient="row", schema=PER_GPU)
-
-
-def _fleet_per_gpu(conn: Connection, params: dict[str, datetime], fleet: Any) -> pl.DataFrame:
-    gpus = fleet.fleet_gpus(conn, params["since"], params["until"])
+def _fleet_per_gpu(conn: Connection, params: dict[str, datetime]) -> pl.DataFrame:
+    gpus = fleet_gpus(conn, params["since"], params["until"])
     rows = []
     for r in gpus.iter_rows(named=True):
         rate, hours = r["gpu_hour_cost_usd"], float(r["hours"])
@@ -98,12 +71,8 @@ def _fleet_per_gpu(conn: Connection, params: dict[str, datetime], fleet: Any) ->
 def fleet_week(conn: Connection, since: datetime, until: datetime) -> FleetSummary:
     """GPU-hours, busy share, cost and idle cost per GPU, busy share per hour, saturation per endpoint."""
     params = {"since": since, "until": until}
-    try:
-        from models.queries import fleet
-    except ImportError:
-        fleet = None
-    per_gpu = _fleet_per_gpu(conn, params, fleet) if fleet else _own_per_gpu(conn, params)
-    out = FleetSummary(by_host=per_gpu, source="fleet queries" if fleet else "gpu_hourly")
+    per_gpu = _fleet_per_gpu(conn, params)
+    out = FleetSummary(by_host=per_gpu, source="fleet queries")
     out.gpu_hours = float(per_gpu["gpu_hours"].sum()) if per_gpu.height else 0.0
     busy = (per_gpu["gpu_hours"] * per_gpu["busy_share"].fill_null(0)).sum() if per_gpu.height else 0.0
     out.busy_gpu_hours = float(busy)

@@ -73,6 +73,7 @@ class GpuSample(Base):
     gpu_uuid: Mapped[str] = mapped_column(String, primary_key=True)
     mig_instance: Mapped[str] = mapped_column(String, primary_key=True, server_default="")
     source: Mapped[str] = mapped_column(String, primary_key=True)
+    mig_profile: Mapped[Dim]  # GPU_I_PROFILE of a MIG instance, e.g. 3g.40gb
     host: Mapped[Dim]
     gpu_index: Mapped[int | None] = mapped_column(Integer)
     model_name: Mapped[Dim]
@@ -98,6 +99,7 @@ class GpuHourly(Base):
     hour_at: Mapped[UtcTime] = mapped_column(primary_key=True)
     gpu_uuid: Mapped[str] = mapped_column(String, primary_key=True)
     mig_instance: Mapped[str] = mapped_column(String, primary_key=True, server_default="")
+    mig_profile: Mapped[Dim]
     host: Mapped[Dim]
     model_name: Mapped[Dim]
     namespace: Mapped[Dim]

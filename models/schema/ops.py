@@ -76,12 +76,17 @@ class IngestRun(Base):
     target: Mapped[str] = mapped_column(Text)  # file path and hash, or API window
     started_at: Mapped[CreatedAt]
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    status: Mapped[str] = mapped_column(String, server_default="running")  # running|succeeded|failed
+    # running | succeeded | failed | abandoned (its process died: no live owner holds the run's lock)
+    status: Mapped[str] = mapped_column(String, server_default="running")
     rows_read: Mapped[int] = mapped_column(BigInteger, server_default="0")
     rows_written: Mapped[int] = mapped_column(BigInteger, server_default="0")
     rows_skipped: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # What the load did beyond counts (a FOCUS load: added, replaced, left alone, superseded; rows and money)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     error: Mapped[str | None] = mapped_column(Text)
     is_demo: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    pid: Mapped[int | None] = mapped_column(Integer)  # the loading process and its host, for people
+    host: Mapped[Dim]
 
 
 class IngestCursor(Base):

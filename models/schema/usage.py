@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-
-
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
@@ -38,7 +36,8 @@ class UsageHourly(Base):
     service_tier: Mapped[Dim]
     input_tokens: Mapped[Tokens]
     cached_input_tokens: Mapped[Tokens]
-    cache_write_input_tokens: Mapped[Tokens]
+    cache_write_input_tokens: Mapped[Tokens]  # all cache writes (5-minute and 1-hour)
+    cache_write_1h_input_tokens: Mapped[Tokens]  # the 1-hour part of cache_write_input_tokens
     output_tokens: Mapped[Tokens]
     reasoning_tokens: Mapped[Tokens]
     num_requests: Mapped[Tokens]
@@ -74,6 +73,7 @@ class UsageRequest(Base):
     cached_input_tokens: Mapped[Tokens]
     output_tokens: Mapped[Tokens]
     reasoning_tokens: Mapped[Tokens]
+    other_tokens: Mapped[Tokens]
     latency_ms: Mapped[float | None] = mapped_column(Float)
     status_code: Mapped[int | None] = mapped_column(Integer)
     is_batch: Mapped[bool] = mapped_column(Boolean, server_default="false")

@@ -16,11 +16,41 @@ def test_workloads_on_demo_shows_shape_and_recommendation(demo_env):
     at = open_page("workloads", workloads_workload="code-review")
     assert_clean(at)
     shown = metrics(at)
-    for label in ("Tokens in period", "Monthly volume", "Weekly growth", "Reasoning share", "API only (USD/month)",
-                  "Best hybrid (USD/month)", "Optimal replicas", "Breakeven utilization"):
+    for label in ("Tokens in period", "Monthly volume", "Weekly growth", "Reasoning share", "On tokens alone",
+                  "API bill", "Local tokens priced as the API", "Best plan", "Optimal replicas", "Breakeven volume",
+                  "First replica pays"):
         assert label in shown
     assert shown["Reasoning share"] != "—"
-    assert any(s.value.startswith(("Stay on", "Go hybrid", "Move fully")) for s in at.success)
+    assert any(s.value.startswith(("Stay on tokens", "Own ", "Move", "Keep")) for s in at.success)
+    body = texts(at)
+    assert "DeepSeek-R1-0528 FP8 on 8x H200" in body and "default pairing, not chosen" in body  # o3: frontier
+
+
+def test_workloads_plan_editor_saves_an_audited_plan(demo_env):
+    import sqlalchemy as sa
+
+    at = open_page("workloads", workloads_workload="support-assistant")
+    assert_clean(at)
+    at.radio(key="workloads_plan_pricing").set_value("buy")
+    next(b for b in at.button if b.label == "Save plan").click().run()
+    assert_clean(at)
+    assert any("Plan for support-assistant saved" in s.value for s in at.success)
+    assert "chosen plan" in texts(at)
+    engine = sa.create_engine(demo_env)
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT pricing, updated_by FROM workload_plans "
+                                   "WHERE workload = 'support-assistant'")).one()
+        audited = conn.execute(sa.text("SELECT count(*) FROM audit_log WHERE entity = 'workload_plan' "
+                                       "AND entity_key = 'support-assistant'")).scalar_one()
+    engine.dispose()
+    assert row.pricing == "buy" and audited == 1
+
+
+def test_workloads_measured_throughput_is_flagged_beside_the_plan(demo_env):
+    at = open_page("workloads", workloads_workload="segment-labeling")
+    assert_clean(at)
+    assert any("Use the measured figure in the plan" in w.value for w in at.warning)
+    assert "Llama 3.1 8B FP8 on 1x H100, bought" in texts(at) and "chosen plan" in texts(at)
 
 
 def test_workloads_selector_and_date_range_change_the_numbers(demo_env):

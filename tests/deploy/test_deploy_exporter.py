@@ -62,8 +62,8 @@ def test_deploy_collector_values_and_cache(engine):
     values = _values(collector.collect())
     assert values[("hybridcost_exporter_up", ())] == 1
     assert values[("hybridcost_spend_usd_per_hour", (("workload", "labeling"),))] == pytest.approx(1.0)
-    # $24 month-to-date after 14.5 days of a 31-day month, against $100 and $1000
-    forecast = 24 / 14.5 * 31
+    # $24 month-to-date on the 15th (today counted, as the dashboard's forecast) of a 31-day month, against $100 and $1000
+    forecast = 24 / 15 * 31
     assert values[("hybridcost_budget_burn_ratio", (("name", "data"), ("scope", "team")))] == pytest.approx(
         forecast / 100)
     assert values[("hybridcost_budget_burn_ratio", (("name", "labeling"), ("scope", "workload")))] == pytest.approx(

@@ -113,6 +113,8 @@ def test_deploy_oidc_login_allows_listed_user_and_refuses_others(dashboard):
 
             context, page = _sign_in(browser, dashboard, "mallory@evil.example")
             page.get_by_text("is not allowed to use this dashboard").wait_for()
+            # the button is the next element of the same run: wait for it, the error can render first
+            page.get_by_role("button", name="Log out").wait_for()
             assert page.get_by_role("button", name="Log out").count() == 1
             assert page.get_by_role("heading", name="Overview").count() == 0
             context.close()

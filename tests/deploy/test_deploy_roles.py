@@ -72,7 +72,8 @@ def test_deploy_roles_owner_owns_everything_and_nologin_without_password(cli_env
             logins = dict(conn.execute(sa.text(
                 "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE 'hybridcost_%'")).all())
         assert owners == {"hybridcost_owner"}
-        assert logins == {"hybridcost_reader": True, "hybridcost_writer": True, "hybridcost_owner": False}
+        assert logins == {"hybridcost_reader": True, "hybridcost_writer": True, "hybridcost_owner": False,
+                          "hybridcost_closer": False}
     finally:
         engine.dispose()
 

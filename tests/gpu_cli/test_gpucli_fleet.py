@@ -60,7 +60,8 @@ def _fleet_json(*args):
 
 def test_fleet_json_busy_idle_cost_and_signals(fleet_db, cli_env):
     gpus = _fleet_json()
-    assert set(gpus) == {("GPU-idle", ""), ("GPU-hot", ""), ("GPU-other", ""), ("GPU-mig", "1"), ("GPU-mig", "2")}
+    # a MIG GPU is one GPU: its instances are listed, not counted as GPUs
+    assert set(gpus) == {("GPU-idle", ""), ("GPU-hot", ""), ("GPU-other", ""), ("GPU-mig", "1,2")}
     idle = gpus[("GPU-idle", "")]
     assert set(idle) >= {"gpu_uuid", "mig_instance", "host", "model", "utilization_p50", "utilization_p95",
                          "power_mean_watts", "busy_hours", "idle_hours", "idle_cost_usd", "signals"}
@@ -73,15 +74,16 @@ def test_fleet_json_busy_idle_cost_and_signals(fleet_db, cli_env):
     other = gpus[("GPU-other", "")]
     assert other["idle_cost_usd"] is None and other["cost_profile"] == "no cost profile"
     assert other["signals"] == ["add_capacity"]  # its host's endpoint queued for 3 h
-    for mig in ("1", "2"):  # each instance: 1 idle instance-hour, costed at half a GPU-hour
-        g = gpus[("GPU-mig", mig)]
-        assert g["idle_hours"] == pytest.approx(1.0) and g["idle_cost_usd"] == pytest.approx(0.5 * BUY_RATE)
-        assert g["power_mean_watts"] is None and g["signals"] == []
+    # two instances without a profile share the GPU half and half: 50 % busy of 2 GPU-hours
+    g = gpus[("GPU-mig", "1,2")]
+    assert g["busy_hours"] == pytest.approx(1.0) and g["idle_hours"] == pytest.approx(1.0)
+    assert g["idle_cost_usd"] == pytest.approx(1.0 * BUY_RATE) and g["utilization_p50"] == pytest.approx(40.0)
+    assert g["power_mean_watts"] is None and g["signals"] == []
 
 
 def test_breakeven_threshold_is_configurable(fleet_db, cli_env):
     gpus = _fleet_json("--breakeven-util", "45")
-    assert gpus[("GPU-mig", "1")]["signals"] == ["below_breakeven"]
+    assert gpus[("GPU-mig", "1,2")]["signals"] == ["below_breakeven"]
     assert "below_breakeven" not in gpus[("GPU-other", "")]["signals"]
 
 
@@ -89,7 +91,7 @@ def test_fleet_table_and_empty_window(fleet_db, cli_env):
     context.reset()
     out = CliRunner().invoke(app, ["fleet", "--since", "2026-03-01", "--until", "2026-03-01"])
     assert out.exit_code == 0 and "no cost profile" in out.output and f"${7.5 * BUY_RATE:,.2f}" in out.output
-    assert "pool pool-a-1        4 GPUs" in out.output and f"${8.5 * BUY_RATE:,.2f}" in out.output
+    assert "pool pool-a-1        3 GPUs" in out.output and f"${8.5 * BUY_RATE:,.2f}" in out.output
     context.reset()
     empty = CliRunner().invoke(app, ["fleet", "--since", "2025-01-01", "--until", "2025-01-02", "--json"])
     assert empty.exit_code == 0 and json.loads(empty.stdout) == []
@@ -102,7 +104,7 @@ def test_dashboard_frames(fleet_db):
         heat = fq.gpu_heatmap(conn, since, until)
         sat = fq.inference_saturation(conn, since, until)
     pool = summary.filter(summary["host"] == "pool-a-1").row(0, named=True)
-    assert pool["gpus"] == 4 and pool["gpus_without_cost_profile"] == 0
+    assert pool["gpus"] == 3 and pool["gpus_without_cost_profile"] == 0
     assert pool["idle_cost_usd"] == pytest.approx((7.5 + 1.0) * BUY_RATE)
     assert pool["add_capacity_gpus"] == 1 and pool["below_breakeven_gpus"] == 1
     other = summary.filter(summary["host"] == "other").row(0, named=True)

@@ -52,7 +52,6 @@ def test_dcgm_l4_file_uses_engine_activity(cli, engine, samples_dir):
     ("vllm_metrics_v0_aibrix_docs.txt", None),
     ("vllm_metrics_v1_design_doc_example.txt", None),
     ("vllm_metrics_v1_qwen2.5-0.5b_kops_cncf_conformance.txt", None),
-    ("vllm_http_metrics_design_doc_example.txt", 0),  # HTTP metrics only: nothing to load, not an error
 ])
 def test_vllm_files(cli, engine, samples_dir, name, engines):
     out = _ok(cli.invoke(app, ["ingest", "vllm", str(samples_dir / "vllm" / name), "--at", AT,

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from ingest.base import SourceError
+
 from ingest.records import InferenceSample
 from ingest.sources.vllm import OBSERVED, SATURATED, VllmSource, throughput_from_scrapes
 
@@ -43,8 +45,10 @@ def test_v1_design_doc_excerpt_with_shell_prompt_and_elisions():
 
 
 @needs_samples
-def test_http_only_excerpt_yields_nothing():
-    assert list(VllmSource(SAMPLES / "vllm_http_metrics_design_doc_example.txt", at=AT).collect()) == []
+def test_http_only_excerpt_is_refused():
+    # No vllm:* series at all: the wrong endpoint (a real vLLM exports every series, even idle), not "0 engines".
+    with pytest.raises(SourceError, match="no vLLM series in the scrape"):
+        list(VllmSource(SAMPLES / "vllm_http_metrics_design_doc_example.txt", at=AT).collect())
 
 
 def test_two_engines_and_kv_preferred_over_old_name():

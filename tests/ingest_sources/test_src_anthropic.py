@@ -37,7 +37,7 @@ def test_usage_file_golden(samples):
         model="claude-sonnet-4-20250514", project_id="wrkspc_01JwQvzr7rXLA5AGx3HKfFUJ",
         api_key_id="apikey_01Rj2N8SVvo6BePZj99NhmiT", service_tier="standard",
         input_tokens=1500 + 1000 + 500 + 200, cached_input_tokens=200, cache_write_input_tokens=1500,
-        output_tokens=500,
+        cache_write_1h_input_tokens=1000, output_tokens=500,
     )]
 
 
@@ -51,6 +51,7 @@ def test_cost_file_golden_cents_to_dollars(samples):
         line_item="Claude Sonnet 4 Usage - Input Tokens", service_name="Anthropic API",
         tags={"cost_type": "tokens", "token_type": "uncached_input_tokens", "context_window": "0-200k",
               "service_tier": "standard"},
+        charge_kind="tokens", token_type="input",
     )
 
 

@@ -44,9 +44,10 @@ def test_cookbook_file_golden(samples):
     buckets = _cookbook(samples)
     assert len(records) == sum(len(b["results"]) for b in buckets) == 12
     assert sum(r.input_tokens for r in records) == sum(x["input_tokens"] for b in buckets for x in b["results"])
+    # The short first bucket (from 17:31) is stored as the whole UTC day it belongs to.
     assert records[0] == UsageHourly(
         provider="openai", account_id="org-1",
-        bucket_start_at=datetime.fromtimestamp(1736616660, UTC), bucket_end_at=datetime(2025, 1, 12, tzinfo=UTC),
+        bucket_start_at=datetime(2025, 1, 11, tzinfo=UTC), bucket_end_at=datetime(2025, 1, 12, tzinfo=UTC),
         input_tokens=141201, output_tokens=9756, num_requests=470,
     )
     assert records[2].cached_input_tokens == 76544
@@ -131,11 +132,12 @@ def test_sdk_pagination(replay_server, samples):
     assert first.path == second.path == "/v1/organization/usage/completions"
     assert first.headers["authorization"] == "Bearer sk-admin-test"
     assert "page" not in first.query and second.query["page"] == ["page_two"]
-    assert first.query["bucket_width"] == ["1d"] and first.query["start_time"] == [str(1736616660)]
+    # the window starts on the bucket boundary (2025-01-11 00:00Z), never mid-bucket
+    assert first.query["bucket_width"] == ["1d"] and first.query["start_time"] == [str(1736553600)]
     assert set(sum((v for k, v in first.query.items() if k.startswith("group_by")), [])) >= {"model", "batch"}
     assert [p.page_number for p in seen] == [1, 2]
     assert src.last_page_cursor == datetime.fromtimestamp(page2["data"][-1]["end_time"], UTC)
-    assert src.describe() == "api openai usage 2025-01-11T17:31Z..2025-02-01T00:00Z"
+    assert src.describe() == "api openai usage 2025-01-11T00:00Z..2025-02-01T00:00Z"
 
 
 def test_sdk_retries_429_then_succeeds(replay_server, samples):

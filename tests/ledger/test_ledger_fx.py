@@ -36,7 +36,7 @@ def _expected_usd(path):
 
 def _load_focus(engine, path):
     src = FocusSource(path)
-    load(engine, src.collect(), source="focus", target=src.describe(), replace_scopes=None)
+    load(engine, src.collect(), source="focus", target=src.describe())
 
 
 def test_eur_focus_converts_exactly_with_rates(engine, cli, eur_focus, tmp_path):

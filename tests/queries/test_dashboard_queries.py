@@ -142,7 +142,7 @@ def test_budget_only_for_a_team_or_workload_that_exists(engine):
         set_budget(engine, scope="team", name="dta", monthly_usd="1000")
     with pytest.raises(EditError, match="no workload named 'label'"):
         set_budget(engine, scope="workload", name="label", monthly_usd="1000")
-    with pytest.raises(EditError, match="above 100,000,000"):
+    with pytest.raises(EditError, match=r"outside the plausible range 0\.\.100000000 USD per month"):
         set_budget(engine, scope="team", name="data", monthly_usd="1000000000")
     set_budget(engine, scope="team", name="data", monthly_usd="1000")
     set_budget(engine, scope="workload", name="labeling", monthly_usd="1000")
@@ -153,7 +153,7 @@ def test_budget_only_for_a_team_or_workload_that_exists(engine):
 @pytest.mark.parametrize("value, hint", [
     ("0.0000025", "looks like a per-token price: 2.50 per Mtok?"),
     ("0.00000015", "looks like a per-token price: 0.15 per Mtok?"),
-    ("2500", "outside 0..1000 USD per 1M tokens"),
+    ("2500", "2500 per Mtok is $0.0025 per token: enter USD per 1,000,000 tokens"),
 ])
 def test_price_outside_the_per_mtok_range_is_refused_with_a_hint(engine, value, hint):
     with pytest.raises(EditError, match=re.escape(hint)):
@@ -168,7 +168,7 @@ def test_price_outside_the_per_mtok_range_is_refused_with_a_hint(engine, value, 
 
 def test_price_accepted_as_real_is_stored_and_the_audit_says_so(engine):
     add_price(engine, provider="openai", model="m", effective_from=date(2026, 1, 1), input_usd_per_mtok="0.0005",
-              output_usd_per_mtok="0.0005", today=date(2026, 11, 1), accept_implausible=True, actor="lead")
+              output_usd_per_mtok="0.0005", today=date(2026, 11, 1), accept=("usd_per_mtok",), actor="lead")
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT input_usd_per_mtok FROM prices")).scalar_one() == Decimal("0.0005")
         note = conn.execute(sa.text("SELECT note FROM audit_log WHERE entity = 'price'")).scalar_one()

@@ -96,18 +96,21 @@ def test_rep_first_week_has_no_comparison_and_still_renders(engine, tmp_path):
 def test_rep_steep_trend_gives_a_bounded_answer_quickly():
     import time
 
+    import numpy as np
     import polars as pl
 
-    from models.economics.contract import ApiPricing, Demand, GpuOption
-    from models.reports.economics import _move_date
+    from models.economics.contract import Demand, GpuOption, prepare, simulate_prepared
+    from models.planning.moves import forecast_moves
 
-    demand = Demand.from_arrays([1e6] * 168, [0] * 168, [2e5] * 168)
-    api = ApiPricing(input_per_mtok=2, cached_input_per_mtok=0.5, output_per_mtok=8)
+    demand = Demand.from_arrays([1e4] * 168, [0] * 168, [2e3] * 168)  # far below what one replica needs to pay
+    costs = np.full(168, (1e4 * 2 + 2e3 * 8) / 1e6)
     gpu = GpuOption(pricing="rent", hourly_rate=2.99, ops_per_gpu_month=150, input_tokens_per_s=40000,
                     output_tokens_per_s=15220)
+    prep = prepare(demand, None, gpu, costs)
     history = pl.DataFrame({"week_start": [datetime(2026, 11, 2), datetime(2026, 11, 9), datetime(2026, 11, 16)],
                             "tokens": [1e6, 2e7, 2e8]})
     started = time.monotonic()
-    answer = _move_date(history, demand, api, gpu, paying=False)
+    move = forecast_moves(history, prep, gpu, simulate_prepared(prep, gpu), 1.2e4 * 730)
+    assert not move.paying_now
     assert time.monotonic() - started < 10
-    assert answer.startswith(("forecast out of range", "not within", "2026", "2027"))
+    assert move.first_replica_words.startswith(("forecast out of range", "not within", "2026", "2027", "never"))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -35,11 +36,10 @@ def test_rep_demo_report_has_recommendations_levers_and_fleet(engine, tmp_path):
     assert rep.fleet.gpu_hours > 0 and rep.fleet.idle_cost_usd is not None
     lines = headlines(rep)
     assert lines[0].startswith("Token spend") and usd(rep.total_usd) in lines[0]
-    from models.discipline import levers_inputs
-    from models.reports.economics import _discipline_shares
+    from models.discipline import lever_shares_by_workload, levers_inputs
 
     with engine.connect() as conn:
-        shares, _ = _discipline_shares(conn, rep.week)
+        shares = lever_shares_by_workload(conn, rep.week.since, rep.week.until)
         for workload in ("segment-labeling", "code-review"):  # one query for all equals the per-workload one
             one = levers_inputs(conn, rep.week.since, rep.week.until, workload=workload)
             for key, mine in (("repeat_share", "repeat_share"), ("batchable_share", "batchable_share"),
@@ -53,9 +53,8 @@ def test_rep_recommendation_agrees_with_simulate_workload(engine, cli_env, tmp_p
     import json
 
     import rep_seed
-    import yaml
 
-    from ingest.demo.reference import SCENARIO_BODY
+    from models.reports.economics import planning_period
 
     load_demo(engine, now=NOW)
     with engine.connect() as conn:
@@ -63,11 +62,11 @@ def test_rep_recommendation_agrees_with_simulate_workload(engine, cli_env, tmp_p
 
         rep = weekly_report(conn, parse_week("2026-W47"), now=NOW)
     row = next(r for r in rep.recommendations.iter_rows(named=True) if r["workload"] == "segment-labeling")
-    assert row["option"].startswith("scenario ")
-    scenario = tmp_path / "s.yaml"
-    scenario.write_text(yaml.safe_dump({"name": "x", "gpu": SCENARIO_BODY["gpu"]}))
-    result = rep_seed.run_cli(["simulate", str(scenario), "--workload", "segment-labeling", "--since", "2026-11-16",
-                               "--until", "2026-11-22", "--json"], {"DATABASE_URL": cli_env})
+    assert row["option"] == "Llama 3.1 8B FP8 on 1x H100, bought (chosen plan)"  # the demo's plan, no scenario name
+    since, until = planning_period(rep.week.until)
+    result = rep_seed.run_cli(["simulate", "--workload", "segment-labeling", "--since", f"{since:%Y-%m-%d}",
+                               "--until", f"{until.date() - timedelta(days=1)}", "--json"],
+                              {"DATABASE_URL": cli_env, "HYBRIDCOST_AS_OF": NOW.isoformat()})
     assert result.exit_code == 0, result.stderr
     contract = json.loads(result.stdout)
     hours = contract["hours"]
@@ -75,6 +74,8 @@ def test_rep_recommendation_agrees_with_simulate_workload(engine, cli_env, tmp_p
     assert abs(row["hybrid_usd_month"] - contract["hybrid_cost"] * 730 / hours) < 1e-6 * max(1, row["hybrid_usd_month"])
     assert row["replicas"] == contract["optimal_replicas"]
     assert row["breakeven_monthly_tokens"] == int(contract["breakeven_monthly_tokens"])
+    assert row["move_date"] == contract["first_replica_pays"]
+    assert row["api_billed_usd_month"] + row["local_priced_usd_month"] == pytest.approx(row["api_usd_month"])
 
 
 def test_rep_page_generates_downloads(engine, cli_env):

@@ -12,7 +12,7 @@ import pytest
 
 from app.cli.serve import streamlit_command
 from app.reports.pdf import BROWSER_ARGS
-from tests_support import REPO_ROOT, require_program
+from tests_support import DEMO_NOW, REPO_ROOT, require_program
 
 
 def _free_port() -> int:
@@ -28,11 +28,11 @@ def served(db_url, tmp_path):
     from models.infra.database import make_engine
 
     engine = make_engine(db_url)
-    load_demo(engine)
+    load_demo(engine, now=DEMO_NOW)
     engine.dispose()
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "HYBRIDCOST_DATA_DIR": str(tmp_path / "data"),
-           "PYTHONPATH": str(REPO_ROOT)}
+           "PYTHONPATH": str(REPO_ROOT), "HYBRIDCOST_AS_OF": DEMO_NOW.isoformat()}
     log = open(tmp_path / "streamlit.log", "w")
     proc = subprocess.Popen(streamlit_command("127.0.0.1", port), cwd=REPO_ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)

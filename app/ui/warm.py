@@ -1,0 +1,93 @@
+"""Keep the default views warm: after any change to the data, recompute what each page shows first.
+
+One background thread per dashboard process polls the data versions every
+HYBRIDCOST_CACHE_WARM_SECONDS (default 10; 0 turns it off). When a load, an edit or a rollup
+rebuild has changed a table, it calls the cached loaders with the arguments each page's default
+view uses (the default date range, the first workload), so they are computed before anyone asks
+and the first visit after a load is as fast as the second. Views a person changes (another range,
+another workload) are computed on their first visit and cached until the data changes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+
+import streamlit as st
+from streamlit import runtime
+from streamlit.logger import get_logger
+
+from app.ui import data, economics, ledger_data, workflow_data
+from models import clock
+from models.infra.settings import get_settings
+from models.queries.overview import two_month_window
+
+log = get_logger(__name__)  # Streamlit's handlers: the server log shows each warming
+
+DEFAULT_DAYS = 30  # the shared date picker's default (app/ui/filters.py, date_range_sidebar)
+BREAKEVEN_DAYS = 90  # the Breakeven page's default range
+BREAKEVEN_UTIL_PCT = 30.0  # the GPU fleet page's breakeven slider default
+
+
+def default_views() -> None:
+    """Call every loader the pages' default views call, with the same arguments (computed if stale)."""
+    today = clock.today()
+    since, until = clock.day_range(today - timedelta(days=DEFAULT_DAYS - 1), today)
+    wide_since, wide_until = two_month_window(today)
+    data.spend_daily(min(since, wide_since), max(until, wide_until))  # Overview
+    data.spend_daily(since, until)  # Spend, Workloads, What-if, Data
+    data.gpu_spend_daily(since, until)
+    data.budgets()
+    data.data_freshness(clock.as_of())
+    data.batch_daily(since, until)
+    data.reconciliation(since, until)
+    data.fleet_gpus(since, until, BREAKEVEN_UTIL_PCT)
+    data.gpu_heatmap(since, until)
+    data.inference_saturation(since, until)
+    data.inference_pressure(since, until)
+    workflow_data.discipline_scorecard(since, until, "team")
+    workflow_data.measured_lever_shares(since, until)
+    data.ingest_runs()
+    data.attribution_rules()
+    data.prices()
+    data.unpriced_usage(since, until)
+    data.scenarios()
+    ledger_data.periods()
+    ledger_data.restatements()
+    ledger_data.fx_rates()
+    ledger_data.audit_entries()
+    names = data.workloads()["name"].to_list()
+    if names:
+        first = names[0]
+        data.workload_api_price(first, since, until)
+        economics.workload_result(first, since, until)
+        b_since, b_until = clock.day_range(today - timedelta(days=BREAKEVEN_DAYS - 1), today)
+        data.spend_daily(b_since, b_until)
+        data.workload_api_price(first, b_since, b_until)
+
+
+def _loop(seconds: float) -> None:
+    seen: dict[str, int] | None = None
+    while True:
+        try:
+            now = data.versions()
+            if now != seen:
+                started = time.perf_counter()
+                default_views()
+                seen = now  # a change while warming is caught by the next poll
+                log.info("warmed the default views in %.2f s", time.perf_counter() - started)
+        except Exception as exc:  # the database may be away; try again at the next poll
+            log.warning("could not warm the default views: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        time.sleep(seconds)
+
+
+@st.cache_resource(show_spinner=False)
+def start() -> threading.Thread | None:
+    """Start the warming thread once per dashboard process (None when turned off or not under a server)."""
+    seconds = get_settings().cache_warm_seconds
+    if seconds <= 0 or not runtime.exists():
+        return None
+    thread = threading.Thread(target=_loop, args=(seconds,), name="hybridcost-warm", daemon=True)
+    thread.start()
+    return thread
