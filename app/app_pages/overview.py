@@ -5,7 +5,7 @@ import streamlit as st
 
 from app.charts.spend import cost_by_team, month_comparison, spend_by_group, spend_over_time, token_vs_gpu
 from app.ui import auth, columns, cost_views, data
-from app.ui.export import csv_bytes
+from app.reports.csv_writer import frame_csv
 from app.ui.filters import apply_scope, current
 from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.format import tokens, usd
@@ -82,7 +82,7 @@ with right:
                  helps={"gpu_usd": "The team's measured share of each GPU pool's daily cost; 'idle' is capacity "
                                    "no workload used (its own line, no team's).",
                         "token_usd": "The system of record's token spend (best basis per account and day)."})
-    st.download_button("Download GPU cost lines (CSV)", csv_bytes(lines), file_name="gpu-cost-by-team.csv",
+    st.download_button("Download GPU cost lines (CSV)", frame_csv(lines), file_name="gpu-cost-by-team.csv",
                        mime="text/csv", key="overview_gpu_csv",
                        help="Per UTC day, GPU pool, workload and team: GPU-hours used and USD (idle its own line).")
 st.caption("GPU cost is shared by measured use: each pool-day's cost × (a workload's busy GPU-hours / the pool's "

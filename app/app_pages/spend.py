@@ -5,7 +5,7 @@ import streamlit as st
 
 from app.charts.spend import cost_by_team, reconciliation_bars, share_lines, spend_by_group, spend_over_time
 from app.ui import columns, cost_views, data
-from app.ui.export import csv_bytes
+from app.reports.csv_writer import frame_csv
 from app.ui.filters import apply_scope, current
 from app.ui.format import pct, usd
 from app.ui.tables import show_table
@@ -124,7 +124,7 @@ with right:
     columns.show(by_workload, key="spend_workload_cost_table", labels={"gpu_hours": "GPU-hours used"})
     columns.show(gpu_showback.by(lines, "profile"), key="spend_pool_table",
                  labels={"cost_usd": "GPU cost (USD)", "share": "Share of GPU cost"})
-    st.download_button("Download tokens and GPUs by workload (CSV)", csv_bytes(columns.renamed(by_workload)),
+    st.download_button("Download tokens and GPUs by workload (CSV)", frame_csv(columns.renamed(by_workload)),
                        file_name="cost-by-workload.csv", mime="text/csv", key="spend_workload_csv")
 
 st.subheader("Cached and batch shares")

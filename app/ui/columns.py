@@ -1,7 +1,8 @@
 """Tables for people: every column gets a human name with its unit and a format (money never cut to fewer cents).
 
 `show` names each column from LABELS, else from its own name with the unit its suffix carries
-(`_usd` -> USD, `_pct` -> %, `_at` -> UTC, `_tokens` -> tokens), so no page shows `cost_usd`.
+(`_usd` -> USD, `_pct` -> %, `_at` -> UTC, `_tokens` -> tokens), so no page shows `cost_usd`. It draws
+through `app.ui.tables.show_table`: names shown escaped and the formula-safe CSV download.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from collections.abc import Iterable, Mapping
 
 import polars as pl
 import streamlit as st
+
+from app.ui.tables import show_table
 
 # name -> (label, kind); kinds: usd, usd_rate, share (0..1), pct (already 0..100), int, tokens, float, date,
 # datetime, text, list
@@ -138,11 +141,11 @@ def config(frame: pl.DataFrame, labels: Mapping[str, str] | None = None, helps: 
 def show(frame: pl.DataFrame, *, key: str, labels: Mapping[str, str] | None = None,
          helps: Mapping[str, str] | None = None, kinds: Mapping[str, str] | None = None,
          hide: Iterable[str] = (), height: int | str = "auto") -> None:
-    """st.dataframe with human column names, units and formats for every column."""
-    shown = frame.drop([c for c in hide if c in frame.columns])
-    shown = shown.with_columns(pl.col(pl.Decimal).cast(pl.Float64))  # display only; exports keep every digit
-    st.dataframe(shown, hide_index=True, key=key, column_config=config(shown, labels, helps, kinds), height=height,
-                 width="stretch")
+    """A table (app.ui.tables.show_table) with human column names, units and formats for every column."""
+    kept = frame.drop([c for c in hide if c in frame.columns])
+    shown = kept.with_columns(pl.col(pl.Decimal).cast(pl.Float64))  # display only; the download keeps every digit
+    show_table(shown, key=key, hide_index=True, column_config=config(shown, labels, helps, kinds), height=height,
+               width="stretch", csv=kept)
 
 
 def renamed(frame: pl.DataFrame, labels: Mapping[str, str] | None = None) -> pl.DataFrame:

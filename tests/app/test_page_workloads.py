@@ -1,7 +1,11 @@
 """Workloads page: empty state, one workload's shape, growth, mix, reasoning share, recommendation."""
 
-from datetime import date
+from datetime import date, datetime, timezone
 
+import polars as pl
+import sqlalchemy as sa
+
+from models.queries.workload_view import complete_weeks, demand_frame, weekly
 from tests.app.conftest import assert_clean, frame_with, metrics, open_page, texts
 
 
@@ -27,8 +31,6 @@ def test_workloads_on_demo_shows_shape_and_recommendation(demo_env):
 
 
 def test_workloads_plan_editor_saves_an_audited_plan(demo_env):
-    import sqlalchemy as sa
-
     at = open_page("workloads", workloads_workload="support-assistant")
     assert_clean(at)
     at.radio(key="workloads_plan_pricing").set_value("buy")
@@ -79,12 +81,6 @@ def test_workloads_growth_uses_complete_weeks_only(demo_env):
 
 
 def test_complete_weeks_drop_cut_weeks_and_grow_against_the_week_before():
-    from datetime import datetime, timedelta, timezone
-
-    import polars as pl
-
-    from models.queries.workload_view import complete_weeks, demand_frame, weekly
-
     since = datetime(2026, 10, 7, tzinfo=timezone.utc)  # a Wednesday
     until = datetime(2026, 11, 3, 8, tzinfo=timezone.utc)  # 32 hours into a week
     hourly = pl.DataFrame({"hour": pl.datetime_range(since, until, "1h", closed="left", time_zone="UTC",
