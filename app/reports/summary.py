@@ -21,7 +21,8 @@ def headlines(rep: WeeklyReport) -> list[str]:
               else rep.week.label)
     before = f"the same {rep.hours:.0f} hours of {rep.week.previous.label}" if rep.partial else "the week before"
     if change is None:
-        lines.append(f"Token spend was {usd(rep.total_usd)} in {period} (no spend in {before}).")
+        lines.append(f"Token spend was {usd(rep.total_usd)} in {period} "
+                     f"(no spend {'in ' + before if rep.partial else before}).")
     else:
         lines.append(f"Token spend {_change(change)} to {usd(rep.total_usd)} in {period} "
                      f"(from {usd(rep.previous_total_usd)} in {before}).")
