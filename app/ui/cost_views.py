@@ -9,16 +9,16 @@ from datetime import date, datetime
 
 import polars as pl
 
-from app.ui.data import GPU, TOKENS, engine, keyed_to
+from app.ui import data
 from models.anomalies import AnomalyRule, spend_anomalies
 from models.infra.settings import get_settings
 from models.queries.gpu_showback import gpu_cost_daily
 
 
-@keyed_to(GPU, spinner="Sharing GPU cost by measured use…")
+@data.keyed_to(data.GPU, spinner="Sharing GPU cost by measured use…")
 def gpu_lines(since: datetime, until: datetime, now_hour: datetime) -> pl.DataFrame:
     """GPU cost per day, pool, workload and team (idle its own line), up to `now_hour` (models.queries.gpu_showback)."""
-    with engine().connect() as conn:
+    with data.engine().connect() as conn:
         return gpu_cost_daily(conn, since=since, until=until, now=now_hour)
 
 
@@ -28,10 +28,10 @@ def anomaly_rule() -> AnomalyRule:
     return AnomalyRule(threshold=settings.anomaly_threshold, min_usd=settings.anomaly_min_usd)
 
 
-@keyed_to(TOKENS, spinner="Checking daily spend against its baseline…")
+@data.keyed_to(data.TOKENS, spinner="Checking daily spend against its baseline…")
 def anomalies(since: datetime, until: datetime, today: date, threshold: float, min_usd: float) -> pl.DataFrame:
     """Anomalous complete days in the range per workload and team (models.anomalies)."""
-    with engine().connect() as conn:
+    with data.engine().connect() as conn:
         return spend_anomalies(conn, since=since, until=until, today=today,
                                rule=AnomalyRule(threshold=threshold, min_usd=min_usd))
 

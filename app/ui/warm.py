@@ -26,6 +26,7 @@ from models.queries.overview import two_month_window
 log = get_logger(__name__)  # Streamlit's handlers: the server log shows each warming
 
 BREAKEVEN_UTIL_PCT = 30.0  # the GPU fleet page's breakeven slider default
+BREAKEVEN_HORIZON_WEEKS = 13  # the Breakeven page's forecast-marker slider default
 
 
 def default_views() -> None:
@@ -72,8 +73,13 @@ def default_views() -> None:
     if names:
         first = names[0]
         data.workload_hourly(first, since, until)  # Workloads
-        economics.plan(first, since, until, hour)  # Workloads, Breakeven, What-if
-        economics.payback(first, since, until, hour)  # Breakeven
+        figures = economics.plan(first, since, until, hour)  # Workloads, Breakeven, What-if
+        if figures.result is not None:  # Breakeven: the curve reaches to the forecast marker's upper end
+            forecast = figures.move.forecast if figures.move is not None else None
+            marker = forecast.row(min(BREAKEVEN_HORIZON_WEEKS, forecast.height) - 1, named=True) \
+                if forecast is not None and forecast.height else None
+            economics.curve(first, since, until, hour, None if marker is None else marker["monthly_tokens_high"])
+            economics.payback(first, since, until, hour)
 
 
 def _loop(seconds: float) -> None:

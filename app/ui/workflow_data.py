@@ -10,15 +10,18 @@ from app.ui.data import TOKENS, engine, keyed_to
 from models.discipline import lever_shares_by_workload, scorecard
 from models.queries import drilldown
 
+# The scorecard and lever shares read the discipline flags the loader keeps beside the request logs.
+DISCIPLINE = TOKENS + ("request_discipline_hourly",)
 
-@keyed_to(TOKENS, spinner="Scoring workflow discipline from request logs…")
+
+@keyed_to(DISCIPLINE, spinner="Scoring workflow discipline from request logs…")
 def discipline_scorecard(since: datetime, until: datetime, by: str) -> pl.DataFrame:
     """The workflow-discipline scorecard per team or workload."""
     with engine().connect() as conn:
         return scorecard(conn, since=since, until=until, by=by)
 
 
-@keyed_to(TOKENS, spinner="Measuring cache, batch and routing shares from request logs…")
+@keyed_to(DISCIPLINE, spinner="Measuring cache, batch and routing shares from request logs…")
 def measured_lever_shares(since: datetime, until: datetime) -> dict[str, dict[str, float | None]]:
     """Per workload, the lever shares measured from request logs (cache, batch, route); None = not measurable."""
     with engine().connect() as conn:
