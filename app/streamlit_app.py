@@ -11,7 +11,7 @@ import streamlit as st
 from app.preload import preload
 from app.ui import data, warm
 from app.ui.auth import require_login
-from app.ui.filters import shared_sidebar
+from app.ui.filters import UNSCOPED_PAGES, shared_sidebar
 from app.ui.tables import HIDE_BUILTIN_DOWNLOAD
 from models import clock
 
@@ -34,9 +34,6 @@ PAGES = [
 ]
 
 
-# Pages whose data the workload/team filter does not apply to (GPU telemetry, ingest runs, prices):
-# the entry point draws only the date range there and keeps the selection for the other pages.
-UNSCOPED_PAGES = ("fleet", "data")
 AS_OF_KEY = "as_of"
 
 

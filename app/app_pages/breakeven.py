@@ -50,9 +50,9 @@ cols[3].metric("Forecast volume", "—" if fc is None else tokens(fc["monthly_to
                help=f"Theil-Sen trend on log weekly tokens of the complete weeks in the range, {horizon} weeks "
                     "ahead (the horizon stops where the fast line passes 50x today's volume).")
 cols = st.columns(4)
-cols[0].metric("On tokens alone", usd(figures.monthly(figures.api_only_usd), cents=False) + "/mo",
+cols[0].metric("On tokens alone", usd(figures.monthly(figures.api_only_usd)) + "/mo",
                help="API bill + local tokens priced as the replaced API model, by kind, at the prices then in effect.")
-cols[1].metric("Best plan", usd(figures.monthly(result.hybrid_cost), cents=False) + "/mo",
+cols[1].metric("Best plan", usd(figures.monthly(result.hybrid_cost)) + "/mo",
                help="Total(R*) × 730 / H: R* replicas for every hour plus the API cost of what overflows them.")
 cols[2].metric("Optimal replicas", f"{result.optimal_replicas:,} of peak {result.peak_replicas:,}",
                help="R in 0..R_peak with the lowest Total(R); ties go to fewer replicas.")

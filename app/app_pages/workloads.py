@@ -71,16 +71,15 @@ if figures.status != "assessed":
 else:
     (st.success if figures.result is not None else st.info)(figures.sentence())
     cols = st.columns(4)
-    cols[0].metric("On tokens alone", usd(figures.monthly(figures.api_only_usd), cents=False) + "/mo",
+    cols[0].metric("On tokens alone", usd(figures.monthly(figures.api_only_usd)) + "/mo",
                    help="API bill + local tokens priced as the API model they replaced: Σ_t A_t × 730 / H. A_t is "
                         "each hour's API tokens priced per model at the prices then in effect, plus the tokens the "
                         "workload's own servers served, priced as the replaced model by token kind (input, output) "
                         "at its prices that hour. The same figure as `hybridcost simulate --workload`, the weekly "
                         "report and the exporter for the same period.")
-    cols[1].metric("API bill", usd(figures.monthly(figures.api_billed_usd), cents=False) + "/mo",
+    cols[1].metric("API bill", usd(figures.monthly(figures.api_billed_usd)) + "/mo",
                    help="What the API-served part cost (per model, per hour, at the prices then in effect) × 730 / H.")
-    cols[2].metric("Local tokens priced as the API",
-                   usd(figures.monthly(figures.local_priced_usd), cents=False) + "/mo",
+    cols[2].metric("Local tokens priced as the API", usd(figures.monthly(figures.local_priced_usd)) + "/mo",
                    help="Tokens served on the workload's own GPUs × the replaced model's price by kind × 730 / H "
                         "(vLLM does not report cached prompt tokens, so prompt tokens are priced as input).")
     cols[3].metric("Tokens in the plan", tokens(figures.monthly_tokens) + "/mo",
@@ -88,7 +87,7 @@ else:
     res = figures.result
     if res is not None:
         cols = st.columns(4)
-        cols[0].metric("Best plan", usd(figures.monthly(res.hybrid_cost), cents=False) + "/mo",
+        cols[0].metric("Best plan", usd(figures.monthly(res.hybrid_cost)) + "/mo",
                        help="Total(R*) × 730 / H with R* the cheapest replica count: R × h_rep × H + Σ (1 − f_t) A_t.")
         cols[1].metric("Optimal replicas", f"{res.optimal_replicas:,} of peak {res.peak_replicas:,}",
                        help="R in 0..R_peak with the lowest Total(R); ties go to fewer replicas. "
@@ -108,8 +107,7 @@ if figures.measured is not None:
     if figures.measured_result is not None:
         at = figures.measured_result
         st.caption(f"At the measured throughput the same plan owns {at.optimal_replicas:,} replica(s) "
-                   f"({at.optimal_replicas * at.replica_gpus:,} GPUs) for "
-                   f"{usd(figures.monthly(at.hybrid_cost), cents=False)}/mo.")
+                   f"({at.optimal_replicas * at.replica_gpus:,} GPUs) for {usd(figures.monthly(at.hybrid_cost))}/mo.")
 
 show_flashes()
 if workload != "unallocated":  # no workload of its own, so it has no plan

@@ -27,6 +27,9 @@ TEAMS_KEY = "filters_teams"
 DEFAULT_DAYS = 30
 URL_FROM, URL_TO, URL_WORKLOAD, URL_TEAM = "from", "to", "workload", "team"
 URL_KEYS = (URL_FROM, URL_TO, URL_WORKLOAD, URL_TEAM)
+# Pages (by URL path) whose data the workload/team filter does not apply to (GPU telemetry, ingest
+# runs, prices): the entry point draws only the date range there and keeps the selection (keep_scope).
+UNSCOPED_PAGES = ("fleet", "data")
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def test_data_price_per_token_is_refused_with_a_hint_unless_accepted(demo_env):
     at = _price_form(at, provider="openai", model="gpt-4o-realtime-preview", input="0.0000025", output="0.00001")
     assert any("looks like a per-token price: 2.50 per Mtok?" in e.value for e in at.error)
     at = _price_form(at, input="2500", output="10")
-    assert any("outside 0..1000 USD per 1M tokens" in e.value for e in at.error)
+    assert any("outside the plausible range 0..1000 USD per 1M tokens" in e.value for e in at.error)
     at.checkbox(key="data_price_accept").check()
     at = _price_form(at, input="2500", output="10")
     assert not at.error and not at.exception
