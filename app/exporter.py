@@ -11,6 +11,8 @@ Metrics (definitions in models/queries/signals.py, models/planning/ and docs/dep
   hybridcost_plan_figures_age_seconds              age of the precomputed planning figures
   hybridcost_gpu_saturation{gpu_uuid}              0..1, last 15 minutes
   hybridcost_gpu_idle_cost_usd{host}               last 24 h
+  hybridcost_spend_anomaly_usd{scope,name}         last complete UTC day: spend above (+) or below (-) its
+                                                   weekday baseline when an anomaly (models.anomalies), else 0
   hybridcost_exporter_up                           1 when the last read of the database worked
 
 The per-workload planning figures are precomputed (`models.planning.precomputed`): a scrape reads
@@ -26,16 +28,20 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 
+import polars as pl
 from prometheus_client import start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 from sqlalchemy import Engine
 
 from models import clock as product_clock
+from models.anomalies import AnomalyRule, latest_day
+from models.infra.settings import get_settings
 from models.planning import precomputed
 from models.queries import signals
 
 log = logging.getLogger(__name__)
+ANOMALY_SECONDS = 900
 
 
 class PlanRefresher:
@@ -85,6 +91,8 @@ class HybridcostCollector(Collector):
         self._lock = threading.Lock()
         self._cached: tuple[float, list[GaugeMetricFamily]] | None = None
         self.reads = 0
+        # The anomaly check reads 9 weeks of spend; its answer changes with the day, so it is kept for a while.
+        self._anomalies: tuple[float, date, pl.DataFrame] | None = None
 
     def describe(self) -> list:
         """Nothing up front, so registering never touches the database."""
@@ -114,6 +122,8 @@ class HybridcostCollector(Collector):
             now = self.clock()
             with self.engine.connect() as conn:
                 version, rows = _fill(families, conn, now)
+                for row in self._latest_anomalies(conn, now).iter_rows(named=True):
+                    families["anomaly"].add_metric([row["scope"], row["name"]], row["impact_usd"])
             up.add_metric([], 1)
             self._maybe_refresh(version, rows)
         except Exception as exc:  # a scrape must answer even when the database is away
@@ -123,6 +133,17 @@ class HybridcostCollector(Collector):
         took = GaugeMetricFamily("hybridcost_exporter_read_seconds", "Seconds the last database read took")
         took.add_metric([], time.monotonic() - started)
         return [*families.values(), up, took]
+
+    def _latest_anomalies(self, conn, now: datetime) -> pl.DataFrame:
+        """Yesterday's anomaly check per workload and team, recomputed at most every ANOMALY_SECONDS or on a new day."""
+        today = now.date()
+        cached = self._anomalies
+        if cached is None or cached[1] != today or time.monotonic() - cached[0] > ANOMALY_SECONDS:
+            settings = get_settings()
+            frame = latest_day(conn, today=today, rule=AnomalyRule(threshold=settings.anomaly_threshold,
+                                                                    min_usd=settings.anomaly_min_usd))
+            self._anomalies = cached = (time.monotonic(), today, frame)
+        return cached[2]
 
 
 def _empty_families() -> dict[str, GaugeMetricFamily]:
@@ -151,6 +172,9 @@ def _empty_families() -> dict[str, GaugeMetricFamily]:
                                         "Mean GPU utilisation 0..1 over the last 15 minutes", labels=["gpu_uuid"]),
         "idle": GaugeMetricFamily("hybridcost_gpu_idle_cost_usd",
                                   "USD spent on idle GPU-hours over the last 24 hours", labels=["host"]),
+        "anomaly": GaugeMetricFamily("hybridcost_spend_anomaly_usd",
+                                     "Last complete UTC day: USD above (+) or below (-) the weekday-seasonal baseline "
+                                     "when the day is an anomaly, else 0", labels=["scope", "name"]),
     }
 
 

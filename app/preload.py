@@ -12,7 +12,8 @@ THIRD_PARTY = ("numpy", "pandas", "pyarrow", "polars", "plotly", "plotly.express
 HEAVY_MODULES = THIRD_PARTY + (
     "app.charts.breakeven", "app.charts.fleet", "app.charts.spend",
     "app.charts.whatif", "app.charts.workflow", "app.charts.workloads", "app.ui.data", "app.ui.economics",
-    "app.ui.filters", "app.ui.tables", "app.ui.ledger_data", "app.ui.workflow_data", "app.reports.weekly",
+    "app.ui.filters", "app.ui.tables", "app.ui.columns", "app.ui.cost_views", "app.ui.ledger_data",
+    "app.ui.workflow_data", "app.reports.weekly",
     "models.queries.spend", "models.queries.fleet_view", "models.queries.workload_view", "models.economics.contract",
 )
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import streamlit as st
 
 from app.preload import preload
-from app.ui import warm
+from app.ui import data, warm
 from app.ui.auth import require_login
+from app.ui.filters import UNSCOPED_PAGES, shared_sidebar
 from app.ui.tables import HIDE_BUILTIN_DOWNLOAD
 from models import clock
 
@@ -33,11 +34,22 @@ PAGES = [
 ]
 
 
+AS_OF_KEY = "as_of"
+
+
 def as_of_from_url():
-    """The moment `?as_of=2026-10-31T23:00Z` in the address pins for this session, or None."""
-    text = st.query_params.get("as_of")
+    """The moment `?as_of=2026-10-31T23:00Z` in the address pins for this session, or None.
+
+    Read when the session starts and kept in session state, because switching pages clears the
+    address; it is written back so a copied link keeps it.
+    """
+    if "as_of_url" not in st.session_state:
+        st.session_state["as_of_url"] = st.query_params.get(AS_OF_KEY) or ""
+    text = st.session_state["as_of_url"]
     if not text:
         return None
+    if st.query_params.get(AS_OF_KEY) != text:
+        st.query_params[AS_OF_KEY] = text
     try:
         return clock.parse_as_of(text, name="as_of in the address")
     except clock.AsOfError as exc:
@@ -62,6 +74,8 @@ def main() -> None:
             pinned_at = clock.as_of()
             if pinned_at is not None:
                 st.sidebar.info(f"As of {pinned_at:%Y-%m-%d %H:%M} UTC: later data is left out.")
+            # before the page, so the view survives page switches
+            shared_sidebar(data.workloads(), scoped=selected.url_path not in UNSCOPED_PAGES)
             selected.run()
     except Exception as exc:  # no traceback ever reaches the page
         logging.getLogger("hybridcost.app").exception("page %s failed", selected.title)

@@ -54,6 +54,20 @@ def check_price_field(label: str, value: Any, *, required: bool = False) -> Deci
     return _decimal(label, value, required=required, bound="usd_per_mtok")
 
 
+def check_budget_target(conn, scope: str, name: str) -> None:
+    """Refuse a budget for a team or workload that does not exist (a typo would never match any spend)."""
+    if scope == "workload":
+        found = conn.execute(sa.text("SELECT 1 FROM workloads WHERE name = :n"), {"n": name}).first()
+        known = conn.execute(sa.text("SELECT name FROM workloads ORDER BY name")).scalars().all()
+    else:
+        found = conn.execute(sa.text("SELECT 1 FROM workloads WHERE team = :n"), {"n": name}).first()
+        known = conn.execute(sa.text("SELECT DISTINCT team FROM workloads WHERE team <> '' ORDER BY team")
+                             ).scalars().all()
+    if found is None and name != "unallocated":
+        shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "") if known else "none yet"
+        raise EditError(f"there is no {scope} named {name!r} (known: {shown}); add it with an attribution rule first")
+
+
 def _text(label: str, value: Any) -> str:
     text = (value or "").strip() if isinstance(value, str) or value is None else str(value)
     if not text:
@@ -69,6 +83,7 @@ def set_budget(engine: Engine, *, scope: str, name: str, monthly_usd: Any, actor
     amount = _decimal("monthly budget (USD)", monthly_usd, bound="monthly_budget_usd")
     where, key = "scope = :s AND name = :n", {"s": scope, "n": name}
     with engine.begin() as conn:
+        check_budget_target(conn, scope, name)
         before = row_dict(conn, "budgets", where, key)
         conn.execute(sa.text(
             "INSERT INTO budgets (scope, name, monthly_usd) VALUES (:s, :n, :u) "
@@ -124,7 +139,9 @@ def add_price(engine: Engine, *, provider: str, model: str, effective_from: date
     """Add a price in USD per 1,000,000 tokens from a UTC date; True when it waits as a pending retroactive change.
 
     Written through the loader like `hybridcost prices set`: a change to a price already in
-    effect before today stays pending until `hybridcost prices reprice` applies it.
+    effect before today stays pending until `hybridcost prices reprice` applies it. Each price is
+    checked against its plausibility bound (models.bounds) unless `accept` names it ("usd_per_mtok");
+    a price accepted that way is recorded as such in the audit note.
     """
 
 
@@ -148,7 +165,8 @@ def add_price(engine: Engine, *, provider: str, model: str, effective_from: date
     load(engine, staged, source="prices", target=f"dashboard price {provider} {model}")
     with engine.begin() as conn:
         record(conn, actor, "price", f"{provider}/{model}@{effective_from}", "pending" if staged[0].pending else "set",
-               None, asdict(staged[0]))
+               None, asdict(staged[0]), note="accepted as real though outside the plausible range"
+               if "usd_per_mtok" in accept else None)
     return staged[0].pending
 
 

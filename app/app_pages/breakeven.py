@@ -5,21 +5,21 @@ import streamlit as st
 
 from app.charts.breakeven import breakeven_chart, forecast_chart
 from app.ui import data, economics
-from app.ui.filters import date_range_sidebar, sidebar
+from app.ui.filters import current, workload_choices
 from app.ui.format import name, tokens, usd
 from app.ui.tables import show_table
 from models import clock
 
 st.title("Breakeven")
-since, until = date_range_sidebar()
-picked_workloads, _ = sidebar(data.spend_daily(since, until))
-names = data.workloads()["name"].to_list()
+view = current()
+since, until = view.since, view.until
+names = workload_choices(data.workloads(), view)
 if not names:
     st.info("No workloads yet. Load the demo with `hybridcost demo load`, or add attribution rules on the Data page.")
     st.stop()
-default = names.index(picked_workloads[0]) if picked_workloads and picked_workloads[0] in names else 0
 c1, c2 = st.columns([1, 2])
-workload = c1.selectbox("Workload", names, index=default, key="breakeven_workload", format_func=name)
+workload = c1.selectbox("Workload", names, key="breakeven_workload", format_func=name,
+                        help="The workloads of the sidebar's filter (all when it is empty).")
 horizon = c2.slider("Forecast marker: weeks ahead", 4, 52, 13, key="breakeven_horizon")
 
 now = clock.current_hour()
@@ -115,7 +115,7 @@ if payback["status"] == "ok":
                                payback["term_cost_tokens_usd"]],
         "monthly_usd": [payback["buy_running_monthly_usd"], payback["rent_monthly_usd"],
                         payback["tokens_monthly_usd"]]}), hide_index=True, key="breakeven_payback_table",
-        column_config={"cost_over_term_usd": st.column_config.NumberColumn(
+        column_config={"option": "Option", "cost_over_term_usd": st.column_config.NumberColumn(
             f"Cost over {payback['term_months']:.0f} months (USD)", format="dollar",
             help="buy: purchase + running × months − residual; rent and tokens: monthly × months."),
             "monthly_usd": st.column_config.NumberColumn("Running cost (USD/month)", format="dollar")})

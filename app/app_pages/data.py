@@ -3,17 +3,18 @@
 
 import streamlit as st
 
-from app.ui import auth, data, ledger_data
-from app.ui.filters import date_range_sidebar, keep_scope
+from app.ui import auth, columns, data, ledger_data
+from app.ui.filters import current
 from app.ui.flash import flash_and_rerun, show_flashes
-from app.ui.tables import show_table
+from app.ui.format import name
 from models import clock
 from models.edits import MATCH_FIELDS, EditError, add_price, add_rule
+from models.gpu_profiles import FIELDS, ProfileError, set_profile
 
 st.title("Data")
 show_flashes()
-since, until = date_range_sidebar()
-keep_scope()  # the workload/team filter does not apply here: no token allocation to fill it
+view = current()  # the entry point keeps the workload/team filter for other pages (keep_scope)
+since, until = view.since, view.until
 
 st.subheader("Ingest runs")
 runs = data.ingest_runs()
@@ -26,12 +27,12 @@ else:
     cols[0].metric("Runs", f"{runs.height:,}", help="Latest ingest runs recorded (up to 200).")
     cols[1].metric("Failed runs", f"{failed:,}", help="Runs whose status is 'failed': nothing of them was written.")
     cols[2].metric("Rows written", f"{int(runs['rows_written'].sum()):,}", help="Σ rows written by these runs.")
-    show_table(runs, hide_index=True, key="data_runs_table")
+    columns.show(runs, key="data_runs_table")
 for group in data.lookalike_names():
     st.warning(f"Lookalike {group['kind']} names: {' / '.join(group['shown'])} display alike but are different "
                "names (one holds an invisible or direction-changing character, shown as <U+…>).")
 st.markdown("**Freshness**")
-show_table(data.data_freshness(clock.as_of()), hide_index=True, key="data_freshness_table")
+columns.show(data.data_freshness(clock.as_of()), key="data_freshness_table")
 
 st.subheader("Attribution rules")
 st.caption("Rules apply in priority order (lowest first); the first whose glob pattern (* and ?) matches assigns "
@@ -40,7 +41,7 @@ rules = data.attribution_rules()
 if rules.is_empty():
     st.info("No attribution rules: all spend is unallocated. Add one below, or load the demo (`hybridcost demo load`).")
 else:
-    show_table(rules, hide_index=True, key="data_rules_table")
+    columns.show(rules, key="data_rules_table")
 with st.form("data_rule_form"):
     st.markdown("**Add a rule**")
     c = st.columns(5)
@@ -67,7 +68,7 @@ if catalog.is_empty():
     st.info("No prices yet: usage is shown as unpriced. Add prices below, or import LiteLLM's price map "
             "(see docs/ingest.md).")
 else:
-    show_table(catalog, hide_index=True, key="data_prices_table")
+    columns.show(catalog, key="data_prices_table")
 with st.form("data_price_form"):
     st.markdown("**Add a price** (USD per 1M tokens)")
     c = st.columns(3)
@@ -81,11 +82,17 @@ with st.form("data_price_form"):
     cached = c[2].text_input("Cached input, USD per 1M tokens", key="data_price_cached", placeholder="optional")
     b_in = c[3].text_input("Batch input, USD per 1M tokens", key="data_price_batch_in", placeholder="optional")
     b_out = c[4].text_input("Batch output, USD per 1M tokens", key="data_price_batch_out", placeholder="optional")
+    accept = st.checkbox("The value is real (accept a price outside the plausible range; recorded in the audit log)",
+                         key="data_price_accept",
+                         help="Prices are checked per 1,000,000 tokens: 0 < value < 0.001 is a per-token price and "
+                              "above 1,000 a per-1K price or a typo (models/bounds.py).")
     if st.form_submit_button("Add price"):
         try:
-            pending = add_price(data.writer_engine(), actor=auth.actor(), provider=provider, model=model, effective_from=effective,
-                      input_usd_per_mtok=inp, output_usd_per_mtok=out, cached_input_usd_per_mtok=cached,
-                      batch_input_usd_per_mtok=b_in, batch_output_usd_per_mtok=b_out)
+            pending = add_price(data.writer_engine(), actor=auth.actor(), provider=provider, model=model,
+                                effective_from=effective, input_usd_per_mtok=inp, output_usd_per_mtok=out,
+                                cached_input_usd_per_mtok=cached, batch_input_usd_per_mtok=b_in,
+                                batch_output_usd_per_mtok=b_out,
+                                accept=("usd_per_mtok",) if accept else ())
         except (EditError, PermissionError) as exc:
             st.error(f"Price not added: {exc}")
         else:
@@ -101,7 +108,52 @@ if unpriced.is_empty():
 else:
     st.warning(f"{unpriced['rows'].sum():,} usage rows have no price in effect; they are counted as unpriced, "
                "never as $0. Add their prices above.")
-    show_table(unpriced, hide_index=True, key="data_unpriced_table")
+    columns.show(unpriced, key="data_unpriced_table")
+
+st.subheader("GPU cost profiles")
+st.caption("What a pool of GPUs costs per GPU-hour. Buy: purchase USD per GPU / (amortization months × 730) + "
+           "W / 1000 × PUE × USD per kWh + ops / 730; rent: USD per GPU-hour + ops / 730. A pool's GPUs × 24 "
+           "GPU-hours a day are its capacity; the GPU cost by team shares it by measured use, the rest is idle. "
+           "The same edit from the command line: `hybridcost gpu-profile set NAME --gpu-type ... --pricing ...`.")
+profiles = data.cost_profiles()
+if profiles.is_empty():
+    st.info("No GPU cost profiles: GPU-hours are unpriced (never $0). Add one below.")
+else:
+    columns.show(profiles, key="data_profiles_table")
+if auth.can_edit():
+    NEW = "(a new profile)"
+    existing = {r["name"]: r for r in profiles.iter_rows(named=True)}
+    picked = st.selectbox("Profile to edit", [NEW, *existing], key="data_gpu_profile", format_func=name)
+    current_row = existing.get(picked, {})
+    with st.form("data_gpu_form"):
+        suffix = "new" if picked == NEW else picked
+        profile_name = st.text_input("Profile name", value="" if picked == NEW else picked,
+                                     key=f"data_gpu_name_{suffix}",
+                                     disabled=picked != NEW, placeholder="gpu-node-2 (owned 8x H100)")
+        entered = {}
+        cells = st.columns(4)
+        for i, field in enumerate(FIELDS.values()):
+            shown = current_row.get(field.name)
+            cell = cells[i % 4]
+            if field.kind == "pricing":
+                entered[field.name] = cell.selectbox(field.label, ["buy", "rent"], help=field.help,
+                                                     index=1 if shown == "rent" else 0,
+                                                     key=f"data_gpu_{field.name}_{suffix}")
+            else:
+                entered[field.name] = cell.text_input(field.label, value="" if shown is None else str(shown),
+                                                      help=field.help, key=f"data_gpu_{field.name}_{suffix}")
+        if st.form_submit_button("Save GPU profile"):
+            try:
+                _, created = set_profile(data.writer_engine(), profile_name if picked == NEW else picked, entered,
+                                         actor=auth.actor())
+            except (ProfileError, PermissionError) as exc:
+                st.error(f"GPU profile not saved: {exc}")
+            else:
+                data.clear()
+                flash_and_rerun(f"{'Created' if created else 'Updated'} the GPU profile "
+                                f"{(profile_name or picked).strip()}.")
+else:
+    st.caption("Only editors can create or edit GPU cost profiles.")
 
 st.subheader("Ledger: closed months, restatements, exchange rates, audit log")
 closed = ledger_data.periods()
@@ -109,20 +161,20 @@ if closed.is_empty():
     st.caption("No month is closed yet. `hybridcost period close 2026-10` freezes a month's figures; later loads "
                "that would change it are kept as restatements (docs/ledger.md).")
 else:
-    show_table(closed, hide_index=True, key="data_periods_table")
+    columns.show(closed, key="data_periods_table")
 restated = ledger_data.restatements()
 if restated.is_empty():
     st.caption("No restatements: no load has changed a closed month.")
 else:
     st.warning(f"{restated.height:,} restatement(s): later loads changed closed months. The closed totals did not "
                "change; the differences are listed here and in the next weekly report.")
-    show_table(restated, hide_index=True, key="data_restatements_table")
+    columns.show(restated, key="data_restatements_table")
 
 rates = ledger_data.fx_rates()
 st.markdown(f"**Exchange rates** (to the reporting currency; lines without a rate for their day are "
             f"*unconverted*: counted, never summed at 1:1). {rates.height:,} stored.")
 if not rates.is_empty():
-    show_table(rates, hide_index=True, key="data_fx_table")
+    columns.show(rates, key="data_fx_table")
 if auth.can_edit():
     with st.form("data_fx_form", clear_on_submit=True):
         c = st.columns(3)
@@ -144,4 +196,4 @@ st.markdown("**Audit log** (newest 500, whatever the date range): every edit to 
 if audit.is_empty():
     st.caption("No edits yet.")
 else:
-    show_table(audit, hide_index=True, key="data_audit_table")
+    columns.show(audit, key="data_audit_table")

@@ -4,16 +4,18 @@ import polars as pl
 import streamlit as st
 
 from app.charts.fleet import idle_cost_by_gpu, queue_and_kv, utilization_heatmap
-from app.ui import data, economics
-from app.ui.filters import date_range_sidebar, keep_scope
+from app.ui import columns, cost_views, data, economics
+from app.ui.filters import current
 from app.ui.format import pct, usd
 from app.ui.tables import show_table
 from models import clock
+from models.queries import gpu_showback
 from models.queries.fleet_view import fleet_totals, saturated_throughput, signal_rows, with_costs
+from models.queries.gpu_labels import relabel_heatmap, with_labels
 
 st.title("GPU fleet")
-since, until = date_range_sidebar()
-keep_scope()  # the workload/team filter does not apply here: no token allocation to fill it
+view = current()  # the entry point keeps the workload/team filter for other pages (keep_scope)
+since, until = view.since, view.until
 threshold = st.sidebar.slider("Breakeven utilization (%)", 5, 95, 30, key="fleet_breakeven_pct",
                               help="A GPU whose mean utilization is below this does not pay for itself against "
                                    "the API; the Breakeven page gives a workload's own figure.")
@@ -26,34 +28,41 @@ if gpus.is_empty() and saturation.is_empty():
     st.stop()
 
 totals = fleet_totals(gpus)
+lines = cost_views.gpu_lines(since, until, clock.current_hour())
+idle_lines = lines.filter(pl.col("workload") == "idle")
 cols = st.columns(5)
 cols[0].metric("GPUs", f"{totals['gpus']}", help="GPUs (a MIG instance counts as its own) with telemetry.")
 cols[1].metric("Mean utilization", pct(None if totals["utilization_pct"] is None else totals["utilization_pct"] / 100),
                help="Hour-weighted mean of engine-active utilization (%), DCGM_FI_PROF_GR_ENGINE_ACTIVE preferred.")
-cols[2].metric("GPU cost", usd(totals["cost_usd"]),
-               help="Σ GPU-hours × USD per GPU-hour of the GPU's cost profile (most specific host pattern).")
-cols[3].metric("Idle cost", usd(totals["idle_cost_usd"]),
-               help="Σ USD per GPU-hour × (1 − busy fraction); busy = samples above 5 % utilization.")
+cols[2].metric("GPU cost", usd(gpu_showback.total_usd(lines)),
+               help="Each GPU pool's cost (its cost profile × its GPUs × the hours so far): the same figure as the "
+                    "Overview and Spend GPU cost, which shares it to teams by measured use.")
+cols[3].metric("Idle cost", usd(gpu_showback.total_usd(idle_lines)),
+               help="Pool capacity (GPUs × hours) that no workload used (1 − busy fraction; busy = samples above "
+                    "5 % utilization), at the pool's USD per GPU-hour: the idle line of the GPU cost by team.")
 cols[4].metric("Unpriced GPU-hours", f"{totals['unpriced_gpu_hours']:,}",
                help="GPU-hours on hosts with no cost profile; never counted as $0.")
 
-st.plotly_chart(utilization_heatmap(data.gpu_heatmap(since, until)), key="fleet_heatmap")
-costed = with_costs(gpus)
+indexes = data.gpu_indexes(tuple(sorted(gpus["gpu_uuid"].unique().to_list())))
+heat = data.gpu_heatmap(since, until)
+st.plotly_chart(utilization_heatmap(relabel_heatmap(heat, indexes) if heat.height else heat), key="fleet_heatmap")
+costed = with_labels(with_costs(gpus), indexes)
 left, right = st.columns(2)
 left.plotly_chart(idle_cost_by_gpu(costed), key="fleet_idle")
 right.plotly_chart(queue_and_kv(saturation), key="fleet_queue")
-show_table(costed.drop("signals"), hide_index=True, key="fleet_gpu_table", column_config={
-    "utilization_mean": st.column_config.NumberColumn("Mean utilization (%)", format="%.1f"),
-    "gpu_hour_cost_usd": st.column_config.NumberColumn("USD per GPU-hour", format="$%.3f"),
-    "cost_usd": st.column_config.NumberColumn("Cost (USD)", format="dollar"),
-    "idle_cost_usd": st.column_config.NumberColumn("Idle cost (USD)", format="dollar")})
+st.caption("Per GPU: its observed GPU-hours × its profile's USD per GPU-hour (nameplate power); the pool figures "
+           "above also count hours without telemetry and measured power, so the two can differ a little.")
+columns.show(costed.select("gpu", "gpu_uuid", "mig_instance", "model", "utilization_p50", "utilization_p95",
+                           "utilization_mean", "power_mean_watts", "hours", "busy_hours", "idle_hours",
+                           "cost_profile", "gpu_hour_cost_usd", "cost_usd", "idle_cost_usd"),
+             key="fleet_gpu_table", labels={"hours": "GPU-hours with telemetry", "model": "GPU model"})
 
 st.subheader("Signals")
-signals = signal_rows(gpus, data.inference_pressure(since, until), float(threshold))
+signals = signal_rows(costed, data.inference_pressure(since, until), float(threshold))
 if signals.is_empty():
     st.success("No signals: no endpoint queues for long and every GPU is above the breakeven utilization.")
 else:
-    show_table(signals, hide_index=True, key="fleet_signals_table")
+    columns.show(signals, key="fleet_signals_table")
 st.caption("Add capacity: an endpoint's requests waited (mean > 1) in 3 or more hours or its KV cache passed 90 %, "
            "or a GPU's p95 utilization passed 90 % for 3 hours. Below breakeven: mean utilization under the slider.")
 
@@ -85,6 +94,5 @@ st.subheader("Measured throughput at saturation")
 st.caption("Generation tokens per second per replica (vLLM endpoint), measured only in hours when requests were "
            "queued, so the engine was saturated: the median over those hours. The Workloads page offers it as the "
            "plan's throughput (converted at the workload's prompt-to-output mix).")
-show_table(saturated_throughput(saturation), hide_index=True, key="fleet_throughput_table", column_config={
-    "generation_tokens_per_s": st.column_config.NumberColumn("Output tok/s per replica", format="%.0f"),
-    "saturated_hours": st.column_config.NumberColumn("Saturated hours", format="%.1f")})
+columns.show(saturated_throughput(saturation), key="fleet_throughput_table", labels={
+    "generation_tokens_per_s": "Output tok/s per replica", "saturated_hours": "Saturated hours"})

@@ -14,14 +14,19 @@ st.title("Reports")
 st.caption("The weekly report: Monday 00:00 UTC to Monday 00:00 UTC. The same files as "
            "`hybridcost report weekly`; schedule that command to get them every week (docs/reports.md).")
 
-weeks = available_weeks(data.engine())
+partial = st.toggle("Include the week in progress (partial)", key="reports_partial",
+                    help="A week in progress covers only its hours so far, compared with the same hours of the week "
+                         "before; its title says partial and nothing is scaled to a whole week or month.")
+weeks = available_weeks(data.engine(), include_partial=partial)
 if not weeks:
-    st.info("No data yet. Load the demo with `hybridcost demo load`, or ingest your own data.")
+    st.info("No complete week of data yet. Load the demo with `hybridcost demo load`, ingest your own data, "
+            "or include the week in progress.")
     st.stop()
 
 last_full = parse_week(None).label
 week = st.selectbox("ISO week", weeks, index=weeks.index(last_full) if last_full in weeks else 0,
-                    help="Weeks with data, newest first; the default is the last full week.")
+                    format_func=lambda w: f"{w} (in progress: partial)" if w > last_full else w,
+                    help="Complete weeks with data, newest first; the default is the last complete week.")
 formats = ["html", "xlsx"] + (["pdf"] if browser_available() else [])
 if not browser_available():
     st.warning(f"PDF is not available: no Chromium at {browser_path()} (install chromium or set "
@@ -30,11 +35,11 @@ if not browser_available():
 if st.button("Generate report", type="primary"):
     with st.spinner(f"Building the report for {week}..."):
         try:
-            outcome, files = generate_files(data.engine(), week, formats)
+            outcome, files = generate_files(data.engine(), week, formats, partial=partial)
         except ReportInputError as exc:
             st.error(str(exc))
             st.stop()
-    st.session_state["report_files"] = (week, files, outcome.failed, file_stem(outcome.report))
+    st.session_state["report_files"] = (outcome.report.title, files, outcome.failed, file_stem(outcome.report))
 
 if "report_files" in st.session_state:
     made_week, files, failed, stem = st.session_state["report_files"]

@@ -7,7 +7,7 @@ import streamlit as st
 from app.charts.breakeven import breakeven_chart
 from app.charts.whatif import levers_waterfall, scenario_comparison
 from app.ui import auth, data, economics, workflow_data
-from app.ui.filters import date_range_sidebar, sidebar
+from app.ui.filters import current, workload_choices
 from app.ui.flash import flash_and_rerun, show_flashes
 from app.ui.format import name, tokens, usd
 from app.ui.tables import show_table
@@ -21,15 +21,14 @@ MAX_GROWTH_FACTOR = 1_000.0  # growth beyond 1,000x today's volume is not a plan
 
 st.title("What-if")
 show_flashes()
-since, until = date_range_sidebar()
-picked_workloads, _ = sidebar(data.spend_daily(since, until))
+view = current()
+since, until = view.since, view.until
 now = clock.current_hour()
 
 SYNTHETIC = "synthetic (1B tokens/month, weekday-diurnal)"
-names = data.workloads()["name"].to_list()
+names = workload_choices(data.workloads(), view)
 options = names + [SYNTHETIC]
-default = options.index(picked_workloads[0]) if picked_workloads and picked_workloads[0] in options else 0
-workload = st.selectbox("Demand shape from", options, index=default, key="whatif_workload", format_func=name,
+workload = st.selectbox("Demand shape from", options, key="whatif_workload", format_func=name,
                         help="A workload's hourly demand in the date range (its plan is the starting point), or a "
                              "synthetic shape when there is no data.")
 figures = economics.plan(workload, since, until, now) if workload != SYNTHETIC else None
@@ -182,6 +181,7 @@ steps = economics.whatif_levers(*args, {"repeat_share": cache_hit, "batchable_sh
                                 api=api, synthetic=synthetic)
 right.plotly_chart(levers_waterfall(steps), key="whatif_waterfall")
 show_table(steps, hide_index=True, key="whatif_levers_table", column_config={
+    "lever": "Lever", "status": "Status", "detail": "How it is worked out",
     "saving_usd_month": st.column_config.NumberColumn("Saving (USD/month)", format="dollar"),
     "remaining_usd_month": st.column_config.NumberColumn("Remaining (USD/month)", format="dollar")})
 
@@ -213,6 +213,7 @@ else:
                                         synthetic=synthetic)
     st.plotly_chart(scenario_comparison(compared), key="whatif_compare_chart")
     show_table(compared, hide_index=True, key="whatif_compare_table", column_config={
+        "scenario": "Scenario", "note": "Note",
         "api_only_usd_month": st.column_config.NumberColumn("API only (USD/month)", format="dollar"),
         "gpu_only_usd_month": st.column_config.NumberColumn("GPU only (USD/month)", format="dollar"),
         "hybrid_usd_month": st.column_config.NumberColumn("Best hybrid (USD/month)", format="dollar"),

@@ -1,31 +1,30 @@
 """Workloads: one workload's hourly shape, weekly growth, token mix, reasoning share, its plan and recommendation."""
 
+import polars as pl
 import streamlit as st
 
 from app.charts.workloads import hourly_heatmap, token_mix, weekly_volume
-from app.ui import data, economics
-from app.ui.filters import date_range_sidebar, sidebar
+from app.ui import columns, data, economics
+from app.ui.filters import current, workload_choices
 from app.ui.flash import show_flashes
 from app.ui.format import name, pct, tokens, usd
 from app.ui.plan_editor import plan_editor
 from app.ui.tables import show_table
 from models import clock
 from models.planning.pairing import DEFAULT_PAIRING, catalog_rows
-from models.queries.workload_view import demand_frame, hourly_shape, weekly
+from models.queries.workload_view import complete_weeks, demand_frame, hourly_shape, weekly
 from models.queries.workload_view import token_mix as mix_of
 
 st.title("Workloads")
-since, until = date_range_sidebar()
-all_daily = data.spend_daily(since, until)
-picked_workloads, _ = sidebar(all_daily)
-names = data.workloads()["name"].to_list()
+view = current()
+since, until = view.since, view.until
+names = workload_choices(data.workloads(), view, extra=("unallocated",))
 if not names:
     st.info("No workloads yet. Load the demo with `hybridcost demo load`, or add an attribution rule on the "
             "Data page so usage is assigned to a workload.")
     st.stop()
-options = names + ["unallocated"]
-default = options.index(picked_workloads[0]) if picked_workloads and picked_workloads[0] in options else 0
-workload = st.selectbox("Workload", options, index=default, key="workloads_workload", format_func=name)
+workload = st.selectbox("Workload", names, key="workloads_workload", format_func=name,
+                        help="The workloads of the sidebar's filter (all when it is empty).")
 
 demand = demand_frame(data.workload_hourly(workload, since, until), since=since, until=until)
 total_tokens = int(demand["input_tokens"].sum() + demand["output_tokens"].sum())
@@ -35,12 +34,12 @@ if total_tokens == 0:
     st.stop()
 
 figures = economics.plan(workload, since, until, clock.current_hour())
-weeks = weekly(demand)
+all_weeks = weekly(demand)
+weeks = complete_weeks(all_weeks)
 mix = mix_of(demand)
 output = int(demand["output_tokens"].sum())
 reasoning = int(demand["reasoning_tokens"].sum())
-complete = weeks.filter(weeks["hours"] == 168)
-growth = complete["growth_pct"].drop_nulls().tail(4).mean() if complete.height > 1 else None
+growth = weeks["growth_pct"].drop_nulls().tail(4).mean() if weeks.height > 1 else None
 cols = st.columns(4)
 cols[0].metric("Tokens in period", tokens(total_tokens), help="Input (cached included) + output (reasoning "
                "included), API and own GPU endpoints.")
@@ -56,7 +55,14 @@ left, right = st.columns([3, 2])
 left.plotly_chart(hourly_heatmap(hourly_shape(demand)), key="workloads_heatmap")
 right.plotly_chart(token_mix(mix), key="workloads_mix")
 st.plotly_chart(weekly_volume(weeks), key="workloads_weekly")
-show_table(weeks, hide_index=True, key="workloads_weekly_table")
+partial = all_weeks.filter(pl.col("hours") < 168)
+if partial.height:
+    st.caption("Complete ISO weeks only (Monday 00:00 UTC, 168 hours): left out "
+               + ", ".join(f"the week of {r['week_start']:%Y-%m-%d} ({r['hours']} h in range)"
+                           for r in partial.iter_rows(named=True))
+               + ", so a cut week never reads as a fall or a rise.")
+columns.show(weeks.select("week_start", "tokens", "input_tokens", "cached_input_tokens", "output_tokens",
+                          "reasoning_tokens", "growth_pct"), key="workloads_weekly_table")
 
 st.subheader("Recommendation")
 candidate = figures.candidate
@@ -106,7 +112,7 @@ if figures.flip_sentence:
                    f"({at.optimal_replicas * at.replica_gpus:,} GPUs) for {usd(figures.monthly(at.hybrid_cost))}/mo.")
 
 show_flashes()
-if workload in names:  # 'unallocated' is no workload of its own, so it has no plan
+if workload != "unallocated":  # no workload of its own, so it has no plan
     with st.expander("The plan: what this workload would move to", expanded=not candidate.chosen):
         plan_editor(workload, figures)
 with st.expander("Default pairing catalog (used when a workload has no plan)"):

@@ -28,18 +28,36 @@ def breakeven_chart(curve: pl.DataFrame, *, today_tokens: float | None = None, f
                     hovertemplate="%{x:,.3s} tokens/month<br>$%{y:,.0f}/month with %{customdata} replica(s)"
                                   "<extra>Best hybrid</extra>")
     x_max = max(x)
-    markers = ((today_tokens, "Today", "solid", "top left"), (forecast_tokens, "Forecast", "dash", "top right"),
-               (breakeven_tokens, "First replica pays", "dot", "bottom right"))
-    for value, name, dash, where in markers:
-        if value is not None and value <= x_max:
-            fig.add_vline(x=value, line_dash=dash, line_color="#64748b", annotation_text=name,
-                          annotation_position=where)
+    y_max = max(max(curve["api_only_usd"].to_list()), max(curve["gpu_only_usd"].to_list())) * 1.05
     if forecast_low is not None and forecast_high is not None and forecast_low <= x_max:
         fig.add_vrect(x0=forecast_low, x1=min(forecast_high, x_max), fillcolor="#94a3b8", opacity=0.15,
                       line_width=0)
+        fig.add_scatter(x=[None], y=[None], mode="markers", name=f"Forecast range {_volume(forecast_low, unit='')}–"
+                        f"{_volume(forecast_high)}", marker={"symbol": "square", "size": 12, "color": "#cbd5e1"})
+    # Markers are named in the legend, not written on the plot, so close values never overlap.
+    markers = ((today_tokens, "Today", "solid"), (forecast_tokens, "Forecast", "dash"),
+               (breakeven_tokens, "First replica pays", "dot"))
+    for value, name, dash in markers:
+        if value is not None and value <= x_max:
+            fig.add_scatter(x=[value, value], y=[0, y_max], mode="lines", name=f"{name}: {_volume(value)}",
+                            line={"dash": dash, "color": "#475569", "width": 1.5},
+                            hovertemplate=f"{name}: %{{x:,.3s}} tokens/month<extra></extra>")
+        elif value is not None:
+            fig.add_scatter(x=[None], y=[None], mode="lines", name=f"{name}: {_volume(value)} (off the chart)",
+                            line={"dash": dash, "color": "#475569", "width": 1.5})
     fig = style(fig, title=title, x_title="Volume (tokens/month)", y_title="Cost (USD/month)", money=True)
     fig.update_xaxes(range=[0, x_max])
+    fig.update_yaxes(range=[0, y_max])
+    fig.update_layout(height=460, legend={"orientation": "h", "y": -0.22})
     return fig
+
+
+def _volume(tokens: float, unit: str = " tok/month") -> str:
+    """Tokens per month, short: 1.2B tok/month."""
+    for limit, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(tokens) >= limit:
+            return f"{tokens / limit:,.1f}{suffix}{unit}"
+    return f"{tokens:,.0f}{unit}"
 
 
 def forecast_chart(weekly: pl.DataFrame, forecast: pl.DataFrame | None, *, breakeven_tokens: float | None = None,
@@ -58,7 +76,8 @@ def forecast_chart(weekly: pl.DataFrame, forecast: pl.DataFrame | None, *, break
         fig.add_scatter(x=weeks, y=forecast["monthly_tokens"].to_list(), name="Forecast", mode="lines",
                         line={"dash": "dash"})
     if breakeven_tokens is not None:
-        fig.add_hline(y=breakeven_tokens, line_dash="dot", annotation_text="first replica pays")
+        fig.add_hline(y=breakeven_tokens, line_dash="dot", annotation_text="first replica pays",
+                      annotation_position="bottom right")
     fig = style(fig, title=title, x_title="Week starting (UTC)", y_title="Volume (tokens/month, log scale)")
     fig.update_yaxes(type="log")
     return fig

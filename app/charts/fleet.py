@@ -8,18 +8,38 @@ import polars as pl
 from app.charts.common import empty, style
 
 
+def _names(frame: pl.DataFrame) -> list[str]:
+    """GPU names as people read them: the `gpu` column (host:index), else host:UUID-prefix."""
+    if "gpu" in frame.columns:
+        return frame["gpu"].to_list()
+    return (frame["host"] + ":" + frame["gpu_uuid"].str.replace("GPU-", "").str.slice(0, 8)).to_list()
+
+
 def utilization_heatmap(heat: pl.DataFrame, *, title: str = "GPU utilization per hour") -> go.Figure:
-    """Heatmap: GPUs (rows) x UTC hours (columns), colour = mean utilization % (a `gpu_heatmap` frame)."""
+    """Heatmap: GPUs as host:index (rows) x UTC hours (columns), colour = mean utilization %; the UUID on hover."""
     if heat.is_empty():
         return empty(title, "No GPU telemetry in this period")
-    frame = heat.with_columns(pl.col("gpu").str.slice(0, 40))
-    wide = frame.pivot(on="gpu", index="hour_at", values="utilization_mean_pct",
-                       aggregate_function="mean").sort("hour_at")
-    names = sorted(c for c in wide.columns if c != "hour_at")
-    fig = go.Figure(go.Heatmap(z=[wide[n].to_list() for n in names], x=wide["hour_at"].to_list(), y=names,
+    uuid_of = dict(zip(heat["gpu"].to_list(), heat["gpu_uuid"].to_list())) if "gpu_uuid" in heat.columns else {}
+    wide = heat.pivot(on="gpu", index="hour_at", values="utilization_mean_pct",
+                      aggregate_function="mean").sort("hour_at")
+    names = sorted((c for c in wide.columns if c != "hour_at"), key=_natural)
+    hours = wide["hour_at"].to_list()
+    fig = go.Figure(go.Heatmap(z=[wide[n].to_list() for n in names], x=hours, y=names,
+                               customdata=[[uuid_of.get(n, n)] * len(hours) for n in names],
                                zmin=0, zmax=100, colorscale="Viridis", colorbar={"title": "% utilization"},
-                               hovertemplate="%{y}<br>%{x}<br>%{z:.0f} % utilization<extra></extra>"))
-    return style(fig, title=title, x_title="Hour (UTC)", y_title="GPU")
+                               hovertemplate="%{y} (%{customdata})<br>%{x}<br>%{z:.0f} % utilization"
+                                             "<extra></extra>"))
+    fig = style(fig, title=title, x_title="Hour (UTC)", y_title="GPU (host:index)")
+    fig.update_yaxes(automargin=True, autorange="reversed")
+    fig.update_layout(height=max(300, 60 + 28 * len(names)))
+    return fig
+
+
+def _natural(name: str) -> tuple:
+    """Sort key putting gpu-node-1:2 before gpu-node-1:10."""
+    host, _, device = name.partition(":")
+    head, _, mig = device.partition("/")
+    return (host, int(head) if head.isdigit() else 10**6, head, mig)
 
 
 def queue_and_kv(inference: pl.DataFrame, *, title: str = "Inference queue depth and KV cache") -> go.Figure:
@@ -42,13 +62,17 @@ def queue_and_kv(inference: pl.DataFrame, *, title: str = "Inference queue depth
 
 
 def idle_cost_by_gpu(per_gpu: pl.DataFrame, *, title: str = "Cost and idle cost per GPU") -> go.Figure:
-    """Bars per GPU: busy cost and idle cost (USD), stacked to the GPU's total cost."""
+    """Bars per GPU (host:index, UUID on hover): busy cost and idle cost (USD), stacked to the GPU's total cost."""
     if per_gpu.is_empty():
         return empty(title, "No GPU telemetry in this period")
-    names = (per_gpu["host"] + " / " + per_gpu["gpu_uuid"].str.slice(0, 12)).to_list()
+    names = _names(per_gpu)
+    uuids = per_gpu["gpu_uuid"].to_list()
     busy = (per_gpu["cost_usd"].fill_null(0) - per_gpu["idle_cost_usd"].fill_null(0)).to_list()
     fig = go.Figure()
-    fig.add_bar(x=names, y=busy, name="Busy cost")
-    fig.add_bar(x=names, y=per_gpu["idle_cost_usd"].fill_null(0).to_list(), name="Idle cost")
+    for values, name in ((busy, "Busy cost"), (per_gpu["idle_cost_usd"].fill_null(0).to_list(), "Idle cost")):
+        fig.add_bar(x=names, y=values, name=name, customdata=uuids,
+                    hovertemplate="%{x} (%{customdata})<br>$%{y:,.2f}<extra>" + name + "</extra>")
     fig.update_layout(barmode="stack")
-    return style(fig, title=title, x_title="GPU", y_title="Cost (USD)", money=True)
+    fig = style(fig, title=title, x_title="GPU (host:index)", y_title="Cost (USD)", money=True)
+    fig.update_xaxes(automargin=True, tickangle=-30 if len(names) > 8 else 0)
+    return fig

@@ -86,3 +86,19 @@ def reconciliation_bars(long: pl.DataFrame, *, title: str = "Reconciliation: eac
                     hovertemplate="%{x}: $%{y:,.2f}<extra>" + basis + "</extra>")
     fig.update_layout(barmode="group")
     return style(fig, title=title, x_title="Provider and month (UTC)", y_title="Total (USD)", money=True)
+
+
+def cost_by_team(table: pl.DataFrame, *, column: str = "team", title: str = "Tokens and GPUs by team") -> go.Figure:
+    """Stacked horizontal bars per team (or workload): token spend and GPU cost (USD), from a `team_costs` frame."""
+    if table.is_empty():
+        return empty(title, "No token spend or GPU cost in this period")
+    frame = table.with_columns(pl.col("token_usd", "gpu_usd", "total_usd").cast(pl.Float64)).sort("total_usd")
+    fig = go.Figure()
+    for key, name in (("token_usd", "Token APIs"), ("gpu_usd", "GPUs (shared by measured use)")):
+        fig.add_bar(y=frame[column].to_list(), x=frame[key].to_list(), name=name, orientation="h",
+                    hovertemplate="%{y}: $%{x:,.2f}<extra>" + name + "</extra>")
+    fig.update_layout(barmode="stack")
+    fig = style(fig, title=title, x_title="Cost (USD)", y_title="", money=False)
+    fig.update_xaxes(tickprefix="$", separatethousands=True)
+    fig.update_yaxes(automargin=True)
+    return fig

@@ -46,5 +46,5 @@ def token_mix(mix: pl.DataFrame, *, title: str = "Token mix") -> go.Figure:
         return empty(title, "No tokens for this workload in this period")
     fig = go.Figure(go.Pie(labels=mix["kind"].to_list(), values=mix["tokens"].to_list(), hole=0.5, sort=False,
                            hovertemplate="%{label}: %{value:,.0f} tokens (%{percent})<extra></extra>"))
-    fig.update_layout(title={"text": title, "x": 0.0}, template="plotly_white", height=380)
+    fig.update_layout(title={"text": title, "x": 0.0}, height=380)
     return fig

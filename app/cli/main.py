@@ -18,6 +18,7 @@ from app.cli import (
     discipline,
     doctor,
     gpu,
+    gpu_profile,
     ingest,
     ledger,
     ops,
@@ -85,7 +86,7 @@ app.command()(serve.serve)
 app.command()(doctor.doctor)
 
 
-for _area in (simulate, ingest, prices, spend, gpu, reports, discipline, ops, ledger, plan):
+for _area in (simulate, ingest, prices, spend, gpu, reports, discipline, ops, ledger, plan, gpu_profile):
     _area.register(app)
 
 

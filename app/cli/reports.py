@@ -27,11 +27,18 @@ def weekly(
     format: Annotated[str, typer.Option("--format", help="Comma list of html, pdf, xlsx.")] = "html,pdf,xlsx",
     email: Annotated[bool, typer.Option("--email", help="Mail the PDF and XLSX (HYBRIDCOST_SMTP_* settings).")] = False,
     static_charts: Annotated[bool, typer.Option(help="Charts as PNG images instead of interactive Plotly.")] = False,
+    partial: Annotated[bool, typer.Option("--partial", help="Allow the week in progress: its hours so far, "
+                                          "compared with the same hours of the week before, titled partial, "
+                                          "nothing scaled.")] = False,
 ) -> None:
-    """Write the weekly report (Monday 00:00 UTC to Monday 00:00 UTC) and optionally e-mail it."""
+    """Write the weekly report (Monday 00:00 UTC to Monday 00:00 UTC) and optionally e-mail it.
+
+    The default is the last complete ISO week; a week in progress is refused unless --partial.
+    """
     try:
         formats = parse_formats(format)
-        outcome = write_weekly(context.engine(), week=week, out=out, formats=formats, static_charts=static_charts)
+        outcome = write_weekly(context.engine(), week=week, out=out, formats=formats, static_charts=static_charts,
+                               partial=partial)
     except ReportInputError as exc:
         raise fail(str(exc)) from None
     for path in outcome.written.values():
@@ -47,10 +54,10 @@ def _email(outcome) -> None:
     if not files:
         raise fail("nothing to e-mail: neither the PDF nor the XLSX was written", code=1)
     rep = outcome.report
-    body = "\n".join([f"hybridcost weekly report {rep.week.label}", "", *headlines(rep), "",
+    body = "\n".join([f"hybridcost weekly report {rep.title}", "", *headlines(rep), "",
                       f"Data as of {rep.as_of:%Y-%m-%d %H:%M} UTC." if rep.as_of else ""])
     try:
-        send_report(SmtpSettings(), subject=f"hybridcost weekly report {rep.week.label}", body=body,
+        send_report(SmtpSettings(), subject=f"hybridcost weekly report {rep.title}", body=body,
                     attachments=files)
     except (ValueError, OSError) as exc:
         raise fail(f"report written but not e-mailed: {exc}", code=1) from None

@@ -150,8 +150,10 @@ class _ChartWriter:
 
 
 def _kpis(rep: WeeklyReport) -> str:
+    before = (f"Same {rep.hours:.0f} h of {rep.week.previous.label}" if rep.partial
+              else f"Last week ({rep.week.previous.label})")
     items = [("Token spend", usd(rep.total_usd)),
-             (f"Last week ({rep.week.previous.label})", usd(rep.previous_total_usd)),
+             (before, usd(rep.previous_total_usd)),
              ("Change", signed_pct(rep.change_pct)),
              ("Tokens", tokens(int(rep.daily["input_tokens"].sum() + rep.daily["output_tokens"].sum())
                                if rep.daily.height else 0)),
@@ -168,9 +170,14 @@ def render_html(rep: WeeklyReport, *, static_charts: bool = False) -> str:
     figures = report_figures(rep)
     tables = report_tables(rep)
     as_of = f"{rep.as_of:%Y-%m-%d %H:%M} UTC" if rep.as_of else "no data"
-    parts = [f"<h1>hybridcost weekly report: {html.escape(rep.week.label)}</h1>",
-             f"<p class='meta'>Week {rep.week.since:%a %Y-%m-%d} 00:00 UTC to {rep.week.until:%a %Y-%m-%d} 00:00 UTC"
+    end = rep.until if rep.partial else rep.week.until
+    parts = [f"<h1>hybridcost weekly report: {html.escape(rep.title)}</h1>",
+             f"<p class='meta'>Week {rep.week.since:%a %Y-%m-%d} 00:00 UTC to {end:%a %Y-%m-%d %H:%M} UTC"
              f" &middot; data as of {as_of} &middot; generated {rep.generated_at:%Y-%m-%d %H:%M} UTC</p>"]
+    if rep.partial:
+        parts.append(f"<p class='pending'>Partial week: {rep.hours:.0f} of 168 hours. Every figure covers only "
+                     f"those hours and is compared with the same hours of {html.escape(rep.week.previous.label)}; "
+                     "nothing is scaled to a whole week or month.</p>")
     for key, heading in SECTIONS:
         parts.append(f"<section id='{key}'><h2>{html.escape(heading)}</h2>")
         if key == "summary":
@@ -183,5 +190,5 @@ def render_html(rep: WeeklyReport, *, static_charts: bool = False) -> str:
             parts.append("<p class='pending'>" + html.escape(" ".join(rep.pending) or "Not available.") + "</p>")
         parts.append("</section>")
     return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>hybridcost weekly report {html.escape(rep.week.label)}</title>"
+            f"<title>hybridcost weekly report {html.escape(rep.title)}</title>"
             f"<style>{CSS}</style></head><body>{''.join(parts)}</body></html>")

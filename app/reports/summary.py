@@ -17,11 +17,15 @@ def headlines(rep: WeeklyReport) -> list[str]:
     """Sentences, most important first: total and change, biggest mover, actions, data problems."""
     lines: list[str] = []
     change = rep.change_pct
+    period = (f"the first {rep.hours:.0f} hours of {rep.week.label}, a partial week," if rep.partial
+              else rep.week.label)
+    before = f"the same {rep.hours:.0f} hours of {rep.week.previous.label}" if rep.partial else "the week before"
     if change is None:
-        lines.append(f"Token spend was {usd(rep.total_usd)} in {rep.week.label} (no spend the week before).")
+        lines.append(f"Token spend was {usd(rep.total_usd)} in {period} "
+                     f"(no spend {'in ' + before if rep.partial else before}).")
     else:
-        lines.append(f"Token spend {_change(change)} to {usd(rep.total_usd)} in {rep.week.label} "
-                     f"(from {usd(rep.previous_total_usd)}).")
+        lines.append(f"Token spend {_change(change)} to {usd(rep.total_usd)} in {period} "
+                     f"(from {usd(rep.previous_total_usd)} in {before}).")
     if rep.movers.height:
         top = rep.movers.row(0, named=True)
         arrow = "up" if top["change_usd"] > 0 else "down"
@@ -62,6 +66,12 @@ def headlines(rep: WeeklyReport) -> list[str]:
             names = ", ".join(saturated["endpoint"].to_list()[:3])
             lines.append(f"Saturation: {saturated.height} endpoint(s) hit capacity ({names}); "
                          "queue building up means add capacity or burst to the API.")
+    if rep.anomalies.height:
+        top = rep.anomalies.row(0, named=True)
+        sign = "+" if top["impact_usd"] > 0 else ""
+        lines.append(f"{rep.anomalies.height} spend anomal{'y' if rep.anomalies.height == 1 else 'ies'} against "
+                     f"the weekday baseline; the largest: {top['scope']} {top['name']} on {top['day']}, "
+                     f"{usd(top['spend_usd'])} vs {usd(top['baseline_usd'])} ({sign}{usd(top['impact_usd'])}).")
     if rep.levers is not None and rep.levers.height:
         total = sum(v for v in rep.levers["saving_usd_month"].to_list() if v)
         if total:

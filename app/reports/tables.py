@@ -60,15 +60,26 @@ def money_table(rep: WeeklyReport) -> Table:
 
 
 def spend_tables(rep: WeeklyReport) -> list[Table]:
-    """Gross and net, spend by provider, workload and team, and the top movers."""
+    """Gross and net, spend by provider, workload and team, anomalies, and the top movers."""
     out = [money_table(rep)] + [Table(f"Spend by {dim}", f"By {dim}", "Spend", [(dim.capitalize(), "group", "text"), *SPEND_COLUMNS],
                  _rows(frame))
            for dim, frame in (("provider", rep.by_provider), ("workload", rep.by_workload), ("team", rep.by_team))]
+    out.append(anomaly_table(rep))
     out.append(Table("Top movers", "Top movers", "Spend", [
         ("Dimension", "dimension", "text"), ("Name", "group", "text"), ("Last week (USD)", "previous_usd", "usd"),
         ("This week (USD)", "cost_usd", "usd"), ("Change (USD)", "change_usd", "usd"),
         ("Change", "change_pct", "pct")], _rows(rep.movers)))
     return out
+
+
+def anomaly_table(rep: WeeklyReport) -> Table:
+    """Days whose spend left its workload's or team's weekday baseline (models.anomalies)."""
+    return Table("Spend anomalies", "Anomalies", "Spend", [
+        ("Scope", "scope", "text"), ("Name", "name", "text"), ("Day (UTC)", "day", "date"),
+        ("Spend (USD)", "spend_usd", "usd"), ("Baseline (USD)", "baseline_usd", "usd"),
+        ("Impact (USD)", "impact_usd", "usd"), ("Score (robust z)", "score", "float")], _rows(rep.anomalies),
+        note="Baseline: the median of the 7 days before x the weekday's factor over the 8 weeks before; "
+             "score = (spend - baseline) / (1.4826 x MAD of the residuals). Complete days only.")
 
 
 def detail_table(rep: WeeklyReport) -> Table:

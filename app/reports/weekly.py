@@ -54,17 +54,17 @@ def prepare_out_dir(out: Path) -> Path:
 
 
 def file_stem(rep: WeeklyReport) -> str:
-    """Base name of the report files: hybridcost-weekly-2026-W47."""
-    return f"hybridcost-weekly-{rep.week.label}"
+    """Base name of the report files: hybridcost-weekly-2026-W47 (-partial for a week in progress)."""
+    return f"hybridcost-weekly-{rep.week.label}" + ("-partial" if rep.partial else "")
 
 
 def write_weekly(engine: Engine, *, week: str | None, out: Path, formats: list[str],
-                 now: datetime | None = None, static_charts: bool = False) -> Outcome:
-    """Assemble the report for `week` and write each format into `out`."""
+                 now: datetime | None = None, static_charts: bool = False, partial: bool = False) -> Outcome:
+    """Assemble the report for `week` and write each format into `out` (a week in progress only with `partial`)."""
     target = parse_week(week, now=now)
     prepare_out_dir(out)
     with engine.connect() as conn:
-        rep = weekly_report(conn, target, now=now)
+        rep = weekly_report(conn, target, now=now, partial=partial)
     outcome = Outcome(rep)
     stem = out / file_stem(rep)
     page = render_html(rep, static_charts=static_charts)
@@ -90,14 +90,17 @@ def write_weekly(engine: Engine, *, week: str | None, out: Path, formats: list[s
     return outcome
 
 
-def available_weeks(engine: Engine, *, now: datetime | None = None) -> list[str]:
-    """ISO weeks that have data and have started, newest first (at most two years back)."""
+def available_weeks(engine: Engine, *, now: datetime | None = None, include_partial: bool = False) -> list[str]:
+    """Complete ISO weeks that have data, newest first (at most two years back); the week in progress first
+    only with `include_partial`."""
     now = now or clock.now()
     with engine.connect() as conn:
         lo, hi = data_bounds(conn)
     if lo is None:
         return []
     last = week_of(min(hi or now, now) - timedelta(microseconds=1))
+    if last.until > now and not include_partial:
+        last = last.previous
     weeks, cursor = [], last
     while cursor.until > lo and len(weeks) < 104:
         weeks.append(cursor.label)
@@ -105,8 +108,9 @@ def available_weeks(engine: Engine, *, now: datetime | None = None) -> list[str]
     return weeks
 
 
-def generate_files(engine: Engine, week: str, formats: list[str]) -> tuple[Outcome, dict[str, bytes]]:
+def generate_files(engine: Engine, week: str, formats: list[str], *,
+                   partial: bool = False) -> tuple[Outcome, dict[str, bytes]]:
     """Write the report into a scratch folder and return the bytes of each file written (for downloads)."""
     with tempfile.TemporaryDirectory(prefix="hybridcost-report-") as tmp:
-        outcome = write_weekly(engine, week=week, out=Path(tmp), formats=formats)
+        outcome = write_weekly(engine, week=week, out=Path(tmp), formats=formats, partial=partial)
         return outcome, {fmt: path.read_bytes() for fmt, path in outcome.written.items()}

@@ -80,7 +80,7 @@ def write_xlsx(rep: WeeklyReport, path: Path) -> None:
     ws = wb.active
     ws.title = "Summary"
     used = {"Summary"}
-    meta = [("Report", f"hybridcost weekly report {rep.week.label}", "text"),
+    meta = [("Report", f"hybridcost weekly report {rep.title}", "text"),
             ("Week start (UTC)", rep.week.since, "datetime"), ("Week end (UTC, exclusive)", rep.week.until, "datetime"),
             ("Data as of (UTC)", rep.as_of, "datetime"), ("Generated (UTC)", rep.generated_at, "datetime"),
             ("Token spend (USD)", rep.total_usd, "usd"), ("Last week (USD)", rep.previous_total_usd, "usd"),

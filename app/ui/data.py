@@ -25,7 +25,8 @@ from models import data_versions
 from models.infra.database import reader_engine
 from models.infra.database import writer_engine as make_writer
 from models.prices import catalog
-from models.queries import charges, fleet, gpu_spend, names, overview, reference, spend_detail, status, workload_view
+from models.queries import (charges, fleet, gpu_labels, gpu_spend, names, overview, reference, spend_detail, status,
+                            workload_view)
 from models.queries.fleet import SignalThresholds
 from models.queries.names import NAME_COLUMNS
 from models.queries.spend import allocated_daily
@@ -179,6 +180,13 @@ def gpu_heatmap(since: datetime, until: datetime) -> pl.DataFrame:
     """GPU x hour utilization (long form)."""
     with engine().connect() as conn:
         return fleet.gpu_heatmap(conn, since, until)
+
+
+@keyed_to(GPU, spinner=False)
+def gpu_indexes(uuids: tuple[str, ...]) -> dict[str, int]:
+    """Device index per GPU UUID from its newest raw sample (for host:index labels)."""
+    with engine().connect() as conn:
+        return gpu_labels.gpu_indexes(conn, uuids)
 
 
 @keyed_to(GPU, spinner="Loading inference queues and KV cache…")

@@ -22,13 +22,18 @@ HIDE_BUILTIN_DOWNLOAD = """<style>
 </style>"""
 
 
-def show_table(data: Any, *, key: str, container: Any = None, download: str | None = None, **kwargs: Any) -> Any:
-    """st.dataframe with names escaped for display, plus a formula-safe CSV download of the exact values."""
+def show_table(data: Any, *, key: str, container: Any = None, download: str | None = None,
+               csv: pl.DataFrame | None = None, **kwargs: Any) -> Any:
+    """st.dataframe with names escaped for display, plus a formula-safe CSV download of the exact values.
+
+    `csv` is the frame to download when the shown one was rounded for display (Decimal money as float).
+    """
     place = container if container is not None else st
     frame = data if isinstance(data, pl.DataFrame) else None
     shown = place.dataframe(display_frame(frame) if frame is not None else data, key=key, **kwargs)
-    if frame is not None and frame.height:
-        place.download_button("Download CSV", frame_csv(frame), file_name=f"{download or key}.csv", mime="text/csv",
+    exact = csv if csv is not None else frame
+    if exact is not None and exact.height:
+        place.download_button("Download CSV", frame_csv(exact), file_name=f"{download or key}.csv", mime="text/csv",
                               key=f"{key}_csv", icon=":material/download:", type="tertiary",
                               help="Formula-safe CSV: text starting with = + - @ is written as text.")
     return shown

@@ -12,47 +12,57 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
 
 import streamlit as st
 from streamlit import runtime
 from streamlit.logger import get_logger
 
-from app.ui import data, economics, ledger_data, workflow_data
+from app.ui import cost_views, data, economics, ledger_data, workflow_data
+from app.ui.filters import default_range, utc_range
 from models import clock
 from models.infra.settings import get_settings
 from models.queries.overview import two_month_window
 
 log = get_logger(__name__)  # Streamlit's handlers: the server log shows each warming
 
-DEFAULT_DAYS = 30  # the shared date picker's default (app/ui/filters.py, date_range_sidebar)
-BREAKEVEN_DAYS = 90  # the Breakeven page's default range
 BREAKEVEN_UTIL_PCT = 30.0  # the GPU fleet page's breakeven slider default
+BREAKEVEN_HORIZON_WEEKS = 13  # the Breakeven page's forecast-marker slider default
 
 
 def default_views() -> None:
     """Call every loader the pages' default views call, with the same arguments (computed if stale)."""
-    today = clock.today()
-    since, until = clock.day_range(today - timedelta(days=DEFAULT_DAYS - 1), today)
+    now = clock.now()
+    today = now.date()
+    hour = clock.current_hour()
+    since, until = utc_range(*default_range(today))  # the one default range of every page (app/ui/filters.py)
     wide_since, wide_until = two_month_window(today)
-    data.spend_daily(min(since, wide_since), max(until, wide_until))  # Overview
-    data.spend_daily(since, until)  # Spend, Workloads, What-if, Data
-    data.not_token_spend(since, until)  # Spend
-    data.lookalike_names()  # Data
+    data.spend_daily(min(since, wide_since), clock.clamp(max(until, wide_until)))  # Overview
+    data.spend_daily(since, until)  # Spend, Workflow
     data.gpu_spend_daily(since, until)
+    cost_views.gpu_lines(since, until, hour)  # Overview, Spend, GPU fleet
+    rule = cost_views.anomaly_rule()
+    cost_views.anomalies(since, until, today, rule.threshold, rule.min_usd)
     data.budgets()
+    data.workloads()
     data.data_freshness(clock.as_of())
     data.batch_daily(since, until)
+    data.not_token_spend(since, until)
     data.reconciliation(since, until)
-    data.fleet_gpus(since, until, BREAKEVEN_UTIL_PCT)
+    gpus = data.fleet_gpus(since, until, BREAKEVEN_UTIL_PCT)
+    data.gpu_indexes(tuple(sorted(gpus["gpu_uuid"].unique().to_list())) if gpus.height else ())
     data.gpu_heatmap(since, until)
     data.inference_saturation(since, until)
     data.inference_pressure(since, until)
+    economics.fleet_plan_table(since, until, hour)
     workflow_data.discipline_scorecard(since, until, "team")
     workflow_data.measured_lever_shares(since, until)
+    workflow_data.reasoning_costs(since, until)
+    workflow_data.request_groups(since, until)
     data.ingest_runs()
+    data.lookalike_names()
     data.attribution_rules()
     data.prices()
+    data.cost_profiles()
     data.unpriced_usage(since, until)
     data.scenarios()
     ledger_data.periods()
@@ -64,12 +74,14 @@ def default_views() -> None:
     names = data.workloads()["name"].to_list()
     if names:
         first = names[0]
-        data.workload_hourly(first, since, until)
-        economics.plan(first, since, until, hour)  # Workloads, What-if
-        b_since, b_until = clock.day_range(today - timedelta(days=BREAKEVEN_DAYS - 1), today)
-        data.spend_daily(b_since, b_until)
-        economics.plan(first, b_since, b_until, hour)  # Breakeven
-        economics.payback(first, b_since, b_until, hour)
+        data.workload_hourly(first, since, until)  # Workloads
+        figures = economics.plan(first, since, until, hour)  # Workloads, Breakeven, What-if
+        if figures.result is not None:  # Breakeven: the curve reaches to the forecast marker's upper end
+            forecast = figures.move.forecast if figures.move is not None else None
+            marker = forecast.row(min(BREAKEVEN_HORIZON_WEEKS, forecast.height) - 1, named=True) \
+                if forecast is not None and forecast.height else None
+            economics.curve(first, since, until, hour, None if marker is None else marker["monthly_tokens_high"])
+            economics.payback(first, since, until, hour)
 
 
 def _loop(seconds: float) -> None:

@@ -8,10 +8,10 @@ import polars as pl
 
 from app.ui.data import TOKENS, engine, keyed_to
 from models.discipline import lever_shares_by_workload, scorecard
+from models.queries import drilldown
 
-# The discipline analytics read the stored flags beside the token tables.
+# The scorecard and lever shares read the discipline flags the loader keeps beside the request logs.
 DISCIPLINE = TOKENS + ("request_discipline_hourly",)
-
 
 @keyed_to(DISCIPLINE, spinner="Scoring workflow discipline from request logs…")
 def discipline_scorecard(since: datetime, until: datetime, by: str) -> pl.DataFrame:
@@ -25,3 +25,17 @@ def measured_lever_shares(since: datetime, until: datetime) -> dict[str, dict[st
     """Per workload, the lever shares measured from request logs (cache, batch, route); None = not measurable."""
     with engine().connect() as conn:
         return lever_shares_by_workload(conn, since, until)
+
+
+@keyed_to(TOKENS, spinner="Pricing reasoning tokens…")
+def reasoning_costs(since: datetime, until: datetime) -> pl.DataFrame:
+    """Reasoning tokens' list cost beside each row's list cost, per provider, account, day, model, workload, team."""
+    with engine().connect() as conn:
+        return drilldown.reasoning_costs(conn, since=since, until=until)
+
+
+@keyed_to(TOKENS, spinner="Grouping request logs by team, workload and user…")
+def request_groups(since: datetime, until: datetime) -> pl.DataFrame:
+    """Served request-log rows per team, workload, user and fingerprint (the drill-down's one query)."""
+    with engine().connect() as conn:
+        return drilldown.request_groups(conn, since=since, until=until)

@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     platform_usd_per_month_by_team: str = ""
     exporter_cache_seconds: float = 5.0
     exporter_refresh_seconds: float = 300.0
+    # Reconciliation: a basis whose month differs from the chosen basis by more than this (%) is flagged.
+    reconciliation_threshold_pct: float = Field(default=5.0, ge=0)
+    # Spend anomalies: |score| (robust z against the weekday-seasonal baseline) and $ impact at least these.
+    anomaly_threshold: float = Field(default=4.0, gt=0)
+    anomaly_min_usd: float = Field(default=20.0, ge=0)
 
     @property
     def uses_embedded(self) -> bool:

@@ -27,7 +27,7 @@ def _dec(value) -> Decimal:
     return Decimal(0) if value is None else Decimal(str(value))
 
 
-def _measured(conn: Connection, since: date, until: date) -> list[tuple]:
+def _measured(conn: Connection, since: date, until: datetime) -> list[tuple]:
     """Per profile, day and workload: physical GPU-hours, busy GPU-hours and summed measured watts.
 
     A MIG GPU is one physical GPU: its instances share its busy time by their slices and its
@@ -50,7 +50,7 @@ def _measured(conn: Connection, since: date, until: date) -> list[tuple]:
         LEFT JOIN workloads w2 ON w2.name = inf.workload
         WHERE g.hour_at >= :s AND g.hour_at < :u
           AND (p.started_on IS NULL OR g.hour_at >= CAST(p.started_on AS timestamp) AT TIME ZONE 'UTC')
-        GROUP BY 1, 2, 3, 4"""), {"s": _utc(since), "u": _utc(until)}).all()
+        GROUP BY 1, 2, 3, 4"""), {"s": _utc(since), "u": until}).all()
 
 
 def _utc(day: date) -> datetime:
@@ -72,36 +72,42 @@ def comparison_profiles(conn: Connection) -> list[str]:
         WHERE NOT EXISTS (SELECT 1 FROM assigned a WHERE a.id = p.id) ORDER BY p.id""")).scalars().all()
 
 
-def pool_lines(conn: Connection, *, since: date, until: date) -> pl.DataFrame:
+def pool_lines(conn: Connection, *, since: date, until: date, until_at: datetime | None = None) -> pl.DataFrame:
     """Daily cost lines of every GPU pool in [since, until), one per workload plus one 'idle' line.
 
     Hourly cost per GPU: buy = purchase / (amortization_months * 730) + measured watts / 1000 * pue
     * electricity (nameplate power_watts for hours without telemetry) + ops / 730; rent =
     hourly_rate + ops / 730. Capacity is gpu_count * 24 GPU-hours a day from started_on. A profile
     whose host pattern matches no host that ever reported is a comparison option: it bills nothing.
+    `until_at` (the clock's now, for a day in progress) ends the last day early: hours after it
+    are neither capacity nor cost yet.
     """
+    stop = _utc(until) if until_at is None else min(_utc(until), until_at)
     comparison = set(comparison_profiles(conn))
     profiles = [p for p in conn.execute(sa.text(
         "SELECT id, name, pricing, gpu_count, hourly_rate_usd, purchase_price_usd, amortization_months, "
         "power_watts, pue, electricity_usd_per_kwh, ops_usd_per_gpu_month, started_on "
         "FROM gpu_cost_profiles ORDER BY id")).mappings().all() if p["name"] not in comparison]
     measured: dict[tuple[int, date], list[tuple]] = {}
-    for pid, day, workload, team, rows, busy, power_rows, watts in _measured(conn, since, until):
+    for pid, day, workload, team, rows, busy, power_rows, watts in _measured(conn, since, stop):
         measured.setdefault((pid, day), []).append((workload, team, rows, busy, power_rows, watts))
     out = []
     for p in profiles:
         first = max(since, p["started_on"] or since)
         for offset in range((until - first).days):
             day = first + timedelta(days=offset)
+            hours = min(Decimal(24), Decimal(int((stop - _utc(day)).total_seconds())) / 3600)
+            if hours <= 0:
+                break
             parts = measured.get((p["id"], day), [])
-            cost = day_cost(p, parts)
-            out.extend((p["name"], p["pricing"], day, *line) for line in share_out(cost, p["gpu_count"] * 24, parts))
+            cost = day_cost(p, parts, hours=hours)
+            out.extend((p["name"], p["pricing"], day, *line) for line in share_out(cost, p["gpu_count"] * hours, parts))
     return pl.DataFrame(out, schema=POOL_SCHEMA, orient="row")
 
 
-def day_cost(p, parts: list[tuple]) -> Decimal:
-    """One pool-day's cost in USD (1e-10 steps) from its profile and the measured rows of that day."""
-    capacity = Decimal(p["gpu_count"] * 24)
+def day_cost(p, parts: list[tuple], *, hours: Decimal = Decimal(24)) -> Decimal:
+    """One pool-day's cost in USD (1e-10 steps) from its profile and the measured rows of its first `hours`."""
+    capacity = Decimal(p["gpu_count"]) * hours
     ops = _dec(p["ops_usd_per_gpu_month"]) / HOURS_PER_MONTH
     if p["pricing"] == "rent":
         total = capacity * (_dec(p["hourly_rate_usd"]) + ops)
@@ -115,7 +121,7 @@ def day_cost(p, parts: list[tuple]) -> Decimal:
     return total.quantize(E10, rounding=ROUND_HALF_EVEN)
 
 
-def share_out(cost: Decimal, capacity_hours: int, parts: list[tuple]) -> list[tuple]:
+def share_out(cost: Decimal, capacity_hours: int | Decimal, parts: list[tuple]) -> list[tuple]:
     """(workload, team, gpu_hours, cost) per workload by busy GPU-hours; 'idle' takes the remainder exactly."""
     busy = {(w, t): _dec(b) for w, t, _rows, b, _pr, _watts in parts if b}
     used = sum(busy.values(), Decimal(0))

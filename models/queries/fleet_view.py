@@ -32,7 +32,7 @@ def signal_rows(gpus: pl.DataFrame, pressure: pl.DataFrame, breakeven_util_pct: 
                      "why": f"requests queued in {r['queued_hours']} hours; KV cache peak "
                             f"{(r['kv_cache_max_frac'] or 0) * 100:.0f} %"})
     for r in gpus.iter_rows(named=True):
-        subject = f"{r['host']} / {r['gpu_uuid']}" + (f":{r['mig_instance']}" if r["mig_instance"] else "")
+        subject = r.get("gpu") or (f"{r['host']} / {r['gpu_uuid']}" + (f":{r['mig_instance']}" if r["mig_instance"] else ""))
         if "add_capacity" in (r["signals"] or []):
             rows.append({"signal": "add capacity", "subject": subject,
                          "why": f"p95 utilization {r['utilization_p95'] or 0:.0f} % or its host's endpoint is saturated"})

@@ -1,4 +1,4 @@
-"""Overview figures: month over month by provider, budgets with month-end forecasts.
+"""Overview figures: month over month by provider, budgets with month-end forecasts (models.queries.month_end).
 
 Transformations here are pure polars on frames from `allocated_daily`; only `budgets` reads SQL.
 """
@@ -6,11 +6,12 @@ Transformations here are pure polars on frames from `allocated_daily`; only `bud
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 from sqlalchemy import Connection
 
+from models.queries import month_end
 from models.queries.frames import frame
 
 
@@ -27,8 +28,8 @@ def previous_month_start(day: date) -> date:
 def two_month_window(today: date) -> tuple[datetime, datetime]:
     """[first of last month 00:00Z, tomorrow 00:00Z): the data the month comparison needs."""
     start = previous_month_start(today)
-    return (datetime(start.year, start.month, 1, tzinfo=timezone.utc),
-            datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc))
+    return (datetime(start.year, start.month, 1, tzinfo=UTC),
+            datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
 
 
 def within(daily: pl.DataFrame, since: datetime, until: datetime) -> pl.DataFrame:
@@ -60,35 +61,32 @@ def budgets(conn: Connection) -> pl.DataFrame:
                  {}, {"scope": pl.String, "name": pl.String, "monthly_usd": pl.Float64})
 
 
-def run_rate_days(today: date) -> tuple[int, int]:
-    """(days elapsed, today counted; days in the month): the one run-rate basis of every budget forecast."""
-    return today.day, calendar.monthrange(today.year, today.month)[1]
+def budget_status(daily: pl.DataFrame, budget_frame: pl.DataFrame, now: datetime) -> pl.DataFrame:
+    """Month-to-date spend, the month-end forecast (by hours elapsed, with a range) and each budget's status.
 
-
-def budget_status(daily: pl.DataFrame, budget_frame: pl.DataFrame, today: date) -> pl.DataFrame:
-    """Month-to-date spend, run-rate forecast of month-end spend and whether each budget is exceeded.
-
-    forecast = month_to_date / days_elapsed * days_in_month (days_elapsed counts today).
+    forecast = month_to_date / hours elapsed x hours in the month (models.queries.month_end); under
+    24 hours of the month there is no forecast and the status says so.
     """
-    this = month_start(today)
-    days_elapsed, days_in_month = run_rate_days(today)
-    month = daily.filter(pl.col("day") >= this).with_columns(pl.col("cost_usd").cast(pl.Float64))
-    spent = pl.concat([
-        month.group_by("team").agg(pl.col("cost_usd").sum()).rename({"team": "name"})
-        .with_columns(pl.lit("team").alias("scope")),
-        month.group_by("workload").agg(pl.col("cost_usd").sum()).rename({"workload": "name"})
-        .with_columns(pl.lit("workload").alias("scope")),
-    ]).select("scope", "name", pl.col("cost_usd").alias("month_to_date_usd"))
-    out = budget_frame.join(spent, on=["scope", "name"], how="left").with_columns(
-        pl.col("month_to_date_usd").fill_null(0.0))
-    return out.with_columns(
-        (pl.col("month_to_date_usd") / days_elapsed * days_in_month).alias("forecast_month_end_usd"),
-    ).with_columns(
-        (pl.col("forecast_month_end_usd") / pl.col("monthly_usd")).alias("forecast_vs_budget"),
-        pl.when(pl.col("month_to_date_usd") > pl.col("monthly_usd")).then(pl.lit("exceeded"))
-        .when(pl.col("forecast_month_end_usd") > pl.col("monthly_usd")).then(pl.lit("forecast over"))
-        .otherwise(pl.lit("on track")).alias("status"),
-    ).sort(["scope", "name"])
+    rows = []
+    for budget in budget_frame.iter_rows(named=True):
+        found = month_end.for_name(daily, now, budget["scope"], budget["name"])
+        monthly = budget["monthly_usd"]
+        if found.month_to_date_usd > monthly:
+            status = "exceeded"
+        elif found.forecast_usd is None:
+            status = "too early to forecast"
+        elif found.forecast_usd > monthly:
+            status = "forecast over"
+        else:
+            status = "on track"
+        rows.append({"scope": budget["scope"], "name": budget["name"], "monthly_usd": monthly, **found.as_row(),
+                     "forecast_vs_budget": None if found.forecast_usd is None or not monthly
+                     else found.forecast_usd / monthly, "status": status})
+    return pl.DataFrame(rows, schema={
+        "scope": pl.String, "name": pl.String, "monthly_usd": pl.Float64, "month_to_date_usd": pl.Float64,
+        "forecast_month_end_usd": pl.Float64, "forecast_low_usd": pl.Float64, "forecast_high_usd": pl.Float64,
+        "hours_elapsed": pl.Float64, "note": pl.String, "forecast_vs_budget": pl.Float64, "status": pl.String,
+    }).sort(["scope", "name"])
 
 
 def token_vs_gpu_daily(token_daily: pl.DataFrame, gpu_daily: pl.DataFrame) -> pl.DataFrame:

@@ -4,7 +4,8 @@ Each function takes a connection and `now`, and returns plain rows; all SQL is p
 Definitions (also in docs/deploy.md):
 - spend per hour: allocated token spend of the last 24 h (days whose start falls in the window,
   so a daily cost line counts from its day's start) divided by 24;
-- budget burn: month-to-date spend projected linearly to month end, divided by the monthly budget;
+- budget burn: the month-end forecast (month to date / hours elapsed x hours in the month; none
+  under 24 hours of the month) divided by the monthly budget;
 - GPU saturation: mean utilisation (0..1) of each GPU's samples in the last 15 minutes;
 - GPU idle cost: over the last 24 h of hourly rollups, idle GPU-hours (1 - busy fraction) times the
   hourly cost of the first cost profile whose host pattern matches (hosts without one are left out).
@@ -14,14 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from models.economics.units import HOURS_PER_MONTH
-from models.queries.overview import run_rate_days
+from models.queries import month_end
 from models.queries.spend import allocated_daily
 
 SATURATION_WINDOW = timedelta(minutes=15)
@@ -91,23 +91,22 @@ def month_start(now: datetime) -> datetime:
 
 
 def budget_burn(conn: Connection, now: datetime) -> list[BudgetBurn]:
-    """Each budget's month-to-date spend at the run rate to month end (the dashboard's forecast), against the budget."""
+    """Each budget's month-end forecast (models.queries.month_end, by hours elapsed) against the budget.
+
+    Under 24 hours of the month there is no forecast, so no burn ratio (the series is absent).
+    """
     budgets = conn.execute(sa.text(BUDGETS)).all()
     if not budgets:
         return []
     start = month_start(now)
     daily = allocated_daily(conn, since=start, until=now)
-    spent: dict[tuple[str, str], Decimal] = {}
-    for scope in ("team", "workload"):
-        if not daily.is_empty():
-            for row in daily.group_by(scope).agg(pl.col("cost_usd").sum()).iter_rows(named=True):
-                spent[(scope, row[scope])] = row["cost_usd"]
-    elapsed_days, days_in_month = run_rate_days(now.date())  # the dashboard's basis: one figure, one rule
     out = []
     for scope, name, monthly in budgets:
-        mtd = float(spent.get((scope, name), 0))
-        out.append(BudgetBurn(scope=scope, name=name, month_to_date_usd=mtd,
-                              forecast_usd=mtd / elapsed_days * days_in_month, budget_usd=float(monthly)))
+        found = month_end.for_name(daily, now, scope, name) if daily.height else month_end.forecast(0.0, [], now)
+        if found.forecast_usd is None:
+            continue
+        out.append(BudgetBurn(scope=scope, name=name, month_to_date_usd=found.month_to_date_usd,
+                              forecast_usd=found.forecast_usd, budget_usd=float(monthly)))
     return out
 
 

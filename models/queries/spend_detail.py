@@ -94,6 +94,79 @@ def reconciliation_wide(long: pl.DataFrame) -> pl.DataFrame:
     return amounts.join(variances, on=["provider", "month"]).sort("provider", "month")
 
 
+BASIS_NAMES = {"invoice": "invoice", "focus": "FOCUS export", "cost_api": "cost API",
+               "usage_price": "usage × price", "request_estimate": "request-log estimate"}
+RECONCILIATION_SCHEMA = {
+    "provider": pl.String, "month": pl.Date, "basis": pl.String, "amount_usd": pl.Float64,
+    "chosen_usd": pl.Float64, "variance_usd": pl.Float64, "variance_pct": pl.Float64, "flagged": pl.Boolean,
+    "days_chosen": pl.Int64}
+
+
+def chosen_bases(daily: pl.DataFrame) -> pl.DataFrame:
+    """Per provider and month: the system of record's total (USD) and the days each basis was the one used."""
+    if daily.is_empty():
+        return pl.DataFrame(schema={"provider": pl.String, "month": pl.Date, "basis": pl.String,
+                                    "chosen_usd": pl.Float64, "days": pl.Int64})
+    money = daily.with_columns(pl.col("day").dt.truncate("1mo").alias("month"), pl.col("cost_usd").cast(pl.Float64))
+    per_day = (money.filter(pl.col("cost_basis").is_not_null())
+               .group_by("provider", "month", "account_id", "day", "cost_basis").agg(pl.col("cost_usd").sum()))
+    return (per_day.group_by("provider", "month", "cost_basis")
+            .agg(pl.col("cost_usd").sum().alias("chosen_usd"), pl.col("day").n_unique().cast(pl.Int64).alias("days"))
+            .rename({"cost_basis": "basis"}).sort("provider", "month", "basis"))
+
+
+def reconciliation_view(long: pl.DataFrame, daily: pl.DataFrame, threshold_pct: float) -> pl.DataFrame:
+    """Each basis's total per provider and month beside the system of record's, variance in USD and %, flagged.
+
+    variance = basis total - the month's system-of-record total (best basis per account and day,
+    the figure every page shows); flagged when |variance %| > threshold_pct. days_chosen: days
+    on which the system of record used this basis for some account.
+    """
+    if long.is_empty():
+        return pl.DataFrame(schema=RECONCILIATION_SCHEMA)
+    chosen = chosen_bases(daily)
+    month_total = chosen.group_by("provider", "month").agg(pl.col("chosen_usd").sum())
+    days = chosen.select("provider", "month", "basis", pl.col("days").alias("days_chosen"))
+    out = (long.select("provider", "month", "basis", "amount_usd")
+           .join(month_total, on=["provider", "month"], how="left")
+           .join(days, on=["provider", "month", "basis"], how="left")
+           .with_columns((pl.col("amount_usd") - pl.col("chosen_usd")).alias("variance_usd"),
+                         pl.col("days_chosen").fill_null(0)))
+    out = out.with_columns(
+        pl.when(pl.col("chosen_usd").is_not_null() & (pl.col("chosen_usd") != 0))
+        .then(pl.col("variance_usd") / pl.col("chosen_usd") * 100).otherwise(None).alias("variance_pct"))
+    out = out.with_columns((pl.col("variance_pct").abs() > threshold_pct).fill_null(False).alias("flagged"),
+                           pl.col("basis").replace_strict(BASIS_RANK, default=9).alias("_rank"))
+    return out.sort("provider", "month", "_rank").select(*RECONCILIATION_SCHEMA)
+
+
+def chosen_reasons(long: pl.DataFrame, daily: pl.DataFrame) -> pl.DataFrame:
+    """Per provider and month: the system-of-record total and, in words, which basis it used and why.
+
+    For each account and UTC day the best basis present is used whole (invoice/FOCUS > cost API >
+    usage x price > request-log estimate), never two added; the other bases are for comparison.
+    """
+    chosen = chosen_bases(daily)
+    schema = {"provider": pl.String, "month": pl.Date, "chosen_usd": pl.Float64, "why": pl.String}
+    if chosen.is_empty():
+        return pl.DataFrame(schema=schema)
+    present = {(r["provider"], r["month"]): r["basis"] for r in long.group_by("provider", "month").agg(
+        pl.col("basis")).iter_rows(named=True)} if long.height else {}
+    rows = []
+    for (provider, month), part in chosen.group_by(["provider", "month"], maintain_order=True):
+        part = part.with_columns(pl.col("basis").replace_strict(BASIS_RANK, default=9).alias("_rank")).sort("_rank")
+        used = part["basis"].to_list()
+        text = ", ".join(f"{BASIS_NAMES.get(b, b)} on {d} day{'s' if d != 1 else ''}"
+                         for b, d in zip(used, part["days"].to_list()))
+        others = sorted((b for b in present.get((provider, month), []) if b not in used),
+                        key=lambda b: BASIS_RANK.get(b, 9))
+        text += " (the best basis present those days)"
+        if others:
+            text += "; for comparison only: " + ", ".join(BASIS_NAMES.get(b, b) for b in others)
+        rows.append({"provider": provider, "month": month, "chosen_usd": float(part["chosen_usd"].sum()), "why": text})
+    return pl.DataFrame(rows, schema=schema).sort("provider", "month")
+
+
 def week_over_week(daily: pl.DataFrame, by: str, until_day: date) -> pl.DataFrame:
     """Movers: spend (USD) of the 7 days to `until_day` vs the 7 before, per value of `by`, biggest change first."""
     this_start = until_day - timedelta(days=6)

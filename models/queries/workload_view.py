@@ -84,6 +84,22 @@ def weekly(demand: pl.DataFrame) -> pl.DataFrame:
         .otherwise(None).alias("growth_pct"))
 
 
+HOURS_PER_WEEK = 168
+
+
+def complete_weeks(weeks: pl.DataFrame) -> pl.DataFrame:
+    """The weeks of a `weekly` frame with all 168 hours, growth % against the complete week just before.
+
+    A week cut by the range's ends (or still in progress) is left out: its tokens would read as a
+    fall (or a rise) that did not happen, and forecasts would fit it as a whole week.
+    """
+    full = weeks.filter(pl.col("hours") == HOURS_PER_WEEK).sort("week_start")
+    before = pl.col("week_start").shift(1)
+    return full.with_columns(
+        pl.when((pl.col("tokens").shift(1) > 0) & (pl.col("week_start") - before == pl.duration(days=7)))
+        .then((pl.col("tokens") / pl.col("tokens").shift(1) - 1) * 100).otherwise(None).alias("growth_pct"))
+
+
 def token_mix(demand: pl.DataFrame) -> pl.DataFrame:
     """Totals of uncached input, cached input, output without reasoning and reasoning tokens."""
     s = {c: int(demand[c].sum()) if not demand.is_empty() else 0 for c in TOKEN_COLUMNS}

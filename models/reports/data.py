@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from models import clock
+from models.anomalies import AnomalyRule, spend_anomalies
+from models.infra.settings import get_settings
 from models.ledger.periods import restatements
 from models.queries.spend import allocated_daily, summarise
 from models.reports.economics import recommendations_and_levers
@@ -82,12 +84,17 @@ def data_bounds(conn: Connection) -> tuple[datetime | None, datetime | None]:
 
 
 def check_week(week: ReportWeek, bounds: tuple[datetime | None, datetime | None], *,
-               now: datetime | None = None) -> None:
-    """Raise ReportInputError for a week in the future or before any data."""
+               now: datetime | None = None, partial: bool = False) -> None:
+    """Raise ReportInputError for a week in the future, before any data, or in progress (unless `partial`)."""
     now = now or clock.now()
     if week.since > now:
         raise ReportInputError(f"week {week.label} starts {week.since:%Y-%m-%d}, in the future; "
                                f"the last full week is {week_of(now).previous.label}")
+    if week.until > now and not partial:
+        hours = (now - week.since).total_seconds() / 3600
+        raise ReportInputError(f"week {week.label} is in progress: {hours:.0f} of 168 hours so far (it ends "
+                               f"{week.until:%a %Y-%m-%d} 00:00 UTC); the last complete week is "
+                               f"{week_of(now).previous.label}, or add --partial for the hours so far (nothing scaled)")
     lo, _ = bounds
     if lo is None:
         raise ReportInputError("there is no data yet: load some (hybridcost demo load, hybridcost ingest ...)")
@@ -118,6 +125,25 @@ class WeeklyReport:
     recommendations: pl.DataFrame | None = None
     levers: pl.DataFrame | None = None
     pending: list[str] = field(default_factory=list)
+    anomalies: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # A week in progress (--partial): the report covers [week start, until) and compares the same hours
+    until: datetime | None = None
+
+    @property
+    def partial(self) -> bool:
+        """True for a week still in progress: figures cover only its first `hours` hours."""
+        return self.until is not None and self.until < self.week.until
+
+    @property
+    def hours(self) -> float:
+        """Hours of the week the report covers (168 for a complete week)."""
+        end = self.until if self.partial else self.week.until
+        return (end - self.week.since).total_seconds() / 3600
+
+    @property
+    def title(self) -> str:
+        """'2026-W47', or '2026-W49 (partial: 32 of 168 hours)' for a week in progress."""
+        return f"{self.week.label} (partial: {self.hours:.0f} of 168 hours)" if self.partial else self.week.label
 
     @property
     def change_pct(self) -> float | None:
@@ -177,14 +203,22 @@ def restatements_in(conn: Connection, week: ReportWeek) -> pl.DataFrame:
     return frame.filter((pl.col("created_at") >= week.since) & (pl.col("created_at") < week.until))
 
 
-def weekly_report(conn: Connection, week: ReportWeek, *, now: datetime | None = None) -> WeeklyReport:
-    """Assemble every section of the weekly report for `week` (validated against the data first)."""
+def weekly_report(conn: Connection, week: ReportWeek, *, now: datetime | None = None,
+                  partial: bool = False) -> WeeklyReport:
+    """Assemble every section of the weekly report for `week` (validated against the data first).
+
+    A week in progress is refused unless `partial`; then the report covers its hours so far,
+    compares them with the same hours of the week before, and scales nothing to a whole week or
+    month (the per-month economics are left out and say why).
+    """
     now = now or clock.now()
     bounds = data_bounds(conn)
-    check_week(week, bounds, now=now)
+    check_week(week, bounds, now=now, partial=partial)
     prev = week.previous
-    daily = allocated_daily(conn, since=week.since, until=week.until)
-    before = allocated_daily(conn, since=prev.since, until=prev.until)
+    until = min(week.until, now)
+    span = until - week.since
+    daily = allocated_daily(conn, since=week.since, until=until)
+    before = allocated_daily(conn, since=prev.since, until=prev.since + span)
     tables = {dim: compare(daily, before, dim) for dim in ("provider", "workload", "team", "model")}
     unallocated = daily.filter(pl.col("workload") == "unallocated")
     quality = {
@@ -200,7 +234,20 @@ def weekly_report(conn: Connection, week: ReportWeek, *, now: datetime | None = 
         total_usd=_total(daily), previous_total_usd=_total(before),
         by_provider=tables["provider"], by_workload=tables["workload"], by_team=tables["team"],
         movers=top_movers({"workload": tables["workload"], "model": tables["model"]}),
-        quality=quality, failed_runs=failed_runs(conn, week), fleet=fleet_week(conn, week.since, week.until),
-        restatements=restatements_in(conn, week))
+        quality=quality, failed_runs=failed_runs(conn, week), fleet=fleet_week(conn, week.since, until),
+        restatements=restatements_in(conn, week), until=until if until < week.until else None,
+        anomalies=_anomalies(conn, week, until, now))
+    if report.partial:
+        report.pending.append(f"Recommendations and lever savings are per month: not computed for a week in "
+                              f"progress ({report.hours:.0f} of 168 hours), since that would scale a part of a "
+                              "week to a month. Run the report again once the week is complete.")
+        return report
     report.recommendations, report.levers = recommendations_and_levers(conn, week.since, week.until, now=now)
     return report
+
+
+def _anomalies(conn: Connection, week: ReportWeek, until: datetime, now: datetime) -> pl.DataFrame:
+    """Spend anomalies on the week's complete days (models.anomalies, the Overview's rule and settings)."""
+    settings = get_settings()
+    return spend_anomalies(conn, since=week.since, until=until, today=now.date(),
+                           rule=AnomalyRule(threshold=settings.anomaly_threshold, min_usd=settings.anomaly_min_usd))

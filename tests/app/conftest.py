@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import date
 
+import polars as pl
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -72,6 +73,14 @@ def open_page(page: str, *, date_range: tuple[date, date] | None = DEMO_RANGE, *
 def metrics(at: AppTest) -> dict[str, str]:
     """Metric label -> shown value."""
     return {m.label: m.value for m in at.metric}
+
+
+def frame_with(at: AppTest, *columns: str) -> pl.DataFrame:
+    """The first table on the page that has all these columns, as a polars frame."""
+    for element in at.dataframe:
+        if all(c in element.value.columns for c in columns):
+            return pl.from_pandas(element.value)
+    raise AssertionError(f"no table with columns {columns}")
 
 
 def texts(at: AppTest) -> str:

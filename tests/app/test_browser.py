@@ -15,6 +15,7 @@ import urllib.request
 import pytest
 
 from app.cli.serve import streamlit_command
+from app.ui.filters import UNSCOPED_PAGES
 from tests_support import DEMO_NOW, REPO_ROOT, require_program
 
 
@@ -132,3 +133,86 @@ def test_every_page_loads_in_chromium(served_demo):
             browser.close()
     assert not problems, problems
     assert all((SHOTS / f"{p or 'overview'}.png").stat().st_size > 10_000 for p, _ in PAGES)
+
+
+def _sidebar_tags(page, label: str) -> list[str]:
+    """The values shown in a sidebar multiselect."""
+    box = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(has_text=label)
+    return [t.get_attribute("aria-label") for t in box.locator('[data-tag]').all()]
+
+
+def _range_box(page):
+    return page.locator('[data-testid="stSidebar"] [data-testid="stDateInput"]').first
+
+
+def _range_text(page) -> str:
+    """The sidebar's date range as 'YYYY-MM-DD – YYYY-MM-DD' (read from the date fields' segments)."""
+    sides = []
+    for side in ("start", "end"):
+        segments = _range_box(page).locator(f'[data-range-field="{side}"] [role="spinbutton"]').all()
+        sides.append("-".join(s.inner_text().strip() for s in segments))
+    return " – ".join(sides)
+
+
+def _set_range(page, first: str, last: str, heading: str) -> None:
+    """Type both dates into the sidebar's range fields; leaving the field commits them."""
+    box = _range_box(page)
+    box.locator('[data-range-field="start"] [data-type="year"]').click()
+    page.keyboard.type(first.replace("-", ""))
+    box.locator('[data-range-field="end"] [data-type="year"]').click()
+    page.keyboard.type(last.replace("-", ""))
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name=heading, exact=True).first.click()
+    _wait_finished(page, heading)
+
+
+def _metric(page, label: str) -> str:
+    metric = page.locator('[data-testid="stMetric"]').filter(has=page.get_by_text(label, exact=True)).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def test_filters_hold_on_every_page_and_in_a_copied_url(served_demo):
+    """Pick a team and a date range on Overview; every page and a copied link (a new session) keep both."""
+    chromium = require_program("chromium")
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.set_default_timeout(90_000)  # a loaded shared machine can take a while to draw the sidebar
+            page.goto(served_demo, wait_until="domcontentloaded")
+            _wait_finished(page, "Overview")
+            _set_range(page, "2026-11-02", "2026-11-15", "Overview")
+            teams = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(has_text="Teams")
+            teams.locator("input").click()
+            page.get_by_role("option", name="engineering", exact=True).click()
+            page.keyboard.press("Escape")
+            _wait_finished(page, "Overview")
+            assert _sidebar_tags(page, "Teams") == ["engineering"]
+            assert _range_text(page) == "2026-11-02 – 2026-11-15"
+            spend = _metric(page, "Token spend")
+            for path, heading in PAGES[1:]:
+                page.locator('[data-testid="stSidebarNav"] a').filter(has_text=heading).first.click()
+                _wait_finished(page, heading)
+                # where the filter does not apply it is not drawn, but kept: the address and later pages have it
+                if path in UNSCOPED_PAGES:
+                    assert page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').count() == 0, heading
+                else:
+                    assert _sidebar_tags(page, "Teams") == ["engineering"], heading
+                assert _range_text(page) == "2026-11-02 – 2026-11-15", heading
+                assert "team=engineering" in page.url and "from=2026-11-02" in page.url and "to=2026-11-15" in page.url
+                assert page.locator('[data-testid="stException"]').count() == 0, heading
+            page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Overview").first.click()
+            _wait_finished(page, "Overview")
+            copied = page.url
+            assert _metric(page, "Token spend") == spend
+            fresh = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()  # another session
+            fresh.set_default_timeout(90_000)
+            fresh.goto(copied, wait_until="domcontentloaded")
+            _wait_finished(fresh, "Overview")
+            assert _sidebar_tags(fresh, "Teams") == ["engineering"]
+            assert _range_text(fresh) == "2026-11-02 – 2026-11-15"
+            assert _metric(fresh, "Token spend") == spend
+        finally:
+            browser.close()

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.ui import data, economics, ledger_data, warm, workflow_data
+from app.ui import cost_views, data, economics, ledger_data, warm, workflow_data
 from conftest import assert_clean, open_page
 from ingest.loader import load
 from ingest.records import UsageRequest
@@ -106,6 +106,13 @@ LOADER_CALLS = {
     "data_freshness": lambda: data.data_freshness(DEMO_NOW),
     "budgets": data.budgets, "workloads": data.workloads, "prices": data.prices, "scenarios": data.scenarios,
     "attribution_rules": data.attribution_rules, "ingest_runs": data.ingest_runs, "cost_profiles": data.cost_profiles,
+    "gpu_indexes": lambda: data.gpu_indexes(("GPU-0000", "GPU-0001")),
+    "not_token_spend": lambda: data.not_token_spend(SINCE, UNTIL),
+    "lookalike_names": data.lookalike_names,
+    "gpu_lines": lambda: cost_views.gpu_lines(SINCE, UNTIL, DEMO_NOW),
+    "anomalies": lambda: cost_views.anomalies(SINCE, UNTIL, DEMO_NOW.date(), 4.0, 20.0),
+    "reasoning_costs": lambda: workflow_data.reasoning_costs(SINCE, UNTIL),
+    "request_groups": lambda: workflow_data.request_groups(SINCE, UNTIL),
     "discipline_scorecard": lambda: workflow_data.discipline_scorecard(SINCE, UNTIL, "team"),
     "measured_lever_shares": lambda: workflow_data.measured_lever_shares(SINCE, UNTIL),
     "periods": ledger_data.periods, "restatements": ledger_data.restatements, "fx_rates": ledger_data.fx_rates,
@@ -113,9 +120,8 @@ LOADER_CALLS = {
     "plan": lambda: economics.plan("segment-labeling", SINCE, UNTIL, DEMO_NOW),
     "payback": lambda: economics.payback("segment-labeling", SINCE, UNTIL, DEMO_NOW),
     "fleet_plan_table": lambda: economics.fleet_plan_table(SINCE, UNTIL, DEMO_NOW),
-    "lookalike_names": data.lookalike_names, "not_token_spend": lambda: data.not_token_spend(SINCE, UNTIL),
 }
-LOADERS = {n: getattr(m, n) for n in LOADER_CALLS for m in (data, workflow_data, ledger_data, economics)
+LOADERS = {n: getattr(m, n) for n in LOADER_CALLS for m in (data, workflow_data, ledger_data, cost_views, economics)
            if hasattr(m, n)}
 
 

@@ -1,5 +1,6 @@
 """Breakeven page: empty state, curve with markers, move date, payback, and inputs that change it."""
 
+import json
 from datetime import date
 
 from tests.app.conftest import assert_clean, metrics, open_page, texts
@@ -35,3 +36,15 @@ def test_breakeven_workload_changes_the_numbers_and_names_the_candidate(demo_env
     # claude-sonnet-4 is mid-size (a 70B model on 2 GPUs), gpt-4.1-mini small (an 8B model on one)
     assert "Llama 3.3 70B FP8 on 2x H100" in texts(support) and "Llama 3.1 8B FP8 on 1x H100" in texts(docs)
     assert metrics(support)["GPU cost per GPU-hour"] == metrics(docs)["GPU cost per GPU-hour"]  # both rent H100s
+
+
+def test_breakeven_forecast_fits_complete_weeks_only(demo_env):
+    """The range ends 12:00 on a Friday: that week (and the cut first one) is not history the trend is fitted to."""
+    at = open_page("breakeven", date_range=QUARTER, breakeven_workload="support-assistant")
+    assert_clean(at)
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    forecast = next(c for c in charts if any(t.get("name") == "History" for t in c["data"]))
+    history = next(t for t in forecast["data"] if t["name"] == "History")
+    weeks = [date.fromisoformat(x[:10]) for x in history["x"]]
+    assert weeks and all(w.weekday() == 0 for w in weeks)
+    assert date(2026, 11, 16) not in weeks and date(2026, 8, 17) not in weeks  # the last and first, both cut

@@ -65,10 +65,14 @@ def test_breakeven_chart_lines_and_markers():
                           "hybrid_replicas": [0, 0, 1]})
     fig = breakeven_chart(curve, today_tokens=1e9, forecast_tokens=1.5e9, forecast_low=1.2e9, forecast_high=1.8e9,
                           breakeven_tokens=1.6e9)
-    assert [t.name for t in fig.data] == ["API only", "GPU only (whole replicas)", "Best hybrid"]
+    assert [t.name for t in fig.data][:3] == ["API only", "GPU only (whole replicas)", "Best hybrid"]
     assert fig.data[1].line.shape == "hv"  # the staircase
     assert _axes(fig) == ("Volume (tokens/month)", "Cost (USD/month)")
-    assert len(fig.layout.shapes) == 4  # today, forecast, breakeven lines and the interval band
+    assert len(fig.layout.shapes) == 1  # the interval band
+    # markers are legend entries with their values, never text on the plot, so close ones cannot overlap
+    assert [t.name for t in fig.data][3:] == ["Forecast range 1.2B–1.8B tok/month", "Today: 1.0B tok/month",
+                                              "Forecast: 1.5B tok/month", "First replica pays: 1.6B tok/month"]
+    assert not fig.layout.annotations
 
 
 def test_forecast_chart_history_interval_and_line():

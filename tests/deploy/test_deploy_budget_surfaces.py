@@ -1,4 +1,8 @@
-"""One figure, one computation: the exporter's budget burn ratio is the Overview page's forecast / budget."""
+"""One figure, one computation: the exporter's budget burn ratio is the Overview page's forecast / budget.
+
+Both come from models.queries.month_end (month to date / hours elapsed x hours in the month); in the
+first 24 hours of a month neither forecasts.
+"""
 
 from __future__ import annotations
 
@@ -29,8 +33,12 @@ def test_exporter_burn_ratio_equals_the_overview_forecast(engine, now):
         conn.execute(sa.text("INSERT INTO budgets (scope, name, monthly_usd) VALUES ('team', 'unallocated', 100)"))
     with engine.connect() as conn:
         exported = {(b.scope, b.name): b.ratio for b in signals.budget_burn(conn, now)}
-        page = budget_status(allocated_daily(conn, since=start, until=now), budgets(conn), now.date())
+        page = budget_status(allocated_daily(conn, since=start, until=now), budgets(conn), now)
     shown = {(row["scope"], row["name"]): row["forecast_vs_budget"] for row in page.iter_rows(named=True)}
-    assert exported.keys() == shown.keys() == {("team", "unallocated")}
+    assert shown.keys() == {("team", "unallocated")}
+    if now - start < timedelta(hours=24):  # no forecast yet: the page says so and the exporter has no series
+        assert exported == {} and shown[("team", "unallocated")] is None
+        return
+    assert exported.keys() == shown.keys()
     assert exported[("team", "unallocated")] == pytest.approx(shown[("team", "unallocated")], rel=1e-12)
     assert exported[("team", "unallocated")] > 0

@@ -62,8 +62,9 @@ def test_deploy_collector_values_and_cache(engine):
     values = _values(collector.collect())
     assert values[("hybridcost_exporter_up", ())] == 1
     assert values[("hybridcost_spend_usd_per_hour", (("workload", "labeling"),))] == pytest.approx(1.0)
-    # $24 month-to-date on the 15th (today counted, as the dashboard's forecast) of a 31-day month, against $100 and $1000
-    forecast = 24 / 15 * 31
+    # $24 month-to-date at 12:00 on the 15th: 348 of October's 744 hours elapsed (the dashboard's forecast,
+    # models.queries.month_end), against $100 and $1000
+    forecast = 24 / 348 * 744
     assert values[("hybridcost_budget_burn_ratio", (("name", "data"), ("scope", "team")))] == pytest.approx(
         forecast / 100)
     assert values[("hybridcost_budget_burn_ratio", (("name", "labeling"), ("scope", "workload")))] == pytest.approx(

@@ -361,7 +361,8 @@ def _check_alerts(prom: str, exporter, api) -> None:
     assert gpus == set(GPU_UUIDS)
     burn = {s["metric"]["name"]: float(s["value"][1]) for s in prometheus_query(prom, "hybridcost_budget_burn_ratio")}
     month_to_date = float(api.total_usd(MONTH_FIRST, WEEK_LAST))
-    assert burn == {"unallocated": pytest.approx(month_to_date / AS_OF.day * 30 / 100)}  # the page's run rate
+    elapsed_hours = (AS_OF - AS_OF.replace(day=1, hour=0)).total_seconds() / 3600  # the page's rule: month_end
+    assert burn == {"unallocated": pytest.approx(month_to_date / elapsed_hours * 30 * 24 / 100)}
     saturation = {s["metric"]["gpu_uuid"]: float(s["value"][1])
                   for s in prometheus_query(prom, "hybridcost_gpu_saturation")}
     assert saturation == {uuid: pytest.approx(BUSY_PCT / 100) for uuid in GPU_UUIDS}

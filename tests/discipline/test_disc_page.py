@@ -39,7 +39,8 @@ def test_disc_page_with_data(cli_env):
         engine.dispose()
     at = _open((DAY, DAY + timedelta(days=0)))
     labels = [m.label for m in at.metric]
-    assert labels == ["Cache could save", "Batch could save", "Routing could save", "429 rate"]
+    assert labels == ["Cache could save (in logs)", "Batch could save (in logs)", "Routing could save (in logs)",
+                      "429 rate"]
     assert all(m.help for m in at.metric)
     assert at.metric[3].value != "—"
     frame = at.dataframe[0].value

@@ -105,7 +105,8 @@ def run_cli(args: list[str], env: dict[str, str]):
     from app.cli import context
     from app.cli.main import app
 
-    saved = {k: os.environ.get(k) for k in env}
+    # `--as-of` writes the pin into the environment for the whole run: put it back, or later tests inherit it
+    saved = {k: os.environ.get(k) for k in (*env, "HYBRIDCOST_AS_OF")}
     os.environ.update(env)
     context.reset()
     try:

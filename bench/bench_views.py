@@ -1,0 +1,255 @@
+"""What a lead waits for in a real Chromium at demo scale: each page, and each widget change, warm, one session.
+
+Run by hand: `python bench/bench_views.py [--repeats 5] [--compare-with /work/main]` (needs
+/usr/bin/chromium and Playwright). Starts a throwaway embedded PostgreSQL with the demo loaded, a `streamlit run` of the
+dashboard with the clock pinned at the demo anchor, and one browser session. A timing runs from
+the click (or the address) to the server's "script finished" message on the page's websocket,
+so it is what the user waits for, rendering aside. Each page is visited once cold (not counted),
+then `repeats` times; each widget change alternates between two values after a first visit of
+each. Goals (issue 18): every page's median under 1.5 s, every widget change's under 1 s.
+Baseline, measured in the same run: `--compare-with` another checkout (main, say) served over the
+same database and timed the same way, so the ratios say what this branch costs on a machine whose
+absolute times depend on its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from google.protobuf.message import DecodeError
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import make_engine, scratch_database  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+ANCHOR = "2026-11-20T12:00:00+00:00"
+PAGES = [("", "Overview"), ("spend", "Spend"), ("workloads", "Workloads"), ("breakeven", "Breakeven"),
+         ("fleet", "GPU fleet"), ("whatif", "What-if"), ("workflow", "Workflow"), ("reports", "Reports"),
+         ("data", "Data")]
+PAGE_GOAL_S, WIDGET_GOAL_S = 1.5, 1.0
+
+
+class Finished:
+    """Counts the 'script finished' messages the server sends, so a timing can wait for the next one."""
+
+    def __init__(self, page):
+        self.count = 0
+        self.cond = threading.Condition()
+        page.on("websocket", self._attach)
+
+    def _attach(self, ws) -> None:
+        ws.on("framereceived", self._frame)
+
+    def _frame(self, payload) -> None:
+        if not isinstance(payload, bytes):
+            return
+        msg = ForwardMsg()
+        try:
+            msg.ParseFromString(payload)
+        except DecodeError:  # a frame that is not a ForwardMsg is not ours to time
+            return
+        if msg.WhichOneof("type") == "script_finished" and msg.script_finished in (
+                ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY):
+            with self.cond:
+                self.count += 1
+                self.cond.notify_all()
+
+    def time(self, page, action, timeout_s: float = 120.0) -> float:
+        """Seconds from `action()` to the next finished run."""
+        start_count = self.count
+        started = time.perf_counter()
+        action()
+        deadline = started + timeout_s
+        while self.count == start_count:
+            page.wait_for_timeout(5)  # lets Playwright deliver websocket events
+            if time.perf_counter() > deadline:
+                raise TimeoutError("the script did not finish")
+        return time.perf_counter() - started
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(url: str, data_dir: str, repo: Path) -> tuple[subprocess.Popen, str]:
+    """`streamlit run` of `repo`'s dashboard on a free port, its own code first on the path."""
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": url, "HYBRIDCOST_DATA_DIR": data_dir, "HYBRIDCOST_AS_OF": ANCHOR,
+           "PYTHONPATH": str(repo)}
+    command = [sys.executable, "-m", "streamlit", "run", str(repo / "app" / "streamlit_app.py"),
+               "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none", "--theme.base", "light",
+               "--client.toolbarMode", "viewer"]  # as `hybridcost serve` runs it
+    proc = subprocess.Popen(command, cwd=repo, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(base + "/_stcore/health", timeout=2):
+                return proc, base
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("streamlit did not start")
+
+
+def _nav(page, heading: str):
+    return lambda: page.locator('[data-testid="stSidebarNav"] a').filter(has_text=heading).first.click()
+
+
+def _set_range(page, first: str, last: str):
+    def act():
+        box = page.locator('[data-testid="stSidebar"] [data-testid="stDateInput"]').first
+        box.locator('[data-range-field="start"] [data-type="year"]').click()
+        page.keyboard.type(first.replace("-", ""))
+        box.locator('[data-range-field="end"] [data-type="year"]').click()
+        page.keyboard.type(last.replace("-", ""))
+        page.keyboard.press("Enter")
+        page.locator('[data-testid="stMain"] h1').first.click()  # leaving the field commits the range
+    return act
+
+
+def _toggle_team(page, team: str):
+    def act():
+        box = page.locator('[data-testid="stSidebar"] [data-testid="stMultiSelect"]').filter(has_text="Teams")
+        tag = box.locator(f'[data-tag][aria-label="{team}"]')
+        if tag.count():
+            tag.locator("button").click()
+        else:
+            box.locator("input").click()
+            page.get_by_role("option", name=team, exact=True).click()
+            page.keyboard.press("Escape")
+    return act
+
+
+def _segment(page, label: str):
+    return lambda: page.locator('[data-testid="stButtonGroup"] button').filter(has_text=label).first.click()
+
+
+def _select(page, label: str, option: str):
+    def act():
+        page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.click()
+        page.get_by_role("option", name=option, exact=True).click()
+    return act
+
+
+def _report(title: str, timings: dict[str, list[float]]) -> None:
+    """Print the medians as they are measured (a later failure keeps what was measured)."""
+    for name, values in timings.items():
+        print(f"{title}: {name}: median {_median(values):.3f} s", flush=True)
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+WIDGETS = [  # (name, page heading, the two values' actions)
+    ("Overview: date range", "Overview", lambda p: [_set_range(p, "2026-11-02", "2026-11-15"),
+                                                    _set_range(p, "2026-10-22", "2026-11-20")]),
+    ("Overview: team filter", "Overview", lambda p: [_toggle_team(p, "engineering"), _toggle_team(p, "engineering")]),
+    ("Spend: break down by", "Spend", lambda p: [_segment(p, "workload"), _segment(p, "provider")]),
+    ("Workloads: workload", "Workloads", lambda p: [_select(p, "Workload", "doc-summaries"),
+                                                    _select(p, "Workload", "code-review")]),
+    ("Workflow: drill-down team", "Workflow", lambda p: [_select(p, "Team", "customer-success"),
+                                                         _select(p, "Team", "engineering")]),
+]
+
+
+def measure(base: str, repeats: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Median-ready timings of every page and widget change of the dashboard served at `base`."""
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(60_000)
+        done = Finished(page)
+        done.time(page, lambda: page.goto(base, wait_until="domcontentloaded"))
+        pages: dict[str, list[float]] = {}
+        order = PAGES[1:] + PAGES[:1]
+        for _, heading in order:  # cold pass, not counted
+            done.time(page, _nav(page, heading))
+        for _ in range(repeats):
+            for _, heading in order:
+                pages.setdefault(heading, []).append(done.time(page, _nav(page, heading)))
+        _report("page", pages)
+        widgets: dict[str, list[float]] = {}
+        for name, heading, make in WIDGETS:
+            try:
+                done.time(page, _nav(page, heading))
+                actions = make(page)
+                for act in actions:  # the first visit of each value is cold: not counted
+                    done.time(page, act)
+                for _ in range(repeats):
+                    for act in actions:
+                        widgets.setdefault(name, []).append(done.time(page, act))
+            except PlaywrightError as exc:  # a checkout without this widget (an older one compared with)
+                print(f"widget {name}: not measured ({str(exc).splitlines()[0]})", flush=True)
+        _report("widget", widgets)
+        browser.close()
+    return pages, widgets
+
+
+def run(repeats: int, compare_with: Path | None) -> int:
+    """Load the demo, serve this checkout (and the one compared with), time both; non-zero when a goal is missed."""
+    from ingest.demo import load_demo
+    from models import clock
+
+    results = {}
+    with scratch_database("bench_views") as url, tempfile.TemporaryDirectory() as data_dir:
+        engine = make_engine(url)
+        load_demo(engine, now=clock.parse_as_of(ANCHOR))
+        engine.dispose()
+        for label, repo in (("this checkout", REPO), ("compared with", compare_with)):
+            if repo is None:
+                continue
+            proc, base = _serve(url, data_dir, repo)
+            try:
+                print(f"measuring {label}: {repo}", flush=True)
+                results[label] = measure(base, repeats)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    pages, widgets = results["this checkout"]
+    other_pages, other_widgets = results.get("compared with", ({}, {}))
+    missed = 0
+    for title, mine, theirs, goal in (("page", pages, other_pages, PAGE_GOAL_S),
+                                      ("widget change", widgets, other_widgets, WIDGET_GOAL_S)):
+        print(f"\n{title:<30} {'median s':>9} {'max s':>7} {'compared':>9} {'ratio':>6}  goal < {goal} s")
+        for name, values in mine.items():
+            med = _median(values)
+            base = _median(theirs[name]) if name in theirs else None
+            missed += med >= goal
+            print(f"{name:<30} {med:>9.3f} {max(values):>7.3f} "
+                  f"{'' if base is None else f'{base:.3f}':>9} {'' if base is None else f'{med / base:.2f}':>6}  "
+                  f"{'ok' if med < goal else 'MISSED'}")
+    return 1 if missed else 0
+
+
+def main() -> int:
+    """Parse the options and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="warm timings per page and per widget value")
+    parser.add_argument("--compare-with", type=Path, default=None,
+                        help="another checkout (e.g. /work/main) measured in the same run, on the same database: "
+                             "the baseline the ratios are against")
+    args = parser.parse_args()
+    return run(args.repeats, args.compare_with)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
