@@ -117,8 +117,12 @@ def _sign_in(browser, url: str, who: str):
 
 def _save_budget(page, team: str, amount: str) -> None:
     page.get_by_role("heading", name="Overview").wait_for()
-    page.get_by_label("Team or workload name").wait_for()
-    page.get_by_label("Team or workload name").fill(team)
+    # a select of the known teams and workloads that accepts a typed name: type it, Enter picks it
+    field = page.get_by_role("combobox", name=re.compile("Team or workload"))
+    field.wait_for()
+    field.click()
+    field.fill(team)
+    page.keyboard.press("Enter")
     page.get_by_label("Budget (USD per month)").fill(amount)
     page.get_by_role("button", name="Save budget").click()
 

@@ -82,9 +82,9 @@ def fresh_server(demo_env, tmp_path):
 
 def _rendered(page, heading: str) -> None:
     """Wait until the page's heading is shown and its script has finished (and stays finished a moment)."""
-    page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=240_000)
+    page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=480_000)
     app = page.locator('[data-testid="stApp"]')
-    quiet_since, deadline = None, time.monotonic() + 240
+    quiet_since, deadline = None, time.monotonic() + 480  # ten cold sessions share one server process on two cores
     while time.monotonic() < deadline:
         if app.get_attribute("data-test-script-state") != "notRunning":
             quiet_since = None
