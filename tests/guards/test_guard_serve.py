@@ -86,7 +86,8 @@ def _rendered(page, heading: str) -> None:
     app = page.locator('[data-testid="stApp"]')
     quiet_since, deadline = None, time.monotonic() + 480  # ten cold sessions share one server process on two cores
     while time.monotonic() < deadline:
-        if app.get_attribute("data-test-script-state") != "notRunning":
+        # a busy tab can take long to answer while ten pages draw their charts: wait as long as the page may
+        if app.get_attribute("data-test-script-state", timeout=480_000) != "notRunning":
             quiet_since = None
         elif quiet_since is None:
             quiet_since = time.monotonic()
