@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 from typing import Callable
 
-import sqlalchemy as sa
 import typer
 import yaml
 
@@ -26,6 +25,7 @@ from models.economics.flips import flip_sentence
 from models.economics.plan import PlanResult, simulate_any
 from models.economics.units import HOURS_PER_MONTH
 from models.planning import PlanFigures, plan_workload
+from models.queries.reference import workload_exists
 from models.scenario_file import Scenario, ScenarioError, load_demand_csv, load_scenario
 from models.scenario_store import save_scenario as store
 
@@ -146,7 +146,7 @@ def run_scenario(scenario_path: Path, demand_loader: DemandLoader = demand_from_
 def simulate_workload(scenario: Scenario | None, workload: str, since: str | None, until: str | None) -> PlanFigures:
     """The planning path for a workload from the database; a scenario file, when given, replaces its candidate."""
     with context.engine().connect() as conn:
-        if conn.execute(sa.text("SELECT 1 FROM workloads WHERE name = :w"), {"w": workload}).first() is None:
+        if not workload_exists(conn, workload):
             raise UserError(f"workload {workload!r} is unknown: it has no usage between the dates given "
                             "(see hybridcost spend --by workload)")
     start, end = utc_window(since, until)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import polars as pl
+import sqlalchemy as sa
 from sqlalchemy import Connection
 
 from models.queries.frames import frame
@@ -50,3 +51,8 @@ def scenarios(conn: Connection) -> pl.DataFrame:
     """Saved what-if scenarios: name, body (JSON text), last update."""
     return frame(conn, "SELECT name, CAST(body AS text), updated_at FROM scenarios ORDER BY name", {},
                  {"name": pl.String, "body": pl.String, "updated_at": pl.Datetime("us", "UTC")})
+
+
+def workload_exists(conn: Connection, name: str) -> bool:
+    """True when a workload of this exact name is defined."""
+    return conn.execute(sa.text("SELECT 1 FROM workloads WHERE name = :w"), {"w": name}).first() is not None
