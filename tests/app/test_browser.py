@@ -141,6 +141,15 @@ def _sidebar_tags(page, label: str) -> list[str]:
     return [t.get_attribute("aria-label") for t in box.locator('[data-tag]').all()]
 
 
+def _wait_tags(page, label: str, wanted: list[str], url: str, timeout: float = 30) -> None:
+    """Wait until a sidebar multiselect shows `wanted` (a cold session on a loaded machine draws late)."""
+    deadline = time.monotonic() + timeout
+    while (shown := _sidebar_tags(page, label)) != wanted and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
+    assert shown == wanted, f"{label} shows {shown} after opening {url}; sidebar: {sidebar!r}"
+
+
 def _range_box(page):
     return page.locator('[data-testid="stSidebar"] [data-testid="stDateInput"]').first
 
@@ -205,13 +214,16 @@ def test_filters_hold_on_every_page_and_in_a_copied_url(served_demo):
                 assert page.locator('[data-testid="stException"]').count() == 0, heading
             page.locator('[data-testid="stSidebarNav"] a').filter(has_text="Overview").first.click()
             _wait_finished(page, "Overview")
+            # the run writes the view into the address as it goes; copy the link once the address has it
+            page.wait_for_function("() => location.search.includes('team=engineering')"
+                                   " && location.search.includes('from=2026-11-02')", timeout=30_000)
             copied = page.url
             assert _metric(page, "Token spend") == spend
             fresh = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()  # another session
             fresh.set_default_timeout(90_000)
             fresh.goto(copied, wait_until="domcontentloaded")
             _wait_finished(fresh, "Overview")
-            assert _sidebar_tags(fresh, "Teams") == ["engineering"]
+            _wait_tags(fresh, "Teams", ["engineering"], copied)
             assert _range_text(fresh) == "2026-11-02 – 2026-11-15"
             assert _metric(fresh, "Token spend") == spend
         finally:
