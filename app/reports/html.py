@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from app.charts.fleet import idle_cost_by_gpu
+from app.charts.flips import flips_tornado
 from app.charts.report_charts import fleet_busy, week_over_week
 from app.charts.spend import spend_by_group, spend_over_time
 from app.charts.whatif import levers_waterfall
@@ -20,10 +21,12 @@ from app.ui.format import pct, tokens, usd
 from models.names import shown
 from models.queries.spend import summarise
 from models.reports.data import WeeklyReport
+from models.reports.economics import flips_of_row
 
 SECTIONS = [("summary", "What changed and what to do"), ("spend", "Spend"),
             ("recommendations", "Recommendations"), ("fleet", "GPU fleet"), ("savings", "Savings"),
             ("quality", "Data quality")]
+CHARTS_AFTER_TABLES = {"recommendations"}  # the tornado charts follow the sentences they draw
 TABLE_SECTION = {"Spend": "spend", "Recommendations": "recommendations", "GPU fleet": "fleet",
                  "Savings": "savings", "Data quality": "quality"}
 
@@ -121,6 +124,7 @@ def report_figures(rep: WeeklyReport) -> dict[str, list[go.Figure]]:
                   week_over_week(rep.by_team, title="Spend by team, week over week",
                                  this_label=rep.week.label, last_label=rep.week.previous.label)],
         "fleet": [fleet_busy(rep.fleet.hourly)] if rep.fleet.gpu_hours else [],
+        "recommendations": flip_figures(rep),
         "savings": [],
     }
     if rep.fleet.gpu_hours:
@@ -129,6 +133,19 @@ def report_figures(rep: WeeklyReport) -> dict[str, list[go.Figure]]:
         figures["savings"].append(levers_waterfall(levers_total(rep.levers),
                                                    title="Levers over all workloads: from today's monthly cost"))
     return figures
+
+
+def flip_figures(rep: WeeklyReport) -> list[go.Figure]:
+    """One small tornado chart per workload planned under contract v2 (its flip points), in table order."""
+    if rep.recommendations is None:
+        return []
+    out = []
+    for row in rep.recommendations.iter_rows(named=True):
+        if row["flip_sentence"]:
+            flips, flip_to = flips_of_row(row)
+            out.append(flips_tornado(flips, row["plan_class"], flip_to,
+                                     title=f"What flips {shown(row['workload'])}'s answer ({row['plan_class']})"))
+    return out
 
 
 class _ChartWriter:
@@ -183,9 +200,14 @@ def render_html(rep: WeeklyReport, *, static_charts: bool = False) -> str:
         if key == "summary":
             parts.append(_kpis(rep) + "<ul>" + "".join(f"<li>{html.escape(shown(s))}</li>" for s in headlines(rep))
                          + "</ul>")
-        parts.extend(chart(f) for f in figures.get(key, []))
         section_tables = [t for t in tables if TABLE_SECTION[t.section] == key]
-        parts.extend(table_html(t) for t in section_tables)
+        charts = [chart(f) for f in figures.get(key, [])]
+        if key in CHARTS_AFTER_TABLES:
+            parts.extend(table_html(t) for t in section_tables)
+            parts.extend(charts)
+        else:
+            parts.extend(charts)
+            parts.extend(table_html(t) for t in section_tables)
         if key in ("recommendations", "savings") and not section_tables:
             parts.append("<p class='pending'>" + html.escape(" ".join(rep.pending) or "Not available.") + "</p>")
         parts.append("</section>")

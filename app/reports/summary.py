@@ -13,6 +13,25 @@ def _change(frac: float | None) -> str:
     return f"{word} {abs(frac) * 100:.0f}%" if frac else "held steady"
 
 
+def _plan_line(r: dict) -> str | None:
+    """A workload's headline from its recommendation row, or None when it has nothing to say this week."""
+    if r.get("crossed"):
+        return f"{r['workload']} crossed its breakeven: {r['action']}."
+    if (r.get("action") or "").startswith("keep"):
+        return (f"{r['workload']}: {r['action']} on {r['option']}; the same traffic on tokens alone "
+                f"would cost {usd(r['api_usd_month'], cents=False)} a month "
+                f"({usd(r['api_billed_usd_month'], cents=False)} API bill + "
+                f"{usd(r['local_priced_usd_month'], cents=False)} for the tokens served locally) "
+                f"instead of {usd(r['hybrid_usd_month'], cents=False)}.")
+    if r.get("hybrid_usd_month") is not None and r.get("replicas"):
+        saving = usd(r["api_usd_month"] - r["hybrid_usd_month"], cents=False)
+        return f"{r['workload']}: {r['action']} on {r['option']} (saves {saving} per month against tokens only)."
+    if (r.get("move_date") or "")[:1].isdigit():
+        return (f"{r['workload']}: stay on tokens for now; against {r['option']} the first replica "
+                f"pays from {r['move_date']}.")
+    return None
+
+
 def headlines(rep: WeeklyReport) -> list[str]:
     """Sentences, most important first: total and change, biggest mover, actions, data problems."""
     lines: list[str] = []
@@ -33,21 +52,9 @@ def headlines(rep: WeeklyReport) -> list[str]:
                      f"to {usd(top['cost_usd'])}.")
     if rep.recommendations is not None:
         for r in rep.recommendations.iter_rows(named=True):
-            if r.get("crossed"):
-                lines.append(f"{r['workload']} crossed its breakeven: {r['action']}.")
-            elif (r.get("action") or "").startswith("keep"):
-                lines.append(f"{r['workload']}: {r['action']} on {r['option']}; the same traffic on tokens alone "
-                             f"would cost {usd(r['api_usd_month'], cents=False)} a month "
-                             f"({usd(r['api_billed_usd_month'], cents=False)} API bill + "
-                             f"{usd(r['local_priced_usd_month'], cents=False)} for the tokens served locally) "
-                             f"instead of {usd(r['hybrid_usd_month'], cents=False)}.")
-            elif r.get("hybrid_usd_month") is not None and r.get("replicas"):
-                saving = usd(r["api_usd_month"] - r["hybrid_usd_month"], cents=False)
-                lines.append(f"{r['workload']}: {r['action']} on {r['option']} "
-                             f"(saves {saving} per month against tokens only).")
-            elif (r.get("move_date") or "")[:1].isdigit():
-                lines.append(f"{r['workload']}: stay on tokens for now; against {r['option']} the first replica "
-                             f"pays from {r['move_date']}.")
+            line = _plan_line(r)
+            if line:
+                lines.append(line + (f" {r['flip_sentence']}" if r.get("flip_sentence") else ""))
             if r.get("measured") and "Use the measured figure" in r["measured"]:
                 lines.append(f"{r['workload']}: {r['measured']}")
     fleet = rep.fleet

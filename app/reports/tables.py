@@ -109,6 +109,7 @@ def economics_tables(rep: WeeklyReport) -> list[Table]:
             ("Replicas to own", "replicas", "int"), ("First replica pays", "move_date", "text"),
             ("Why", "reason", "text"), ("Measured beside assumed throughput", "measured", "text")],
             _rows(rep.recommendations)))
+        out.append(flips_table(rep))
     if rep.levers is not None:
         out.append(Table("Savings available per lever", "Savings", "Savings", [
             ("Workload", "workload", "text"), ("Lever", "lever", "text"), ("Status", "status", "text"),
@@ -116,6 +117,17 @@ def economics_tables(rep: WeeklyReport) -> list[Table]:
             ("Left per month (USD)", "remaining_usd_month", "usd"),
             ("Detail", "detail", "text")], _rows(rep.levers)))
     return out
+
+
+def flips_table(rep: WeeklyReport) -> Table:
+    """Per workload planned under contract v2: its answer and the sentence saying what would flip it."""
+    rows = [r for r in _rows(rep.recommendations) if r.get("flip_sentence")]
+    return Table("What flips each answer", "What flips it", "Recommendations", [
+        ("Workload", "workload", "text"), ("Answer (plan class)", "plan_class", "text"),
+        ("What flips it", "flip_sentence", "text")], rows,
+        note="Each input moved alone, the others as planned: the nearest multiplier (on a grid of 2^(j/24) from "
+             "1/16x to 16x) at which the cheapest plan's class changes (tokens, hybrid, move). The same sentence "
+             "as the Workloads and Breakeven pages and hybridcost simulate --workload.")
 
 
 def fleet_tables(rep: WeeklyReport) -> list[Table]:

@@ -18,6 +18,7 @@ from sqlalchemy import Connection
 from models.discipline import DisciplineConfig, lever_shares_by_workload
 from models.economics.contract import ApiPricing, Demand, api_cost_per_hour
 from models.economics.levers import levers_waterfall
+from models.economics.plan import FLIP_KINDS, PlanResult
 from models.economics.units import HOURS_PER_MONTH, HOURS_PER_WEEK
 from models.planning import PlanFigures, plan_workload
 
@@ -28,7 +29,8 @@ RECOMMENDATION_SCHEMA = {
     "breakeven_monthly_tokens": pl.Int64, "api_usd_month": pl.Float64, "api_billed_usd_month": pl.Float64,
     "local_priced_usd_month": pl.Float64, "hybrid_usd_month": pl.Float64, "replicas": pl.Int64,
     "move_date": pl.String, "reason": pl.String, "option": pl.String, "local_share": pl.Float64,
-    "measured": pl.String,
+    "measured": pl.String, "plan_class": pl.String, "flip_sentence": pl.String,
+    **{f"flip_{kind}": pl.Float64 for kind in FLIP_KINDS}, **{f"flip_to_{kind}": pl.String for kind in FLIP_KINDS},
 }
 LEVER_SCHEMA = {"workload": pl.String, "lever": pl.String, "status": pl.String, "saving_usd_month": pl.Float64,
                 "remaining_usd_month": pl.Float64, "detail": pl.String}
@@ -71,7 +73,22 @@ def recommendation_row(f: PlanFigures) -> dict:
         "move_date": f.move.first_replica_words if f.move else None, "reason": reason,
         "option": f"{f.candidate.label} ({f.candidate.marker})", "local_share": f.local_share,
         "measured": f.measured.sentence() if f.measured else "",
+        **flip_columns(f),
     }
+
+
+def flip_columns(f: PlanFigures) -> dict:
+    """The plan's class, its flip sentence and each flip point (multiplier and the class it flips to); None under v1."""
+    res = f.result if isinstance(f.result, PlanResult) else None
+    return {"plan_class": res.plan_class if res else None, "flip_sentence": f.flip_sentence,
+            **{f"flip_{kind}": res.flips.get(kind) if res else None for kind in FLIP_KINDS},
+            **{f"flip_to_{kind}": res.flip_to.get(kind) if res else None for kind in FLIP_KINDS}}
+
+
+def flips_of_row(row: dict) -> tuple[dict[str, float | None], dict[str, str | None]]:
+    """A recommendation row's flip points and the class each flips to, as `flips_tornado` takes them."""
+    return ({kind: row.get(f"flip_{kind}") for kind in FLIP_KINDS},
+            {kind: row.get(f"flip_to_{kind}") for kind in FLIP_KINDS})
 
 
 def _lever_steps(f: PlanFigures, shares: dict, config: DisciplineConfig) -> list[dict]:
