@@ -4,6 +4,7 @@ import polars as pl
 import streamlit as st
 
 from app.charts.breakeven import breakeven_chart, forecast_chart
+from app.charts.flips import flips_tornado
 from app.ui import data, economics
 from app.ui.filters import current, workload_choices
 from app.ui.format import name, tokens, usd
@@ -77,6 +78,13 @@ with st.expander("Curve data (monthly tokens and USD per 730-hour month)"):
         "hybrid_usd": st.column_config.NumberColumn("Best hybrid (USD/month)", format="dollar"),
         "hybrid_replicas": st.column_config.NumberColumn("Replicas in the hybrid", format="%d"),
     })
+
+if figures.flip_sentence:  # contract v2 ran: what would change the answer, from the plan's own flip points
+    st.subheader("What flips this answer")
+    st.write(figures.flip_sentence)
+    st.plotly_chart(flips_tornado(result.flips, result.plan_class, result.flip_to,
+                                  title=f"What flips {workload}'s answer ({result.plan_class})"),
+                    key="breakeven_flips")
 
 st.subheader("Move date")
 if move is None:

@@ -3,6 +3,7 @@
 import polars as pl
 import streamlit as st
 
+from app.charts.flips import flips_tornado
 from app.charts.workloads import hourly_heatmap, token_mix, weekly_volume
 from app.ui import columns, data, economics
 from app.ui.filters import current, workload_choices
@@ -106,6 +107,9 @@ if figures.measured is not None:
     (st.warning if figures.measured.flagged else st.caption)(figures.measured.sentence())
 if figures.flip_sentence:
     st.caption(figures.flip_sentence)
+    plan = figures.result
+    st.plotly_chart(flips_tornado(plan.flips, plan.plan_class, plan.flip_to,
+                                  title=f"What flips {workload}'s answer ({plan.plan_class})"), key="workloads_flips")
     if figures.measured_result is not None:
         at = figures.measured_result
         st.caption(f"At the measured throughput the same plan owns {at.optimal_replicas:,} replica(s) "
