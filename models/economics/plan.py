@@ -23,6 +23,7 @@ from models.economics.contract import (
     GpuOption,
     api_cost_per_hour,
     gpu_hourly_cost,
+    prepare,
     replica_capacity,
     simulate,
 )
@@ -323,6 +324,20 @@ def _slo_not_met(parts: HourParts, common: dict[str, Any]) -> PlanResult:
     )
 
 
+def plan_total(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs: PlanningInputs | None,
+               replicas: int, api_costs: np.ndarray | None = None) -> float | None:
+    """``Total(R)`` for exactly ``replicas`` committed replicas: v1's formula without either block, else rule 4
+    (on-demand, deferrable work and the fixed cost included); None where no curve point meets the SLO."""
+    if inputs is None or inputs.is_v1:
+        return float(prepare(demand, api, gpu, api_costs).totals(np.array([float(replicas)]))[0])
+    a = api_cost_per_hour(demand, api) if api_costs is None else np.asarray(api_costs, dtype=np.float64)
+    rates = None if inputs.slo is None else operating_point(inputs.slo)
+    if inputs.slo is not None and rates is None:
+        return None
+    s = _setup(demand, a, gpu, rates, inputs.plan, api.batch_discount if api is not None else DEFAULT_BATCH_DISCOUNT)
+    return plan_at(s.parts, s.prices, int(replicas)).total
+
+
 def simulate_any(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs: PlanningInputs | None = None,
                  api_costs: np.ndarray | None = None):
     """v1 ``simulate`` when neither block is present, else ``simulate_plan``: the one entry point for both."""
@@ -331,4 +346,4 @@ def simulate_any(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs:
     return simulate_plan(demand, api, gpu, inputs, api_costs)
 
 
-__all__ = ["PlanResult", "SloInputs", "simulate_any", "simulate_plan", "flip_grid", "flips_of"]
+__all__ = ["PlanResult", "SloInputs", "flip_grid", "flips_of", "plan_total", "simulate_any", "simulate_plan"]
