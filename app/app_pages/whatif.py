@@ -15,6 +15,7 @@ from models import clock
 from models.economics.catalog import GPU_TYPES, gpu_option_from_catalog
 from models.economics.catalog import gpu_type as gpu_row
 from models.edits import EditError, save_scenario
+from models.planning.whatif import V2Controls
 from models.queries.workload_view import synthetic_demand
 
 MAX_GROWTH_FACTOR = 1_000.0  # growth beyond 1,000x today's volume is not a plan
@@ -111,6 +112,51 @@ with st.expander("GPU option", expanded=True):
     if figures is not None and figures.measured is not None:
         st.caption(figures.measured.sentence())
 
+v2 = None  # the synthetic shape has no measured inputs: contract v1, as a scenario file without plan/slo blocks
+if planned is not None:
+    v2_start = economics.whatif_start(planned, since, until, now)
+    with st.expander("Planning inputs (contract v2)", expanded=True):
+        st.caption(f"Each starts at the value {planned}'s plan used: measured where its data held it, else the "
+                   "plan's, a setting's or the stated default. " + " · ".join(figures.inputs_lines()))
+        c = st.columns(4)
+        escalation = c[0].number_input(
+            "Escalation share (stays on the API)", 0.0, 0.99, float(v2_start.escalation_share), 0.01, format="%.3f",
+            key=f"whatif_v2_escalation_{key}", help="e: share of every hour's demand kept on the API for quality.")
+        peak = c[1].number_input(
+            "Peak factor (busiest minute / mean minute)", 1.0, 100.0, float(v2_start.peak_factor), 0.1,
+            format="%.2f", key=f"whatif_v2_peak_{key}",
+            help="p_t for the hours without a measured factor of their own (those keep theirs); interactive work is "
+                 "sized for the busiest minute.")
+        deferrable = c[2].number_input(
+            "Deferrable share (any time of its UTC day)", 0.0, 1.0, float(v2_start.deferrable_share), 0.01,
+            format="%.3f", key=f"whatif_v2_deferrable_{key}",
+            help="d: runs on spare committed capacity within its UTC day, else through the batch API. Starts at the "
+                 "batch candidates' share the request logs found.")
+        fixed = c[3].number_input(
+            "Fixed platform cost, USD per month", 0.0, 10_000_000.0, float(v2_start.fixed_monthly), 500.0,
+            key=f"whatif_v2_fixed_{key}", help="F: people and tooling, paid while any GPU (committed or on-demand) "
+                                              "is used.")
+        c = st.columns(4)
+        on_demand = c[0].checkbox("On-demand tier (rent replicas by the hour)",
+                                  v2_start.on_demand_hourly_rate is not None, key=f"whatif_v2_od_on_{key}")
+        od_rate = c[1].number_input(
+            "On-demand USD per GPU-hour", 0.01, 200.0,
+            float(v2_start.on_demand_hourly_rate or start.hourly_rate or row["rent_usd_per_gpu_hour"] or 2.0), 0.05,
+            key=f"whatif_v2_od_rate_{key}", disabled=not on_demand)
+        itl = ttft = None
+        if v2_start.p95_itl_ms is not None:
+            itl = c[2].number_input("SLO: p95 inter-token latency, ms", 1.0, 100_000.0, float(v2_start.p95_itl_ms),
+                                    5.0, key=f"whatif_v2_itl_{key}",
+                                    help="The operating point is the curve's fastest point within both targets.")
+            ttft = c[3].number_input("SLO: p95 time to first token, ms", 1.0, 1_000_000.0,
+                                     float(v2_start.p95_ttft_ms), 100.0, key=f"whatif_v2_ttft_{key}")
+        else:
+            c[2].caption("No throughput/latency curve for this candidate, so no SLO to move: the throughput above "
+                         "and the headroom size a replica.")
+    v2 = V2Controls(escalation_share=escalation, peak_factor=peak, deferrable_share=deferrable,
+                   fixed_monthly=fixed, on_demand_hourly_rate=od_rate if on_demand else None,
+                   p95_itl_ms=itl, p95_ttft_ms=ttft).as_dict()
+
 measured = workflow_data.measured_lever_shares(since, until).get(workload, {}) if planned is not None else {}
 
 
@@ -148,12 +194,12 @@ if (1 + growth / 100) ** ahead > MAX_GROWTH_FACTOR:
     st.warning(f"{growth:+.0f} % a month for {ahead} months is more than {MAX_GROWTH_FACTOR:,.0f}x today's volume: "
                f"the figures stop at {MAX_GROWTH_FACTOR:,.0f}x.")
 args = (planned, since, until, now, gpu, scale, factor)
-result = economics.whatif(*args, api=api, synthetic=synthetic)
+result = economics.whatif(*args, api=api, synthetic=synthetic, v2=v2)
 if "error" in result:
     st.error(f"These inputs give no answer: {result['error']}")
     st.stop()
 replicas = int(gpu_count) // int(replica_gpus)
-yours = economics.whatif_total(*args, replicas, api=api, synthetic=synthetic)
+yours = economics.whatif_total(*args, replicas, api=api, synthetic=synthetic, v2=v2)
 
 base_tokens = figures.monthly_tokens if figures is not None else \
     float(synthetic["input_tokens"].sum() + synthetic["output_tokens"].sum()) * 730 / synthetic.height
@@ -166,11 +212,18 @@ cols[1].metric("API only (USD/month)", usd(economics.monthly(result, result["api
 cols[2].metric("GPU cost per GPU-hour", usd(result["gpu_hourly_cost"]),
                help="rent: rate + ops/730; buy: purchase/(months × 730) + W/1000 × PUE × USD/kWh + ops/730.")
 cols[3].metric(f"Your {int(gpu_count):,} GPUs, {replicas:,} replicas (USD/month)", usd(yours, cents=False),
-               help="Total(R) × 730 / H with R = GPUs ÷ GPUs per replica: R × h_rep × H + API cost of overflow.")
+               help="Total(R) × 730 / H with R = GPUs ÷ GPUs per replica, by the same contract as the other "
+                    "figures: v1 R × h_rep × H + API cost of overflow; v2 (with planning inputs) also escalated "
+                    "tokens, on-demand replicas for busy hours, deferrable work on spare capacity and the fixed cost.")
 cols[4].metric("Best hybrid (USD/month)", usd(economics.monthly(result, result["hybrid_cost"]), cents=False),
                help=f"Lowest Total(R) over R = 0..{result['peak_replicas']:,}: {result['optimal_replicas']:,} "
                     "replica(s).")
 st.success(economics.recommendation(result))
+st.caption(f"Contract {result['contract_version']}: "
+           + ("the planning inputs above are in every figure on this page except the curve and the levers "
+              "waterfall, which stay on v1 sizing." if result["contract_version"] == "v2"
+              else "the synthetic shape has no planning inputs, or every one is at its v1 default, so every "
+                   "figure is the v1 figure."))
 
 left, right = st.columns(2)
 left.plotly_chart(breakeven_chart(economics.whatif_curve(*args, api=api, synthetic=synthetic),
@@ -189,7 +242,7 @@ st.subheader("Scenarios")
 body = {"workload": workload, "api": api, "price_scale": scale, "gpu": gpu, "growth_pct_month": growth,
         "months_ahead": ahead,
         "levers": {"repeat_share": cache_hit, "batchable_share": batchable, "route_share": route,
-                   "route_price_ratio": ratio}, "gpu_type": gpu_type, "gpu_count": int(gpu_count)}
+                   "route_price_ratio": ratio}, "gpu_type": gpu_type, "gpu_count": int(gpu_count), "v2": v2}
 with st.form("whatif_save_form"):
     name = st.text_input("Scenario name", key="whatif_scenario_name", placeholder="labeling on 8x H100, bought")
     if st.form_submit_button("Save scenario"):

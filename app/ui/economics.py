@@ -26,12 +26,12 @@ from models.economics.contract import (
 )
 from models.economics.curves import curve_from_prepared, default_max_multiplier
 from models.economics.levers import levers_waterfall
-from models.economics.plan import simulate_any
+from models.economics.plan import plan_total, simulate_any
 from models.economics.plan_inputs import PlanningInputs
-from models.economics.slo_curves import scale_slo
 from models.planning import PlanFigures, plan_workload
 from models.planning.fleet import fleet_plan_rows, fleet_plans
 from models.planning.plans import Plan, clear_plan, set_plan
+from models.planning.whatif import V2Controls, starting_controls, whatif_planning
 
 MAX_CURVE_REACH = 6.0  # the curve runs at most to 6x today's volume, so one wild forecast cannot flatten it
 
@@ -104,30 +104,38 @@ def recommendation(result: dict[str, Any]) -> str:
 @data.keyed_to(PLANNING, spinner=False)
 def whatif(workload: str | None, since: datetime, until: datetime, now: datetime, gpu: dict[str, Any],
            price_scale: float, demand_factor: float, api: dict[str, float] | None = None,
-           synthetic: pl.DataFrame | None = None) -> dict[str, Any]:
+           synthetic: pl.DataFrame | None = None, v2: dict[str, Any] | None = None) -> dict[str, Any]:
     """The contract on the plan's hours (or a synthetic shape), with What-if's GPU option, price and demand scale.
 
-    With every control at its starting value this is the plan's own result: the same demand,
-    per-hour prices and candidate. Returns the contract outputs, or {"error": one line}.
+    ``v2`` holds What-if's contract v2 controls (``V2Controls.as_dict``); None means the plan's own
+    v2 inputs. With every control at its starting value this is the plan's own result: the same
+    demand, per-hour prices, candidate and v2 inputs. Returns the contract outputs, or {"error": one line}.
     """
     try:
         option = GpuOption(**gpu)
         demand, costs = _whatif_inputs(workload, since, until, now, price_scale, demand_factor, api, synthetic)
-        planning = _whatif_planning(plan(workload, since, until, now), option) if workload is not None else None
+        planning = _whatif_planning(workload, since, until, now, option, v2)
         result = simulate_any(demand, None, option, planning, api_costs=costs)
-    except (OutOfRangeError, ValueError) as exc:
+    except (OutOfRangeError, ValueError, TypeError) as exc:  # TypeError: a saved scenario's v2 keys are not ours
         return {"error": str(exc).splitlines()[0]}
-    return {**result.as_contract_dict(), "replica_gpus": option.replica_gpus}
+    return {**result.as_contract_dict(), "replica_gpus": option.replica_gpus,
+            "contract_version": "v1" if planning is None else "v2"}
 
 
-def _whatif_planning(figures: PlanFigures, option: GpuOption) -> PlanningInputs | None:
-    """The plan's v2 inputs for What-if; its throughput controls scale the SLO curve by control / plan's rate."""
-    if not figures.runs_v2:
+def whatif_start(workload: str, since: datetime, until: datetime, now: datetime) -> V2Controls:
+    """What-if's v2 controls at the plan's values (measured where measured) for one workload and period."""
+    return starting_controls(plan(workload, since, until, now))
+
+
+def _whatif_planning(workload: str | None, since: datetime, until: datetime, now: datetime, option: GpuOption,
+                     v2: dict[str, Any] | None) -> PlanningInputs | None:
+    """The v2 inputs for What-if's controls; its throughput controls scale the SLO curve by control / plan's rate."""
+    if workload is None:
         return None
-    inputs, gpu = figures.v2.inputs, figures.candidate.gpu
-    if inputs.slo is None or gpu is None:
-        return inputs
-    return inputs.model_copy(update={"slo": scale_slo(inputs.slo, option.output_tokens_per_s / gpu.output_tokens_per_s)})
+    figures = plan(workload, since, until, now)
+    gpu = figures.candidate.gpu
+    ratio = option.output_tokens_per_s / gpu.output_tokens_per_s if gpu is not None else 1.0
+    return whatif_planning(figures, None if v2 is None else V2Controls(**v2), ratio)
 
 
 def _whatif_inputs(workload: str | None, since: datetime, until: datetime, now: datetime, price_scale: float,
@@ -158,15 +166,17 @@ def whatif_curve(workload: str | None, since: datetime, until: datetime, now: da
 @data.keyed_to(PLANNING, spinner=False)
 def whatif_total(workload: str | None, since: datetime, until: datetime, now: datetime, gpu: dict[str, Any],
                  price_scale: float, demand_factor: float, replicas: int, api: dict[str, float] | None = None,
-                 synthetic: pl.DataFrame | None = None) -> float | None:
-    """Monthly cost (USD) with exactly `replicas` replicas and the rest on the API: Total(R) x 730 / H."""
+                 synthetic: pl.DataFrame | None = None, v2: dict[str, Any] | None = None) -> float | None:
+    """Monthly cost (USD) with exactly `replicas` committed replicas: Total(R) x 730 / H, by the contract
+    What-if's other figures use (v2 with the v2 controls: on-demand, deferrable work and fixed cost included)."""
     try:
+        option = GpuOption(**gpu)
         demand, costs = _whatif_inputs(workload, since, until, now, price_scale, demand_factor, api, synthetic)
-        prep = prepare(demand, None, GpuOption(**gpu), costs)
+        total = plan_total(demand, None, option, _whatif_planning(workload, since, until, now, option, v2),
+                           int(replicas), api_costs=costs)
     except (OutOfRangeError, ValueError):
         return None
-    total = float(prep.totals(np.array([float(replicas)]))[0])
-    return total * 730 / demand.hours if demand.hours and np.isfinite(total) else None
+    return total * 730 / demand.hours if total is not None and demand.hours and np.isfinite(total) else None
 
 
 @data.keyed_to(PLANNING, spinner=False)
@@ -185,12 +195,15 @@ def whatif_levers(workload: str | None, since: datetime, until: datetime, now: d
 def scenario_costs(workload: str | None, since: datetime, until: datetime, now: datetime, price_scale: float,
                    demand_factor: float, bodies: dict[str, str], api: dict[str, float] | None = None,
                    synthetic: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Per saved scenario (name -> JSON body): API-only, GPU-only and hybrid USD/month on What-if's demand."""
+    """Per saved scenario (name -> JSON body): API-only, GPU-only and hybrid USD/month on What-if's demand, with
+    the scenario's saved v2 controls where it has them (else the plan's v2 inputs)."""
     rows = []
     for name, text in bodies.items():
         body = json.loads(text)
         gpu = body.get("gpu") if isinstance(body, dict) else None
-        result = whatif(workload, since, until, now, gpu, price_scale, demand_factor, api, synthetic) \
+        saved_v2 = body.get("v2") if isinstance(body, dict) and isinstance(body.get("v2"), dict) else None
+        result = whatif(workload, since, until, now, gpu, price_scale, demand_factor, api, synthetic,
+                        saved_v2 if workload is not None else None) \
             if isinstance(gpu, dict) else {"error": "no gpu section"}
         if "error" in result:
             rows.append({"scenario": name, "api_only_usd_month": None, "gpu_only_usd_month": None,
