@@ -3,7 +3,10 @@
 import json
 from datetime import date
 
+from models.infra.database import make_engine
+from models.planning import default_period, plan_workload
 from tests.app.conftest import assert_clean, metrics, open_page, texts
+from tests_support import DEMO_NOW
 
 QUARTER = (date(2026, 8, 22), date(2026, 11, 20))
 
@@ -48,3 +51,20 @@ def test_breakeven_forecast_fits_complete_weeks_only(demo_env):
     weeks = [date.fromisoformat(x[:10]) for x in history["x"]]
     assert weeks and all(w.weekday() == 0 for w in weeks)
     assert date(2026, 11, 16) not in weeks and date(2026, 8, 17) not in weeks  # the last and first, both cut
+
+
+def test_breakeven_shows_the_plans_flip_sentence_and_tornado(demo_env):
+    engine = make_engine(demo_env)
+    with engine.connect() as conn:
+        figures = plan_workload(conn, "support-assistant", *default_period(DEMO_NOW), now=DEMO_NOW)
+    engine.dispose()
+    at = open_page("breakeven", date_range=None, breakeven_workload="support-assistant")
+    assert_clean(at)
+    sentence = figures.flip_sentence
+    assert sentence and sentence.startswith("This answer") and sentence in texts(at)
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    tornado = next(c for c in charts if "What flips" in c["layout"].get("title", {}).get("text", ""))
+    bars = {b["y"][0]: b["base"][0] + b["x"][0] for b in tornado["data"] if b["type"] == "bar"}
+    labels = {"throughput": "Throughput", "api_prices": "API prices", "gpu_cost": "GPU costs", "demand": "Demand"}
+    want = {labels[k]: m for k, m in figures.result.flips.items() if m is not None}
+    assert want and bars.keys() == want.keys() and all(abs(bars[k] - want[k]) < 1e-12 for k in want)
