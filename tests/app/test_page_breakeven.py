@@ -3,6 +3,7 @@
 import json
 from datetime import date
 
+from models.economics.flips import KIND_LABELS
 from models.infra.database import make_engine
 from models.planning import default_period, plan_workload
 from tests.app.conftest import assert_clean, metrics, open_page, texts
@@ -65,6 +66,5 @@ def test_breakeven_shows_the_plans_flip_sentence_and_tornado(demo_env):
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     tornado = next(c for c in charts if "What flips" in c["layout"].get("title", {}).get("text", ""))
     bars = {b["y"][0]: b["base"][0] + b["x"][0] for b in tornado["data"] if b["type"] == "bar"}
-    labels = {"throughput": "Throughput", "api_prices": "API prices", "gpu_cost": "GPU costs", "demand": "Demand"}
-    want = {labels[k]: m for k, m in figures.result.flips.items() if m is not None}
+    want = {KIND_LABELS[k]: m for k, m in figures.result.flips.items() if m is not None}
     assert want and bars.keys() == want.keys() and all(abs(bars[k] - want[k]) < 1e-12 for k in want)
