@@ -8,31 +8,12 @@ from decimal import Decimal
 
 import pytest
 
+from models.economics import gpu_rates, published_curves
 from models.economics.catalog import GPU_TYPES
-from models.economics.gpu_rates import (
-    BUILTIN_CSV as RATES_CSV,
-)
-from models.economics.gpu_rates import COLUMNS as RATE_COLUMNS
-from models.economics.gpu_rates import (
-    TIERS,
-    catalog_rates,
-    parse_rates,
-    rates_for,
-    reference_rate,
-)
-from models.economics.published_curves import (
-    BUILTIN_CSV as CURVES_CSV,
-)
-from models.economics.published_curves import (
-    COLUMNS as CURVE_COLUMNS,
-)
-from models.economics.published_curves import (
-    CatalogError,
-    catalog_curves,
-    find_curve,
-    parse_curves,
-)
+from models.economics.gpu_rates import TIERS, catalog_rates, parse_rates, rates_for, reference_rate
+from models.economics.published_curves import CatalogError, catalog_curves, find_curve, parse_curves
 from models.economics.slo_curves import point_at_mix
+from tests_support import REPO_ROOT
 
 NIM = {"curve_id": "t", "model": "Model X", "gpu_type": "H100", "gpu_count": "2", "parallelism": "TP2",
        "precision": "fp8", "engine": "engine", "input_tokens": "5000", "output_tokens": "500",
@@ -63,7 +44,7 @@ def _raw(path) -> list[dict[str, str]]:
 
 
 def test_the_builtin_curves_keep_every_printed_point_and_its_source():
-    raw = _raw(CURVES_CSV)
+    raw = _raw(published_curves.BUILTIN_CSV)
     curves = catalog_curves()
     assert sum(len(c.rows) for c in curves) == len(raw)  # nothing added, nothing dropped
     for curve in curves:
@@ -75,7 +56,7 @@ def test_the_builtin_curves_keep_every_printed_point_and_its_source():
 
 
 def test_a_curve_point_reproduces_the_printed_output_rate_at_the_benchmarks_shape():
-    (curve,) = parse_curves(_csv(CURVE_COLUMNS, _curve_rows()), "t.csv")
+    (curve,) = parse_curves(_csv(published_curves.COLUMNS, _curve_rows()), "t.csv")
     for point, (_, _, itl, out) in zip(curve.points, curve.rows, strict=True):
         # W = I / in + O / out: one output token with rho prompt tokens takes 1 / printed seconds of a replica
         rho = curve.input_per_output
@@ -98,19 +79,19 @@ def test_a_curve_point_reproduces_the_printed_output_rate_at_the_benchmarks_shap
 ])
 def test_a_broken_curve_row_is_refused_naming_the_line(rows, message):
     with pytest.raises(CatalogError, match=message) as info:
-        parse_curves(_csv(CURVE_COLUMNS, rows), "t.csv")
+        parse_curves(_csv(published_curves.COLUMNS, rows), "t.csv")
     assert str(info.value).startswith("t.csv")
 
 
 def test_a_curve_file_without_a_column_is_refused():
     with pytest.raises(CatalogError, match="missing column"):
-        parse_curves(_csv([c for c in CURVE_COLUMNS if c != "itl_ms"],
+        parse_curves(_csv([c for c in published_curves.COLUMNS if c != "itl_ms"],
                           [{k: v for k, v in r.items() if k != "itl_ms"} for r in _curve_rows()]), "t.csv")
 
 
 def test_the_curve_nearest_the_workloads_shape_is_chosen():
     rows = _curve_rows() + _curve_rows(curve_id="short", input_tokens="500", output_tokens="2000")
-    long_prompt, short_prompt = parse_curves(_csv(CURVE_COLUMNS, rows), "t.csv")
+    long_prompt, short_prompt = parse_curves(_csv(published_curves.COLUMNS, rows), "t.csv")
     curves = (long_prompt, short_prompt)
     assert find_curve(curves, "model x", "h100", 2, input_per_output=6.0) is long_prompt
     assert find_curve(curves, "Model X", "H100", 2, input_per_output=0.5) is short_prompt
@@ -121,11 +102,11 @@ def test_the_curve_nearest_the_workloads_shape_is_chosen():
 
 def test_a_users_curve_file_is_read_after_the_builtin_one(tmp_path):
     mine = tmp_path / "mine.csv"
-    mine.write_text("".join(_csv(CURVE_COLUMNS, _curve_rows(curve_id="mine"))))
+    mine.write_text("".join(_csv(published_curves.COLUMNS, _curve_rows(curve_id="mine"))))
     curves = catalog_curves(mine)
     assert curves[:-1] == catalog_curves() and curves[-1].curve_id == "mine"
     clash = tmp_path / "clash.csv"
-    clash.write_text("".join(_csv(CURVE_COLUMNS, _curve_rows(curve_id=catalog_curves()[0].curve_id))))
+    clash.write_text("".join(_csv(published_curves.COLUMNS, _curve_rows(curve_id=catalog_curves()[0].curve_id))))
     with pytest.raises(CatalogError, match="already in the built-in catalog"):
         catalog_curves(clash)
     with pytest.raises(CatalogError, match="absent.csv"):
@@ -133,7 +114,7 @@ def test_a_users_curve_file_is_read_after_the_builtin_one(tmp_path):
 
 
 def test_the_builtin_rates_are_exact_sourced_and_per_gpu():
-    raw = _raw(RATES_CSV)
+    raw = _raw(gpu_rates.BUILTIN_CSV)
     rates = catalog_rates()
     assert len(rates) == len(raw)
     known = {g["gpu_type"] for g in GPU_TYPES}
@@ -147,9 +128,9 @@ def test_the_builtin_rates_are_exact_sourced_and_per_gpu():
 
 def test_the_reference_rate_is_a_published_one_from_the_middle():
     rows = [{**RATE, "provider": p, "usd_per_gpu_hour": usd} for p, usd in (("a", "4.00"), ("b", "2.00"), ("c", "3"))]
-    three = parse_rates(_csv(RATE_COLUMNS, rows), "r.csv")
+    three = parse_rates(_csv(gpu_rates.COLUMNS, rows), "r.csv")
     assert reference_rate(three, "h100").provider == "c"
-    four = parse_rates(_csv(RATE_COLUMNS, [*rows, {**RATE, "provider": "d", "usd_per_gpu_hour": "9"}]), "r.csv")
+    four = parse_rates(_csv(gpu_rates.COLUMNS, [*rows, {**RATE, "provider": "d", "usd_per_gpu_hour": "9"}]), "r.csv")
     assert reference_rate(four, "H100").provider == "c"  # lower middle: 2, [3], 4, 9
     assert [r.provider for r in rates_for(four, "H100", "on_demand")] == ["b", "c", "a", "d"]
     assert reference_rate(four, "H100", "spot") is None and reference_rate(four, "L4") is None
@@ -167,18 +148,28 @@ def test_the_reference_rate_is_a_published_one_from_the_middle():
 ])
 def test_a_broken_rate_row_is_refused_naming_the_line(change, message):
     with pytest.raises(CatalogError, match=message) as info:
-        parse_rates(_csv(RATE_COLUMNS, [{**RATE, **change}]), "r.csv", known_gpu_types=("H100",))
+        parse_rates(_csv(gpu_rates.COLUMNS, [{**RATE, **change}]), "r.csv", known_gpu_types=("H100",))
     assert str(info.value).startswith("r.csv:2")
 
 
 def test_the_same_offer_twice_is_refused():
     with pytest.raises(CatalogError, match="same offer as line 2"):
-        parse_rates(_csv(RATE_COLUMNS, [RATE, {**RATE, "usd_per_gpu_hour": "2.60"}]), "r.csv")
+        parse_rates(_csv(gpu_rates.COLUMNS, [RATE, {**RATE, "usd_per_gpu_hour": "2.60"}]), "r.csv")
 
 
 def test_a_users_rate_file_may_add_its_own_gpu_types(tmp_path):
     mine = tmp_path / "rates.csv"
-    mine.write_text("".join(_csv(RATE_COLUMNS, [{**RATE, "gpu_type": "MI300X", "usd_per_gpu_hour": "2.10"}])))
+    mine.write_text("".join(_csv(gpu_rates.COLUMNS, [{**RATE, "gpu_type": "MI300X", "usd_per_gpu_hour": "2.10"}])))
     rates = catalog_rates(mine)
     assert rates[:-1] == catalog_rates()
     assert reference_rate(rates, "mi300x").usd_per_gpu_hour == Decimal("2.10")
+
+
+def test_every_source_of_either_catalog_is_listed_in_the_docs():
+    docs = (REPO_ROOT / "docs" / "economics.md").read_text()
+    addresses = {c.source_url for c in catalog_curves()}
+    addresses |= {a for r in catalog_rates() for a in (r.source_url, r.read_via) if a}
+    missing = sorted(a for a in addresses if a not in docs)
+    assert not missing, f"docs/economics.md ('Published sources') lacks {missing}"
+    for rate in catalog_rates():
+        assert f"| {rate.usd_per_gpu_hour}" in docs, rate.words()
