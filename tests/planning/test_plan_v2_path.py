@@ -17,6 +17,9 @@ from models.economics.gpu_rates import catalog_rates, rates_for, reference_rate
 from models.economics.published_curves import COLUMNS as CURVE_COLUMNS
 from models.economics.units import HOURS_PER_MONTH
 from models.infra.database import make_engine
+from models.planning.candidate import Candidate
+from models.planning.inputs import on_demand_rate
+from models.planning.plans import Plan
 from tests.planning.plan_seed import LOCAL, OUTPUT_HEAVY, add_local_serving, add_output_heavy
 from tests_support import DEMO_NOW
 
@@ -149,3 +152,21 @@ def test_a_broken_rate_file_is_refused_in_one_line_naming_it(seeded, tmp_path, m
     # a per-instance price in the per-GPU column: 55.04 is not 55.04 / 8
     assert f"error: {mine}:2: usd_per_gpu_hour 55.04 is not instance_usd_per_hour" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def _candidate(gpu_type: str | None, model: str = "Llama 3.3 70B FP8", tp: int = 2) -> Candidate:
+    return Candidate(workload="w", chosen=False, replaces=None, api_class=None, model=model, gpu_type=gpu_type,
+                     tensor_parallel=tp, pricing="rent", throughput_source="published", throughput_note="", gpu=None,
+                     reason="")
+
+
+def test_the_on_demand_rate_says_where_it_came_from():
+    rates = catalog_rates()
+    value, row = on_demand_rate(None, _candidate("H100"), rates)
+    assert row.basis == "published" and value == float(reference_rate(rates, "H100").usd_per_gpu_hour)
+    assert row.words().startswith("On-demand rate: assumed (published: GPU rate catalog")
+    value, row = on_demand_rate(Plan(workload="w", choice="self_host", on_demand_usd_per_gpu_hour=2.5), _candidate("H100"), rates)
+    assert (value, row.basis) == (2.5, "plan")
+    for gpu_type in ("L4", None):
+        value, row = on_demand_rate(None, _candidate(gpu_type), rates)
+        assert value is None and row.basis == "default" and "no on-demand tier" in row.source
