@@ -10,6 +10,7 @@ from ingest.base import SourceError
 from ingest.loader import LoadError
 from models.clock import AsOfError
 from models.economics.contract import OutOfRangeError
+from models.economics.published_curves import CatalogError
 from models.edits import EditError
 from models.infra.embedded import EmbeddedDatabaseError
 from models.infra.settings import SecretsFileError
@@ -26,7 +27,7 @@ class UserError(Exception):
 def user_error_types() -> tuple[type[BaseException], ...]:
     """Every exception type whose message is for the user, not a bug report."""
     return (UserError, SourceError, LoadError, EmbeddedDatabaseError, SecretsFileError, LedgerError, AsOfError,
-            ScenarioError, EditError, OutOfRangeError)
+            ScenarioError, EditError, OutOfRangeError, CatalogError)
 
 
 def fail(message: str, code: int = USER_ERROR_EXIT) -> typer.Exit:

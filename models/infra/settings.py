@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # USD per 730-hour month; per team as "team=usd,team=usd" (a team named there takes its own figure).
     platform_usd_per_month: float = Field(default=0.0, ge=0, allow_inf_nan=False)
     platform_usd_per_month_by_team: str = ""
+    # Your own published curves and GPU rates (docs/gpu.md): CSV files read after the built-in catalogs.
+    published_curves_csv: Path | None = None
+    gpu_rates_csv: Path | None = None
     exporter_cache_seconds: float = 5.0
     exporter_refresh_seconds: float = 300.0
     # Reconciliation: a basis whose month differs from the chosen basis by more than this (%) is flagged.

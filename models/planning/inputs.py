@@ -17,8 +17,9 @@ import polars as pl
 from sqlalchemy import Connection
 
 from models.discipline import levers_inputs
+from models.economics.gpu_rates import GpuRate, catalog_rates, rates_for, reference_rate
 from models.economics.plan_inputs import PlanInputs, PlanningInputs, SloInputs, operating_point
-from models.economics.slo_curves import published_curve
+from models.economics.published_curves import PublishedCurve, catalog_curves, find_curve
 from models.infra.settings import get_settings
 from models.planning.candidate import Candidate
 from models.planning.curve import MeasuredCurve, measured_curve
@@ -43,6 +44,8 @@ class Signals:
     team: str
     platform_usd_per_month: float
     platform_by_team: str
+    curves: tuple[PublishedCurve, ...] = ()  # the published-curve catalog (built-in, then the user's file)
+    rates: tuple[GpuRate, ...] = ()  # the GPU rate catalog (built-in, then the user's file)
 
 
 def gather(conn: Connection, workload: str, since: datetime, until: datetime) -> Signals:
@@ -52,7 +55,8 @@ def gather(conn: Connection, workload: str, since: datetime, until: datetime) ->
     settings = get_settings()
     return Signals(minute_peaks(conn, workload, since, until), vllm_intervals(conn, workload, since, until),
                    levers["batchable_share"], int(levers["requests"] or 0), team,
-                   settings.platform_usd_per_month, settings.platform_usd_per_month_by_team)
+                   settings.platform_usd_per_month, settings.platform_usd_per_month_by_team,
+                   catalog_curves(settings.published_curves_csv), catalog_rates(settings.gpu_rates_csv))
 
 
 def hourly_peaks(minutes: pl.DataFrame, hours: pl.Series) -> np.ndarray:
@@ -77,8 +81,8 @@ def _peak_provenance(p: np.ndarray) -> Provenance:
                       f"the other hours take {DEFAULT_PEAK_FACTOR:g}")
 
 
-def _slo(plan: Plan | None, candidate: Candidate, curve: MeasuredCurve | None
-         ) -> tuple[SloInputs | None, list[Provenance], str | None]:
+def _slo(plan: Plan | None, candidate: Candidate, curve: MeasuredCurve | None, curves: tuple[PublishedCurve, ...],
+         demand_mix: float) -> tuple[SloInputs | None, list[Provenance], str | None]:
     itl = plan.slo_p95_itl_ms if plan and plan.slo_p95_itl_ms else None
     ttft = plan.slo_p95_ttft_ms if plan and plan.slo_p95_ttft_ms else None
     targets = {"p95_itl_ms": itl or DEFAULT_P95_ITL_MS, "p95_ttft_ms": ttft or DEFAULT_P95_TTFT_MS}
@@ -93,16 +97,38 @@ def _slo(plan: Plan | None, candidate: Candidate, curve: MeasuredCurve | None
                                "inter-token latency estimated as running / generated tok/s (latency histograms are "
                                "not stored); time to first token not measured, so not checked"))
         return SloInputs(**targets, curve=curve.points), rows, "measured"
-    published = (published_curve(candidate.model or "", candidate.gpu_type or "", candidate.tensor_parallel or 0)
-                 if candidate.gpu_type else None)
+    published = (find_curve(curves, candidate.model or "", candidate.gpu_type, candidate.tensor_parallel or 0,
+                            demand_mix) if candidate.gpu_type else None)
     if published is not None:
-        points, source = published
-        rows.append(Provenance("slo_curve", [p.model_dump() for p in points], False, "published", source))
+        points = published.points
+        rows.append(Provenance("slo_curve", [p.model_dump() for p in points], False, "published", published.source))
         return SloInputs(**targets, curve=points), rows, "published"
     rows.append(Provenance("slo_curve", None, False, "default",
-                           f"no curve: no vLLM metrics of its own and none published for {candidate.label} in the "
-                           "catalog, so the plan's saturation throughput and headroom stand (v1 sizing)"))
+                           f"no curve: no vLLM metrics of its own and no published curve for {candidate.label} in "
+                           "the catalog (models/economics/published_curves.csv), so the plan's saturation "
+                           "throughput and headroom stand (v1 sizing)"))
     return None, rows, None
+
+
+def on_demand_rate(plan: Plan | None, candidate: Candidate, rates: tuple[GpuRate, ...]
+                   ) -> tuple[float | None, Provenance]:
+    """The on-demand tier's USD per GPU-hour: the plan's, else the GPU rate catalog's reference rate, else none."""
+    if plan and plan.on_demand_usd_per_gpu_hour:
+        value = plan.on_demand_usd_per_gpu_hour
+        return value, Provenance("on_demand_hourly_rate", value, False, "plan",
+                                 f"the workload's plan: ${value:,.2f} per GPU-hour")
+    gpu_type = candidate.gpu_type or ""
+    found = reference_rate(rates, gpu_type) if gpu_type else None
+    if found is None:
+        return None, Provenance("on_demand_hourly_rate", None, False, "default",
+                                "no on-demand tier: no on-demand rate in the plan (--on-demand-rate), and the GPU "
+                                f"rate catalog has no published on-demand rate for {gpu_type or 'this candidate'}")
+    count = len(rates_for(rates, gpu_type, "on_demand"))
+    value = float(found.usd_per_gpu_hour)
+    return value, Provenance("on_demand_hourly_rate", value, False, "published",
+                             f"published: GPU rate catalog, {found.words()}; the middle of {count} published "
+                             f"on-demand rate{'s' if count != 1 else ''} for {gpu_type} (set your own with "
+                             "--on-demand-rate)")
 
 
 def assemble(signals: Signals, plan: Plan | None, candidate: Candidate, hours: pl.Series,
@@ -111,7 +137,8 @@ def assemble(signals: Signals, plan: Plan | None, candidate: Candidate, hours: p
     peaks = hourly_peaks(signals.minutes, hours)
     rows = [_peak_provenance(peaks)]
     ttft_target = plan.slo_p95_ttft_ms if plan and plan.slo_p95_ttft_ms else DEFAULT_P95_TTFT_MS
-    slo, slo_rows, curve_kind = _slo(plan, candidate, measured_curve(signals.intervals, ttft_target))
+    slo, slo_rows, curve_kind = _slo(plan, candidate, measured_curve(signals.intervals, ttft_target), signals.curves,
+                                     demand_mix)
     rows += slo_rows
     d = signals.batchable_share
     rows.append(Provenance("deferrable_share", d or 0.0, d is not None, "measured" if d is not None else "default",
@@ -127,10 +154,8 @@ def assemble(signals: Signals, plan: Plan | None, candidate: Candidate, hours: p
                            "the workload's plan" if lead is not None else "default 0 days (--lead-time-days)"))
     fixed, fixed_row = platform_cost(signals.team, signals.platform_usd_per_month, signals.platform_by_team)
     rows.append(fixed_row)
-    od = plan.on_demand_usd_per_gpu_hour if plan and plan.on_demand_usd_per_gpu_hour else None
-    rows.append(Provenance("on_demand_hourly_rate", od, False, "plan" if od else "default",
-                           "the workload's plan" if od else "no on-demand tier: no on-demand rate in the plan, and "
-                           "the GPU type catalog holds none (--on-demand-rate)"))
+    od, od_row = on_demand_rate(plan, candidate, signals.rates)
+    rows.append(od_row)
     chosen = not np.isnan(peaks).all() or d is not None or e or lead or fixed or od
     block = PlanInputs(escalation_share=e or 0.0, deferrable_share=d or 0.0, fixed_monthly=fixed,
                        on_demand_hourly_rate=od, lead_time_days=lead or 0.0) if chosen else None

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from app.cli import context
 from app.cli.main import app
 from models.economics.plan_inputs import SloInputs, operating_point
-from models.economics.slo_curves import published_curve
+from models.economics.published_curves import catalog_curves, find_curve
 from models.planning.curve import MIN_INTERVALS, measured_curve
 from models.planning.inputs import PEAK_MIN_REQUESTS, hourly_peaks
 
@@ -67,7 +67,7 @@ def test_a_default_pairing_with_a_published_curve_uses_it(demo_env):
     v2 = out["v2_inputs"]
     assert v2["curve"] == "published" and "slo_curve" in v2["assumed"]
     assert "docs.nvidia.com/nim" in v2["inputs"]["slo_curve"]["source"]
-    points, _ = published_curve("Llama 3.3 70B FP8", "H100", 2)
+    points = find_curve(catalog_curves(), "Llama 3.3 70B FP8", "H100", 2).points
     # 50 ms p95 ITL by default: the point at concurrency 25 (38.75 ms), not 50 (59.73 ms)
     assert out["slo_concurrency"] == 25
     assert out["slo_output_tokens_per_s"] == pytest.approx(points[2].output_tokens_per_s)
