@@ -14,7 +14,7 @@
   distinct combination of their inputs, not once per row.
 
 Money is read as a decimal (exact) and written as decimal text; a spend given as a JSON string,
-or with more than 18 decimals, is left to `record`. Files that are not UTF-8 JSON lines (CSV, a
+with more than 28 decimals or 10 integer digits, is left to `record`. Files that are not UTF-8 JSON lines (CSV, a
 JSON array, gzip, UTF-16) are read by `collect` as they always were.
 """
 
@@ -39,18 +39,25 @@ from ingest.sources.litellm import REQUIRED, TAG_COLUMNS, _norm, attribution, ha
 from models import bounds
 
 CHUNK_BYTES = 16 << 20
+SPEND_SCALE = 28  # decimals of spend read exactly (a float's 17 digits down to 1e-11 USD)
 META = ("project_id", "workload", "user_api_key_team_alias")
 TOKENS = ("prompt_tokens", "completion_tokens", "total_tokens")
 SCHEMA = pa.schema(
     [(c, pa.string()) for c in ("request_id", "startTime", "endTime", "model", "api_key", "custom_llm_provider",
                                 "user", "team_id", *TAG_COLUMNS)]
-    + [("request_duration_ms", pa.float64()), ("spend", pa.decimal128(38, 18)),
+    + [("request_duration_ms", pa.float64()), ("spend", pa.decimal128(38, SPEND_SCALE)),
        ("metadata", pa.struct([(m, pa.string()) for m in META])), ("request_tags", pa.list_(pa.string()))]
     + [(t, pa.int64()) for t in TOKENS])
+# Other fields are inferred, so the column names list every top-level key; when their types vary
+# between rows (nested metadata often does) they are ignored and the keys are listed by a regex.
 _PARSE = pj.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="infer")
+_PARSE_KNOWN = pj.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="ignore")
+_KEY = r'"([^"\\]{1,64})"\s*:'
 # Keys `record` reads (compared with case and underscores ignored): another spelling of one goes row by row.
 _READ_KEYS = {_norm(k) for k in SCHEMA.names} | {_norm(c) for c in REQUIRED}
-_SPEND_AS_TEXT = re.compile(rb'"spend"\s*:\s*"')
+# pyarrow refuses a spend with more decimals than the scale but wraps one too large for 128 bits
+# without a word: a spend given as text, or with 10+ integer digits or a positive exponent, goes row by row.
+_SPEND_ROW_BY_ROW = re.compile(rb'"spend"\s*:\s*("|-?(\d{10}|[\d.]+[eE]\+?\d))')
 _ISO = r"^\d{4}-\d{2}-\d{2}[T ]([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?"
 _UTC_SUFFIX = r"(Z|z|\+00:00)$"
 _AMOUNT_MAX = 999_999_999  # below the `amount` bound, so a float's rounding never decides a refusal
@@ -123,7 +130,7 @@ def _chunk_frame(source: Any, chunk: bytes, first: int, offset: int, where: str)
         at += len(ln)
     table = _strict_table(chunk)
     kept = [i for i, ln in enumerate(lines) if ln.strip()]
-    if table is None or table.num_rows != len(kept) or _SPEND_AS_TEXT.search(chunk):
+    if table is None or table.num_rows != len(kept) or _SPEND_ROW_BY_ROW.search(chunk):
         return records_frame(UsageRequest, _row_by_row(source, lines, numbers, offsets))
     frame = pl.from_arrow(table).with_columns(_line=pl.Series([numbers[i] for i in kept], dtype=pl.Int64))
     frame = _derive(source, frame)
@@ -141,13 +148,21 @@ def _strict_table(chunk: bytes) -> pa.Table | None:
     """The chunk parsed against SCHEMA; None when it does not fit (a wrong type, a duplicate key, bad JSON, bad text)."""
     if b"\x00" in chunk:
         return None
+    options = pj.ReadOptions(block_size=len(chunk) + 1)
     try:
-        chunk.decode("utf-8")
-        table = pj.read_json(io.BytesIO(chunk), read_options=pj.ReadOptions(block_size=len(chunk) + 1),
-                             parse_options=_PARSE)
-    except (UnicodeDecodeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        text = chunk.decode("utf-8")
+    except UnicodeDecodeError:
         return None
-    if any(_norm(name) in _READ_KEYS for name in table.column_names if name not in SCHEMA.names):
+    try:
+        table = pj.read_json(io.BytesIO(chunk), read_options=options, parse_options=_PARSE)
+        keys = set(table.column_names)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        try:
+            table = pj.read_json(io.BytesIO(chunk), read_options=options, parse_options=_PARSE_KNOWN)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        keys = set(pl.Series([text]).str.extract_all(_KEY).explode().str.extract(_KEY).unique().drop_nulls())
+    if any(_norm(name) in _READ_KEYS for name in keys - set(SCHEMA.names)):
         return None  # e.g. 'startTime' spelled 'start_time': `record` matches spellings
     return table
 
