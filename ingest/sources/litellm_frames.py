@@ -80,7 +80,10 @@ def batches(source: Any, batch_rows: int) -> Iterator[RecordFrame | UsageRequest
             else:
                 cut = chunk.rfind(b"\n") + 1
                 chunk, rest = (chunk[:cut], chunk[cut:]) if cut else (b"", chunk)
-            if chunk:
+            if chunk and b"\\u0000" in chunk:
+                # A NUL escaped inside a JSON string: records, so the database's refusal names the record and field.
+                yield from _row_by_row(source, *_numbered(chunk, first, offset))
+            elif chunk:
                 yield RecordFrame(UsageRequest, _chunk_frame(source, chunk, first, offset, where))
                 first += chunk.count(b"\n")
                 offset += len(chunk)
@@ -119,15 +122,20 @@ def _row_by_row(source: Any, lines: list[bytes], numbers: list[int], offsets: li
     return out
 
 
-def _chunk_frame(source: Any, chunk: bytes, first: int, offset: int, where: str) -> pl.DataFrame:
+def _numbered(chunk: bytes, first: int, offset: int) -> tuple[list[bytes], list[int], list[int]]:
+    """The chunk's lines (newlines kept, as a file iterates), their numbers and byte offsets."""
     parts = chunk.split(b"\n")
     tail = parts.pop()  # b"" when the chunk ends with a newline
     lines = [part + b"\n" for part in parts] + ([tail] if tail else [])
-    numbers = list(range(first, first + len(lines)))
     offsets, at = [], offset
     for ln in lines:
         offsets.append(at)
         at += len(ln)
+    return lines, list(range(first, first + len(lines))), offsets
+
+
+def _chunk_frame(source: Any, chunk: bytes, first: int, offset: int, where: str) -> pl.DataFrame:
+    lines, numbers, offsets = _numbered(chunk, first, offset)
     table = _strict_table(chunk)
     kept = [i for i, ln in enumerate(lines) if ln.strip()]
     if table is None or table.num_rows != len(kept) or _SPEND_ROW_BY_ROW.search(chunk):
