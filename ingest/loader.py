@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import polars as pl
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from ingest import records as r
 from ingest.base import Record, SourceError
+from ingest.frames import FRAME_KINDS, RecordFrame, csv_bytes, hours_of
 from ingest.runs import RunOwner, finish_run
 from models import discipline_rollup, request_rollups, rollups
 
@@ -150,6 +152,8 @@ class _Stager:
         self.pending: dict[type, list[tuple]] = {}
         self.ordinals: dict[type, list[int]] = {}  # each pending row's place in the input, for errors
         self.read = 0
+        self.direct: dict[type, int] = {}  # rows of frames written straight into their table
+        self.direct_hours: set[datetime] = set()  # the UTC hours of those rows' requests
 
     def add(self, record: Record, batch_size: int) -> None:
         kind = type(record)
@@ -167,6 +171,48 @@ class _Stager:
         self.counts[kind] += 1
         if len(self.pending[kind]) >= batch_size:
             self.flush(kind)
+
+    def add_frame(self, batch: RecordFrame, *, run_id: int, is_demo: bool, direct: bool) -> None:
+        """Write a frame of records: straight into its table when every key is new, else into staging.
+
+        Straight in is one COPY inside a savepoint; a key already stored (a re-load, an overlap)
+        rolls it back and this frame and every later one of its kind go through staging and the
+        merge, so the last occurrence of a key still wins.
+        """
+        kind, frame = batch.kind, batch.frame
+        spec = SPECS[kind]
+        if frame.height == 0:
+            return
+        if (direct and kind in FRAME_KINDS and kind not in self.counts
+                and not frame.select(pl.struct(list(spec.key)).is_duplicated().any()).item()
+                and self._copy_direct(spec, frame, run_id, is_demo)):
+            self.direct[kind] = self.direct.get(kind, 0) + frame.height
+            self.direct_hours.update(hours_of(frame, "started_at"))
+            self.read += frame.height
+            return
+        if kind not in self.counts:
+            self._create(spec)
+            self.counts[kind], self.pending[kind], self.ordinals[kind] = 0, [], []
+        self.flush(kind)  # records staged before this frame keep their place
+        sql = f"COPY stage_{spec.table} ({', '.join(spec.columns)}) FROM STDIN (FORMAT csv)"
+        with self.raw.cursor() as cur, cur.copy(sql) as copy:
+            copy.write(csv_bytes(frame))
+        self.read += frame.height
+        self.counts[kind] += frame.height
+
+    def _copy_direct(self, spec: TableSpec, frame, run_id: int, is_demo: bool) -> bool:
+        """COPY a frame into its table; False (and nothing written) when a key is already there."""
+        extra = frame.with_columns(run_id=pl.lit(int(run_id), pl.Int64), is_demo=pl.lit(bool(is_demo)))
+        self.raw.execute("SAVEPOINT hybridcost_direct_copy")
+        try:
+            sql = f"COPY {spec.table} ({', '.join(spec.columns)}, run_id, is_demo) FROM STDIN (FORMAT csv)"
+            with self.raw.cursor() as cur, cur.copy(sql) as copy:
+                copy.write(csv_bytes(extra))
+        except psycopg.errors.UniqueViolation:
+            self.raw.execute("ROLLBACK TO SAVEPOINT hybridcost_direct_copy")
+            return False
+        self.raw.execute("RELEASE SAVEPOINT hybridcost_direct_copy")
+        return True
 
     def _create(self, spec: TableSpec) -> None:
         cols = ", ".join(spec.columns)
@@ -276,7 +322,18 @@ def _merge(conn: Connection, spec: TableSpec, run_id: int, is_demo: bool) -> tup
     return distinct, written, previous
 
 
-def load(engine: Engine, records: Iterable[Record], *, source: str, target: str, is_demo: bool = False,
+def _written_twice(conn: Connection, spec: TableSpec, run_id: int) -> tuple[int, int]:
+    """(staged keys this run already wrote straight in, those whose staged values differ)."""
+    key = ", ".join(spec.key)
+    on = " AND ".join(f"t.{c} = d.{c}" for c in spec.key)
+    changed = " OR ".join(f"t.{c} IS DISTINCT FROM d.{c}" for c in spec.columns if c not in spec.key) or "FALSE"
+    return tuple(conn.execute(sa.text(
+        f"WITH d AS (SELECT DISTINCT ON ({key}) * FROM stage_{spec.table} ORDER BY {key}, _seq DESC) "
+        f"SELECT count(*), count(*) FILTER (WHERE {changed}) FROM d JOIN {spec.table} t ON {on} "
+        "WHERE t.run_id = :run"), {"run": run_id}).one())
+
+
+def load(engine: Engine, records: Iterable[Record | RecordFrame], *, source: str, target: str, is_demo: bool = False,
          prepare: Callable[[Connection, int], dict[str, Any]] | None = None, batch_size: int = 20_000,
          progress=None, where: str | None = None) -> LoadResult:
     """Write every record in one transaction; on any error write nothing and record the run failed.
@@ -303,6 +360,12 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
             conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
             stager = _Stager(conn)
             for record in records:
+                if isinstance(record, RecordFrame):
+                    stager.add_frame(record, run_id=run_id, is_demo=is_demo, direct=prepare is None)
+                    result.rows_read += record.height
+                    if progress is not None:
+                        progress(result.rows_read)
+                    continue
                 stager.add(record, batch_size)
                 result.rows_read += 1
                 if progress is not None and result.rows_read % batch_size == 0:
@@ -316,13 +379,20 @@ def load(engine: Engine, records: Iterable[Record], *, source: str, target: str,
             if r.UsageRequest in stager.counts:
                 request_hours.update(request_rollups.staged_hours(conn, previous=False))
             # Always the same table order, so concurrent loads take their locks in one order.
-            for kind in sorted(stager.counts, key=list(SPECS).index):
+            for kind in sorted(set(stager.counts) | set(stager.direct), key=list(SPECS).index):
                 spec = SPECS[kind]
-                staged, written, previous = _merge(conn, spec, run_id, is_demo)
-                request_hours.update(previous)
-                distinct += staged
-                result.by_table[spec.table] = written
-                result.rows_written += written
+                staged = written = 0
+                if kind in stager.counts:
+                    # Keys this run wrote straight in and staged again count once, as a single load would.
+                    twice, twice_changed = _written_twice(conn, spec, run_id) if kind in stager.direct else (0, 0)
+                    staged, written, previous = _merge(conn, spec, run_id, is_demo)
+                    request_hours.update(previous)
+                    staged, written = staged - twice, written - twice_changed
+                direct = stager.direct.get(kind, 0)
+                distinct += staged + direct
+                result.by_table[spec.table] = written + direct
+                result.rows_written += written + direct
+            request_hours.update(stager.direct_hours)
             discipline_rollup.refresh_hours(conn, request_hours)  # both request rollups
             if gpu_range is not None:
                 uuids = conn.exec_driver_sql("SELECT DISTINCT gpu_uuid FROM stage_gpu_samples").scalars().all()

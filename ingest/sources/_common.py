@@ -131,15 +131,20 @@ def text_lines(path: str | Path) -> Iterator[str]:
             return
         offset = skip
         for number, raw in enumerate(fh, start=1):
-            if b"\x00" in raw:
-                raise SourceError(where, f"a NUL byte at byte offset {offset + raw.index(0)}: this is a binary "
-                                  "file, not text (PostgreSQL cannot store NUL in text either)", line=number)
-            try:
-                yield raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise SourceError(where, f"not a UTF-8 text file: byte 0x{raw[exc.start:exc.start + 1].hex()} at byte "
-                                  f"offset {offset + exc.start}: {_convert_hint(where, raw)}", line=number) from None
+            yield checked_line(raw, where, number, offset)
             offset += len(raw)
+
+
+def checked_line(raw: bytes, where: str, number: int, offset: int) -> str:
+    """One line of a UTF-8 file as text; a NUL byte or bad UTF-8 is refused naming the line and byte offset."""
+    if b"\x00" in raw:
+        raise SourceError(where, f"a NUL byte at byte offset {offset + raw.index(0)}: this is a binary "
+                          "file, not text (PostgreSQL cannot store NUL in text either)", line=number)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(where, f"not a UTF-8 text file: byte 0x{raw[exc.start:exc.start + 1].hex()} at byte "
+                          f"offset {offset + exc.start}: {_convert_hint(where, raw)}", line=number) from None
 
 
 def stable_key(*parts: Any) -> str:

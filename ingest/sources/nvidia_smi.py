@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.base import SourceError
 from ingest.records import GpuSample
-from ingest.sources._common import read_text
+from ingest.sources._common import text_lines
 from models.bounds import Guard
 
 MISSING = {"", "n/a", "[n/a]", "[not supported]", "not supported", "[unknown error]", "[insufficient permissions]"}
@@ -99,10 +99,13 @@ class NvidiaSmiCsvSource:
             raise SourceError(str(self.path), f"unknown time zone {tz!r}", field="tz") from exc
 
     def _lines(self) -> Iterator[tuple[int, str]]:
-        text = read_text(self.path)
-        for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip() and not line.lstrip().startswith("#"):
-                yield number, line
+        """(line number, line) of the non-comment lines, streamed: memory stays flat whatever the file's size."""
+        number = 0
+        for raw in text_lines(self.path):
+            for line in raw.splitlines():  # numbered as splitting the whole text would number them
+                number += 1
+                if line.strip() and not line.lstrip().startswith("#"):
+                    yield number, line
 
     def collect(self) -> Iterator[GpuSample]:
         """Yield one GpuSample per data row; SourceError names the file, line and field on bad input."""
@@ -212,8 +215,12 @@ class NvidiaSmiCsvSource:
 
     def describe(self) -> str:
         """Say which file this is (path and SHA-256) and the zone its timestamps were read in."""
+        sha = hashlib.sha256()
         try:
-            digest = hashlib.sha256(self.path.read_bytes()).hexdigest()[:16]
+            with open(self.path, "rb") as fh:  # in chunks: the file is never held whole
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    sha.update(chunk)
+            digest = sha.hexdigest()[:16]
         except OSError:
             digest = "unreadable"
         return f"nvidia-smi CSV {self.path} sha256={digest} tz={self.zone.key}"

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.demo import unload_demo
+from ingest.frames import RecordFrame, records_frame
 from ingest.loader import load
 from ingest.records import UsageRequest
 from models import discipline_rollup, request_rollups
@@ -125,6 +126,8 @@ def _record(d: dict) -> UsageRequest:
 
 operations = st.one_of(
     st.tuples(st.just("load"), st.lists(requests, min_size=1, max_size=8), st.booleans()),
+    # The column-wise path: the same records as frames (straight into the table, or staged when a key exists).
+    st.tuples(st.just("frames"), st.lists(requests, min_size=1, max_size=8), st.booleans(), st.integers(1, 4)),
     st.tuples(st.just("delete"), st.sampled_from([f"r{i}" for i in range(12)])),
     st.tuples(st.just("unload_demo")),
     st.tuples(st.just("tag_rule"), st.sampled_from(["env", "job", "error"])),
@@ -147,6 +150,11 @@ def test_rollup_equals_raw_aggregation_after_any_writes(engine, steps):
     for step in steps:
         if step[0] == "load":
             load(engine, [_record(d) for d in step[1]], source="test", target="requests", is_demo=step[2])
+        elif step[0] == "frames":
+            recs = [_record(d) for d in step[1]]
+            frames = [RecordFrame(UsageRequest, records_frame(UsageRequest, recs[i:i + step[3]]))
+                      for i in range(0, len(recs), step[3])]
+            load(engine, frames, source="test", target="frames", is_demo=step[2])
         elif step[0] == "delete":
             with engine.begin() as conn:
                 discipline_rollup.delete_requests(conn, "q.request_id = :r", {"r": step[1]})
