@@ -63,6 +63,12 @@ def build_fleet(story: s.Story) -> Fleet:
     return Fleet(util, serving, experiment, load, local)
 
 
+def _sm_active(util: np.ndarray, serving: np.ndarray, experiment: np.ndarray) -> np.ndarray:
+    """DCGM SM activity (0..1): vLLM decode keeps kernels running on few SMs; notebooks hold the GPU, idle SMs."""
+    share = np.where(serving, 0.42, np.where(experiment, 0.2, 0.5))
+    return np.round((util / 100.0 * share).clip(0, 1), 4)
+
+
 def _power(util: np.ndarray) -> np.ndarray:
     return 68 + 6.2 * util
 
@@ -91,16 +97,17 @@ def gpu_hourly_history(story: s.Story, fleet: Fleet) -> Iterator[tuple]:
         spread = np.where(util > 5, rng.uniform(3, 9, s.HOURS), rng.uniform(0.1, 0.6, s.HOURS))
         busy = np.where(util > 20, rng.uniform(0.95, 1.0, s.HOURS), np.where(util > 5, 0.5, 0.0))
         power = _power(util)
+        sm = _sm_active(util, fleet.serving[g], fleet.experiment[g])
         for h in range(s.HOURS - RAW_HOURS):
             ns, pod = _pod(fleet, g, h)
             yield (story.hours[h], uid, "", HOST, GPU_MODEL_NAME, ns, pod, 60, float(util[h]),
                    float(min(100.0, util[h] + 2 * spread[h])), float(busy[h]), float(power[h]), mem[h],
-                   MEMORY_TOTAL_BYTES, True)
+                   MEMORY_TOTAL_BYTES, True, float(sm[h]))
 
 
 GPU_HOURLY_COLUMNS = ("hour_at", "gpu_uuid", "mig_instance", "host", "model_name", "namespace", "pod", "samples",
                       "utilization_mean_pct", "utilization_max_pct", "busy_fraction", "power_mean_watts",
-                      "memory_used_max_bytes", "memory_total_bytes", "is_demo")
+                      "memory_used_max_bytes", "memory_total_bytes", "is_demo", "sm_active_mean_frac")
 
 
 def gpu_samples(story: s.Story, fleet: Fleet) -> Iterator[r.GpuSample]:
@@ -121,6 +128,7 @@ def gpu_samples(story: s.Story, fleet: Fleet) -> Iterator[r.GpuSample]:
         mem = _memory_used(fleet, g, hour_of).tolist()
         temp = np.round(31 + 0.42 * util + rng.normal(0, 0.5, minutes), 1).tolist()
         clock = np.where(util > 5, 1980.0, 345.0).tolist()
+        sm_l = _sm_active(util, fleet.serving[g, hour_of], fleet.experiment[g, hour_of]).tolist()
         util_l, power_l, energy_l = util.tolist(), power.tolist(), energy.tolist()
         for m in range(minutes):
             ns, pod = _pod(fleet, g, int(hour_of[m]))
@@ -128,7 +136,7 @@ def gpu_samples(story: s.Story, fleet: Fleet) -> Iterator[r.GpuSample]:
                               model_name=GPU_MODEL_NAME, utilization_pct=util_l[m], memory_used_bytes=mem[m],
                               memory_total_bytes=MEMORY_TOTAL_BYTES, power_watts=power_l[m], energy_mj=energy_l[m],
                               temperature_c=temp[m], sm_clock_mhz=clock[m], namespace=ns, pod=pod,
-                              container="vllm" if pod.startswith("vllm") else "")
+                              container="vllm" if pod.startswith("vllm") else "", sm_active_frac=sm_l[m])
 
 
 def _gauges(load: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
