@@ -50,7 +50,7 @@ GROUP BY hour_at, gpu_uuid
 
 _PER_GPU = f"""
 WITH h AS ({_PHYSICAL})
-SELECT gpu_uuid, max(host) AS host, max(gpu_model) AS gpu_model, count(*) AS hours,
+SELECT gpu_uuid, '' AS mig_instance, max(host) AS host, max(gpu_model) AS gpu_model, count(*) AS hours,
        avg(utilization_pct) AS utilization_mean_pct, avg(sm_active_frac) AS sm_active_mean_frac
 FROM h WHERE utilization_pct IS NOT NULL AND sm_active_frac IS NOT NULL
 GROUP BY gpu_uuid ORDER BY 2, 1
@@ -97,7 +97,7 @@ GROUP BY s.hour_at, s.gpu_set, s.endpoints, s.workload, s.model_name, s.prompt_t
 ORDER BY 2, 3, 1
 """
 
-GPU_SCHEMA = {"gpu_uuid": pl.String, "host": pl.String, "gpu_model": pl.String, "hours": pl.Int64,
+GPU_SCHEMA = {"gpu_uuid": pl.String, "mig_instance": pl.String, "host": pl.String, "gpu_model": pl.String, "hours": pl.Int64,
               "utilization_mean_pct": pl.Float64, "sm_active_mean_frac": pl.Float64}
 SET_SCHEMA = {"hour_at": pl.Datetime("us", "UTC"), "mapping": pl.String, "target": pl.String, "endpoints": pl.String,
               "workload": pl.String, "model_name": pl.String, "prompt_tokens": pl.Float64,
@@ -119,7 +119,7 @@ def endpoint_host(endpoint: str) -> str:
 
 
 def gpu_sm_activity(conn: Connection, since: datetime, until: datetime) -> pl.DataFrame:
-    """Per physical GPU: hours with both readings, mean utilisation (%) and mean SM activity (0..1)."""
+    """Per physical GPU (mig_instance '': a MIG GPU once): hours with both readings, mean utilisation and SM activity."""
     rows = conn.execute(sa.text(_PER_GPU), {"since": since, "until": until}).all()
     return pl.DataFrame([tuple(r) for r in rows], orient="row", schema=GPU_SCHEMA)
 

@@ -100,7 +100,7 @@ def test_tokens_per_sm_active_gpu_against_the_curve_and_the_dollars(fleet):
 def test_busy_looking_gpus_say_so_plainly(fleet):
     with fleet.connect() as conn:
         gpus = gpu_sm_activity(conn, H, H + timedelta(hours=1))
-    assert gpus.height == 4 and gpus.filter(pl.col("gpu_uuid") == "GPU-a1")["sm_active_mean_frac"][0] == pytest.approx(0.18)
+    assert gpus.height == 4 and set(gpus["mig_instance"]) == {""} and gpus.filter(pl.col("gpu_uuid") == "GPU-a1")["sm_active_mean_frac"][0] == pytest.approx(0.18)
     assert sorted(busy_looking(gpus)["gpu_uuid"].to_list()) == ["GPU-a1", "GPU-b2"]
     assert busy_looking_sentences(gpus)[0] == (
         "GPU-a1 on node-a: utilization 95 % beside 18 % of SMs active over 1 hours: it looks busy but does little "
