@@ -150,6 +150,7 @@ def _gauges(load: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.
 # vLLM V1's bucket edges (vllm/v1/metrics/loggers.py), seconds; +Inf is added as the format requires.
 TTFT_BUCKETS_S = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0,
                   40.0, 80.0, 160.0, 640.0, 2560.0)
+HISTOGRAM_HOURS = 24  # the last day of the raw week carries vLLM's latency histograms
 ITL_BUCKETS_S = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0,
                  80.0)
 
@@ -203,10 +204,13 @@ def inference_samples(story: s.Story, fleet: Fleet) -> Iterator[r.InferenceSampl
                                 prompt_tokens_total=cols[0][m], generation_tokens_total=cols[1][m],
                                 requests_running=cols[2][m], requests_waiting=cols[3][m],
                                 kv_cache_usage_frac=cols[4][m])
-    times = [t0 + timedelta(minutes=m) for m in range(minutes)]
-    generated = np.diff(np.round(gen), prepend=np.round(gen[0]))
-    requests = np.round(fleet.local.requests[hour_of] / 60 * wobble)
-    yield from latency_buckets(times, running, waiting, generated, requests)
+    # The server's latency histograms were first scraped a day before the anchor (a collector upgrade):
+    # a day is thousands of intervals across every load level, enough for each bin of the curve.
+    first_histogram = minutes - HISTOGRAM_HOURS * 60
+    times = [t0 + timedelta(minutes=m) for m in range(first_histogram, minutes)]
+    generated = np.diff(np.round(gen), prepend=np.round(gen[0]))[first_histogram:]
+    requests = np.round(fleet.local.requests[hour_of] / 60 * wobble)[first_histogram:]
+    yield from latency_buckets(times, running[first_histogram:], waiting[first_histogram:], generated, requests)
 
 
 INFERENCE_HOURLY_COLUMNS = ("hour_at", "endpoint", "model_name", "workload", "prompt_tokens", "generation_tokens",
@@ -230,4 +234,4 @@ def inference_hourly_history(story: s.Story, fleet: Fleet) -> Iterator[tuple]:
 
 def expected_samples() -> int:
     """How many raw rows (GPU, inference and latency buckets) the demo writes (for progress)."""
-    return (GPU_COUNT + 1 + len(TTFT_BUCKETS_S) + len(ITL_BUCKETS_S) + 2) * RAW_HOURS * 60
+    return ((GPU_COUNT + 1) * RAW_HOURS + (len(TTFT_BUCKETS_S) + len(ITL_BUCKETS_S) + 2) * HISTOGRAM_HOURS) * 60
