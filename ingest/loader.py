@@ -66,11 +66,14 @@ SPECS: dict[type, TableSpec] = {
     r.Price: _spec(r.Price, "prices", ("provider", "model", "effective_from", "above_context_tokens", "pending")),
     r.GpuSample: _spec(r.GpuSample, "gpu_samples", ("sampled_at", "gpu_uuid", "mig_instance", "source")),
     r.InferenceSample: _spec(r.InferenceSample, "inference_samples", ("sampled_at", "endpoint", "model_name", "engine")),
+    r.InferenceLatencyBucket: _spec(r.InferenceLatencyBucket, "inference_latency_buckets", (
+        "sampled_at", "endpoint", "model_name", "engine", "metric", "le_seconds")),
     # Fleet aggregates (Prometheus) go straight into the rollup: there are no raw samples behind them.
     r.GpuHourlyAggregate: _spec(r.GpuHourlyAggregate, "gpu_hourly", ("hour_at", "gpu_uuid", "mig_instance")),
 }
 # Tables whose rows carry the id of the run that wrote them (prices are edits, not facts).
-RUN_TRACKED = {"usage_hourly", "usage_requests", "cost_lines", "gpu_samples", "inference_samples"}
+RUN_TRACKED = {"usage_hourly", "usage_requests", "cost_lines", "gpu_samples", "inference_samples",
+               "inference_latency_buckets"}
 
 
 @dataclass
@@ -403,6 +406,10 @@ def load(engine: Engine, records: Iterable[Record | RecordFrame], *, source: str
                 lo, hi = conn.exec_driver_sql(
                     "SELECT min(sampled_at), max(sampled_at) FROM stage_inference_samples").one()
                 rollups.refresh_inference_hourly(conn, lo, hi)
+            if r.InferenceLatencyBucket in stager.counts:
+                lo, hi = conn.exec_driver_sql(
+                    "SELECT min(sampled_at), max(sampled_at) FROM stage_inference_latency_buckets").one()
+                rollups.refresh_inference_latency_hourly(conn, lo, hi)
             result.rows_skipped = result.rows_read - distinct
             from models.ledger.periods import record_restatements
 

@@ -148,6 +148,7 @@ class GpuSample:
     namespace: str = ""
     pod: str = ""
     container: str = ""
+    sm_active_frac: float | None = None  # DCGM_FI_PROF_SM_ACTIVE, 0..1; stored beside utilization_pct
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +164,19 @@ class InferenceSample:
     requests_running: float | None = None
     requests_waiting: float | None = None
     kv_cache_usage_frac: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceLatencyBucket:
+    """One bucket of a vLLM latency histogram (ttft | itl) in one scrape: cumulative count of observations <= le."""
+
+    sampled_at: datetime
+    endpoint: str
+    model_name: str
+    metric: str  # ttft | itl
+    le_seconds: float  # the bucket's upper bound; math.inf for +Inf
+    cumulative_count: float
+    engine: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,4 +200,5 @@ class GpuHourlyAggregate:
     memory_total_bytes: int | None = None
 
 
-RECORD_TYPES = (UsageHourly, UsageRequest, CostLine, Price, GpuSample, InferenceSample, GpuHourlyAggregate)
+RECORD_TYPES = (UsageHourly, UsageRequest, CostLine, Price, GpuSample, InferenceSample, InferenceLatencyBucket,
+                GpuHourlyAggregate)

@@ -14,7 +14,7 @@ BUSY_THRESHOLD_PCT = 5.0  # a sample above this counts as busy time
 
 GPU_HOURLY_COLUMNS = ("hour_at", "gpu_uuid", "mig_instance", "mig_profile", "host", "model_name", "namespace", "pod", "samples",
                       "utilization_mean_pct", "utilization_max_pct", "busy_fraction", "power_mean_watts",
-                      "memory_used_max_bytes", "memory_total_bytes", "is_demo")
+                      "memory_used_max_bytes", "memory_total_bytes", "is_demo", "sm_active_mean_frac")
 
 _GPU_AGGREGATE = """
 SELECT date_trunc('hour', sampled_at, 'UTC') AS hour_at, gpu_uuid, mig_instance, max(mig_profile) AS mig_profile,
@@ -23,7 +23,8 @@ SELECT date_trunc('hour', sampled_at, 'UTC') AS hour_at, gpu_uuid, mig_instance,
        avg(CASE WHEN utilization_pct IS NULL THEN NULL WHEN utilization_pct > :busy THEN 1.0 ELSE 0.0 END)
            AS busy_fraction,
        avg(power_watts) AS power_mean_watts, max(memory_used_bytes) AS memory_used_max_bytes,
-       max(memory_total_bytes) AS memory_total_bytes, bool_and(is_demo) AS is_demo
+       max(memory_total_bytes) AS memory_total_bytes, bool_and(is_demo) AS is_demo,
+       avg(sm_active_frac) AS sm_active_mean_frac
 FROM {table}
 WHERE ({hours}) {only_gpus}
 GROUP BY 1, 2, 3
@@ -68,6 +69,32 @@ SELECT date_trunc('hour', sampled_at), endpoint, model_name,
        bool_and(is_demo)
 FROM intervals
 GROUP BY 1, 2, 3
+"""
+
+# Each bucket of a histogram is its own cumulative counter. A scrape where any bucket of one
+# histogram (endpoint, model, engine, metric) went down is a restart of that server: like
+# counter_delta, every bucket's new value is then the whole increase (a per-bucket rule could mix
+# pre- and post-restart counts across buckets). Engines are summed once their deltas are taken.
+_LATENCY_HOURLY = """
+WITH ordered AS (
+    SELECT sampled_at, endpoint, model_name, engine, metric, le_seconds, cumulative_count, is_demo,
+           lag(cumulative_count) OVER w AS prev_count
+    FROM inference_latency_buckets
+    WHERE sampled_at >= date_trunc('hour', CAST(:lo AS timestamptz)) - interval '1 hour'
+      AND sampled_at < date_trunc('hour', CAST(:hi AS timestamptz)) + interval '1 hour'
+    WINDOW w AS (PARTITION BY endpoint, model_name, engine, metric, le_seconds ORDER BY sampled_at)
+), flagged AS (
+    SELECT *, bool_or(prev_count IS NOT NULL AND cumulative_count < prev_count)
+                  OVER (PARTITION BY sampled_at, endpoint, model_name, engine, metric) AS reset
+    FROM ordered
+)
+INSERT INTO inference_latency_hourly (hour_at, endpoint, model_name, metric, le_seconds, observations, is_demo)
+SELECT date_trunc('hour', sampled_at), endpoint, model_name, metric, le_seconds,
+       sum(CASE WHEN prev_count IS NULL THEN 0 WHEN reset THEN cumulative_count
+                ELSE cumulative_count - prev_count END), bool_and(is_demo)
+FROM flagged
+WHERE sampled_at >= date_trunc('hour', CAST(:lo AS timestamptz))
+GROUP BY 1, 2, 3, 4, 5
 """
 
 
@@ -184,6 +211,14 @@ def refresh_inference_hourly(conn: Connection, lo: datetime, hi: datetime) -> No
     conn.execute(sa.text("DELETE FROM inference_hourly WHERE hour_at >= date_trunc('hour', CAST(:lo AS timestamptz)) "
                          "AND hour_at <= date_trunc('hour', CAST(:hi AS timestamptz))"), {"lo": lo, "hi": hi})
     conn.execute(sa.text(_INFERENCE_HOURLY), {"lo": lo, "hi": hi})
+
+
+def refresh_inference_latency_hourly(conn: Connection, lo: datetime, hi: datetime) -> None:
+    """Recompute the hourly latency-histogram bucket increases for every hour touched by [lo, hi]."""
+    conn.execute(sa.text("DELETE FROM inference_latency_hourly WHERE hour_at >= date_trunc('hour', "
+                         "CAST(:lo AS timestamptz)) AND hour_at <= date_trunc('hour', CAST(:hi AS timestamptz))"),
+                 {"lo": lo, "hi": hi})
+    conn.execute(sa.text(_LATENCY_HOURLY), {"lo": lo, "hi": hi})
 
 
 def drop_raw_partitions_before(conn: Connection, cutoff: datetime) -> list[str]:

@@ -3,12 +3,13 @@
 import polars as pl
 import streamlit as st
 
-from app.charts.fleet import idle_cost_by_gpu, queue_and_kv, utilization_heatmap
+from app.charts.fleet import idle_cost_by_gpu, queue_and_kv, sm_versus_utilization, utilization_heatmap
 from app.ui import columns, cost_views, data, economics
 from app.ui.filters import current
 from app.ui.format import pct, usd
 from app.ui.tables import show_table
 from models import clock
+from models.economics.sm_delivery import busy_looking_sentences, delivery_sentences
 from models.queries import gpu_showback
 from models.queries.fleet_view import fleet_totals, saturated_throughput, signal_rows, with_costs
 from models.queries.gpu_labels import relabel_heatmap, with_labels
@@ -65,6 +66,27 @@ else:
     columns.show(signals, key="fleet_signals_table")
 st.caption("Add capacity: an endpoint's requests waited (mean > 1) in 3 or more hours or its KV cache passed 90 %, "
            "or a GPU's p95 utilization passed 90 % for 3 hours. Below breakeven: mean utilization under the slider.")
+
+st.subheader("Busy-looking GPUs: SM activity beside utilization and tokens")
+sm_gpus = data.gpu_sm_activity(since, until)
+delivered = data.sm_delivery(since, until)
+for line in busy_looking_sentences(sm_gpus) + delivery_sentences(delivered):
+    st.warning(line)
+if sm_gpus.is_empty():
+    st.caption("No GPU reported DCGM_FI_PROF_SM_ACTIVE in this period (dcgm-exporter exports it only with a custom "
+               "counters file: docs/gpu.md).")
+else:
+    st.plotly_chart(sm_versus_utilization(with_labels(sm_gpus, indexes)), key="fleet_sm_scatter")
+columns.show(delivered.drop("reference_source"), key="fleet_sm_table", labels={
+    "target": "GPUs (pod or host)", "sm_active_gpu_hours": "SM-active GPU-hours",
+    "tokens_per_s_per_sm_gpu": "Output tok/s per SM-active GPU",
+    "curve_output_tokens_per_s_per_gpu": "Model's curve, tok/s per GPU", "delivered_frac": "Share of the curve",
+    "capacity_not_delivered_usd": "Busy capacity not delivered (USD)"})
+st.caption("Utilization (engine-active, else DCGM_FI_DEV_GPU_UTIL) says kernels ran; SM activity "
+           "(DCGM_FI_PROF_SM_ACTIVE) says how many SMs did. An endpoint maps to the GPUs whose pod label is its "
+           "name or host, else to every GPU on its host; one recorded as a file cannot be mapped. Busy capacity not "
+           "delivered: SM-active GPU-hours the tokens do not account for at the model's curve, at the pool's USD per "
+           "GPU-hour (docs/economics.md, Busy-looking GPUs).")
 
 st.subheader("Plans of the workloads this fleet serves")
 plans = economics.fleet_plan_table(since, until, clock.current_hour())

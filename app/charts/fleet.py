@@ -76,3 +76,20 @@ def idle_cost_by_gpu(per_gpu: pl.DataFrame, *, title: str = "Cost and idle cost 
     fig = style(fig, title=title, x_title="GPU (host:index)", y_title="Cost (USD)", money=True)
     fig.update_xaxes(automargin=True, tickangle=-30 if len(names) > 8 else 0)
     return fig
+
+
+def sm_versus_utilization(gpus: pl.DataFrame, *, title: str = "Utilization beside SM activity per GPU") -> go.Figure:
+    """Scatter: mean utilization % (x) against mean SM activity % (y); points far below the diagonal look busy."""
+    if gpus.is_empty():
+        return empty(title, "No GPU reported DCGM_FI_PROF_SM_ACTIVE in this period")
+    fig = go.Figure([
+        go.Scatter(x=[0, 100], y=[0, 100], mode="lines", line={"dash": "dot", "color": "grey"},
+                   name="SMs as busy as utilization says", hoverinfo="skip"),
+        go.Scatter(x=gpus["utilization_mean_pct"].to_list(), y=(gpus["sm_active_mean_frac"] * 100).to_list(),
+                   mode="markers", name="GPU", text=_names(gpus),
+                   hovertemplate="%{text}<br>%{x:.0f} % utilization<br>%{y:.0f} % of SMs active<extra></extra>"),
+    ])
+    fig = style(fig, title=title, x_title="Mean utilization (%)", y_title="Mean SM activity (%)")
+    fig.update_xaxes(range=[0, 100])
+    fig.update_yaxes(range=[0, 100])
+    return fig

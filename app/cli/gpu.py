@@ -151,7 +151,7 @@ def ingest_vllm(
     endpoint: str | None = typer.Option(None, help="Endpoint name to record (default: the URL or file)."),
     accept: list[str] = AcceptOption, actor: str = ActorOption,
 ) -> None:
-    """Load one vLLM /metrics scrape as inference samples (one per model and engine)."""
+    """Load one vLLM /metrics scrape as inference samples (one per model and engine) and latency histogram buckets."""
     src = VllmSource(source, at=parse_at(at), endpoint=endpoint, accept=accepted_fields(accept))
     _report(load_source(src, "vllm", where=source, actor=actor), "vllm")
 

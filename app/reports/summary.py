@@ -73,6 +73,7 @@ def headlines(rep: WeeklyReport) -> list[str]:
             names = ", ".join(saturated["endpoint"].to_list()[:3])
             lines.append(f"Saturation: {saturated.height} endpoint(s) hit capacity ({names}); "
                          "queue building up means add capacity or burst to the API.")
+        lines.extend(fleet.sm_lines)
     if rep.anomalies.height:
         top = rep.anomalies.row(0, named=True)
         sign = "+" if top["impact_usd"] > 0 else ""

@@ -145,6 +145,17 @@ def fleet_tables(rep: WeeklyReport) -> list[Table]:
             ("Tokens served", "tokens", "int"), ("Hours at capacity", "saturated_hours", "int"),
             ("Peak queue (requests)", "queue_max", "float"), ("Peak KV cache", "kv_cache_max", "pct")],
             _rows(rep.fleet.saturation)),
+        Table("SM activity against tokens served", "SM activity", "GPU fleet", [
+            ("GPUs (pod or host)", "target", "text"), ("Mapping", "mapping", "text"), ("Endpoints", "endpoints", "text"),
+            ("Workload", "workload", "text"), ("Hours", "hours", "int"),
+            ("Mean utilization (%)", "utilization_mean_pct", "float"), ("SM activity", "sm_active_mean_frac", "pct"),
+            ("Output tok/s per SM-active GPU", "tokens_per_s_per_sm_gpu", "float"),
+            ("Model's curve, tok/s per GPU", "curve_output_tokens_per_s_per_gpu", "float"),
+            ("Share of the curve", "delivered_frac", "pct"),
+            ("Busy capacity not delivered (USD)", "capacity_not_delivered_usd", "usd"), ("Note", "note", "text")],
+            _rows(rep.fleet.sm_delivery), note="An endpoint maps to the GPUs whose pod label is its name or host, "
+            "else to every GPU on its host (docs/gpu.md); capacity not delivered is SM-active GPU-hours the tokens do "
+            "not account for at the model's curve (docs/economics.md)."),
     ]
 
 

@@ -25,8 +25,8 @@ from models import data_versions
 from models.infra.database import reader_engine
 from models.infra.database import writer_engine as make_writer
 from models.prices import catalog
-from models.queries import (charges, fleet, gpu_labels, gpu_spend, names, overview, reference, spend_detail, status,
-                            workload_view)
+from models.queries import (charges, fleet, gpu_labels, gpu_spend, names, overview, reference, sm_activity,
+                            spend_detail, status, workload_view)
 from models.queries.fleet import SignalThresholds
 from models.queries.names import NAME_COLUMNS
 from models.queries.spend import allocated_daily
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 TOKENS = ("usage_hourly", "usage_requests", "request_hourly", "cost_lines", "prices", "attribution_rules",
           "workloads", "fx_rates")
 GPU = ("gpu_hourly", "gpu_samples", "gpu_cost_profiles", "gpu_types", "inference_hourly", "inference_samples",
+       "inference_latency_buckets", "inference_latency_hourly",
        "model_throughput", "attribution_rules", "workloads")
 RUNS = ("ingest_runs",)
 MAX_ENTRIES = 64  # per loader: old versions' answers are evicted, so memory stays bounded
@@ -187,6 +188,20 @@ def gpu_indexes(uuids: tuple[str, ...]) -> dict[str, int]:
     """Device index per GPU UUID from its newest raw sample (for host:index labels)."""
     with engine().connect() as conn:
         return gpu_labels.gpu_indexes(conn, uuids)
+
+
+@keyed_to(GPU + ("workload_plans",), spinner="Loading SM activity against tokens served…")
+def sm_delivery(since: datetime, until: datetime) -> pl.DataFrame:
+    """Per GPU set serving vLLM: SM activity, tokens per SM-active GPU against the model's curve, dollars."""
+    with engine().connect() as conn:
+        return sm_activity.sm_delivery(conn, since, until)
+
+
+@keyed_to(GPU, spinner=False)
+def gpu_sm_activity(since: datetime, until: datetime) -> pl.DataFrame:
+    """Per GPU: mean utilization beside mean SM activity, hours with both."""
+    with engine().connect() as conn:
+        return sm_activity.gpu_sm_activity(conn, since, until)
 
 
 @keyed_to(GPU, spinner="Loading inference queues and KV cache…")

@@ -53,6 +53,8 @@ def default_views() -> None:
     data.gpu_heatmap(since, until)
     data.inference_saturation(since, until)
     data.inference_pressure(since, until)
+    data.gpu_sm_activity(since, until)
+    data.sm_delivery(since, until)
     economics.fleet_plan_table(since, until, hour)
     workflow_data.discipline_scorecard(since, until, "team")
     workflow_data.measured_lever_shares(since, until)

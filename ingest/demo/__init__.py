@@ -26,7 +26,8 @@ Progress = Callable[[str, float], None]
 # Children before parents, so foreign keys never block a delete. Demo requests roll up into their own
 # rollup rows (is_demo is part of the rollup's key), so deleting those keeps the rollup exact.
 DEMO_TABLES = ("usage_requests", "request_hourly", "request_discipline_hourly", "usage_hourly", "cost_lines", "prices",
-               "gpu_samples", "gpu_hourly", "inference_samples", "inference_hourly", "attribution_rules", "budgets",
+               "gpu_samples", "gpu_hourly", "inference_samples", "inference_hourly", "inference_latency_buckets",
+               "inference_latency_hourly", "attribution_rules", "budgets",
                "scenarios", "workload_plans",
                "gpu_cost_profiles", "workloads", "ingest_runs")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -62,6 +63,12 @@ def build_fleet(story: s.Story) -> Fleet:
     return Fleet(util, serving, experiment, load, local)
 
 
+def _sm_active(util: np.ndarray, serving: np.ndarray, experiment: np.ndarray) -> np.ndarray:
+    """DCGM SM activity (0..1): vLLM decode keeps kernels running on few SMs; notebooks hold the GPU, idle SMs."""
+    share = np.where(serving, 0.42, np.where(experiment, 0.2, 0.5))
+    return np.round((util / 100.0 * share).clip(0, 1), 4)
+
+
 def _power(util: np.ndarray) -> np.ndarray:
     return 68 + 6.2 * util
 
@@ -90,16 +97,17 @@ def gpu_hourly_history(story: s.Story, fleet: Fleet) -> Iterator[tuple]:
         spread = np.where(util > 5, rng.uniform(3, 9, s.HOURS), rng.uniform(0.1, 0.6, s.HOURS))
         busy = np.where(util > 20, rng.uniform(0.95, 1.0, s.HOURS), np.where(util > 5, 0.5, 0.0))
         power = _power(util)
+        sm = _sm_active(util, fleet.serving[g], fleet.experiment[g])
         for h in range(s.HOURS - RAW_HOURS):
             ns, pod = _pod(fleet, g, h)
             yield (story.hours[h], uid, "", HOST, GPU_MODEL_NAME, ns, pod, 60, float(util[h]),
                    float(min(100.0, util[h] + 2 * spread[h])), float(busy[h]), float(power[h]), mem[h],
-                   MEMORY_TOTAL_BYTES, True)
+                   MEMORY_TOTAL_BYTES, True, float(sm[h]))
 
 
 GPU_HOURLY_COLUMNS = ("hour_at", "gpu_uuid", "mig_instance", "host", "model_name", "namespace", "pod", "samples",
                       "utilization_mean_pct", "utilization_max_pct", "busy_fraction", "power_mean_watts",
-                      "memory_used_max_bytes", "memory_total_bytes", "is_demo")
+                      "memory_used_max_bytes", "memory_total_bytes", "is_demo", "sm_active_mean_frac")
 
 
 def gpu_samples(story: s.Story, fleet: Fleet) -> Iterator[r.GpuSample]:
@@ -120,6 +128,7 @@ def gpu_samples(story: s.Story, fleet: Fleet) -> Iterator[r.GpuSample]:
         mem = _memory_used(fleet, g, hour_of).tolist()
         temp = np.round(31 + 0.42 * util + rng.normal(0, 0.5, minutes), 1).tolist()
         clock = np.where(util > 5, 1980.0, 345.0).tolist()
+        sm_l = _sm_active(util, fleet.serving[g, hour_of], fleet.experiment[g, hour_of]).tolist()
         util_l, power_l, energy_l = util.tolist(), power.tolist(), energy.tolist()
         for m in range(minutes):
             ns, pod = _pod(fleet, g, int(hour_of[m]))
@@ -127,7 +136,7 @@ def gpu_samples(story: s.Story, fleet: Fleet) -> Iterator[r.GpuSample]:
                               model_name=GPU_MODEL_NAME, utilization_pct=util_l[m], memory_used_bytes=mem[m],
                               memory_total_bytes=MEMORY_TOTAL_BYTES, power_watts=power_l[m], energy_mj=energy_l[m],
                               temperature_c=temp[m], sm_clock_mhz=clock[m], namespace=ns, pod=pod,
-                              container="vllm" if pod.startswith("vllm") else "")
+                              container="vllm" if pod.startswith("vllm") else "", sm_active_frac=sm_l[m])
 
 
 def _gauges(load: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -138,8 +147,46 @@ def _gauges(load: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.
     return running, waiting, kv
 
 
-def inference_samples(story: s.Story, fleet: Fleet) -> Iterator[r.InferenceSample]:
-    """vLLM scrapes every 60 s for the last 7 days: counters increase, the queue fills at peaks."""
+# vLLM V1's bucket edges (vllm/v1/metrics/loggers.py), seconds; +Inf is added as the format requires.
+TTFT_BUCKETS_S = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0,
+                  40.0, 80.0, 160.0, 640.0, 2560.0)
+HISTOGRAM_HOURS = 24  # the last day of the raw week carries vLLM's latency histograms
+ITL_BUCKETS_S = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0,
+                 80.0)
+
+
+_ERF = np.vectorize(math.erf, otypes=[float])
+
+
+def _cumulative_buckets(observed: np.ndarray, median_s: np.ndarray, sigma: float, edges: tuple[float, ...]
+                        ) -> np.ndarray:
+    """Cumulative bucket counts per scrape (minutes x buckets, +Inf last) of log-normal latencies."""
+    z = (np.log(np.array(edges))[None, :] - np.log(median_s)[:, None]) / (sigma * math.sqrt(2.0))
+    cdf = 0.5 * (1.0 + _ERF(z))
+    per_minute = np.round(np.hstack([cdf, np.ones((len(observed), 1))]) * observed[:, None])
+    return np.cumsum(per_minute, axis=0)  # rounding keeps each row non-decreasing in le, so the sums are too
+
+
+def latency_buckets(times: list, running: np.ndarray, waiting: np.ndarray, generated: np.ndarray,
+                    requests: np.ndarray) -> Iterator[r.InferenceLatencyBucket]:
+    """The server's TTFT and inter-token latency histograms per scrape, cumulative since the raw week began.
+
+    An 8B model on one H100: a token every ~6 ms alone, slower as the batch grows; the first token
+    waits longer when requests queue.
+    """
+    itl = _cumulative_buckets(generated, 0.006 + 0.00012 * running, 0.35, ITL_BUCKETS_S)
+    ttft = _cumulative_buckets(requests, 0.045 + 0.0004 * running + 0.08 * waiting, 0.6, TTFT_BUCKETS_S)
+    for metric, counts, edges in (("itl", itl, ITL_BUCKETS_S), ("ttft", ttft, TTFT_BUCKETS_S)):
+        bounds = [*edges, float("inf")]
+        rows = counts.tolist()
+        for m, at in enumerate(times):
+            for le, count in zip(bounds, rows[m]):
+                yield r.InferenceLatencyBucket(sampled_at=at, endpoint=ENDPOINT, model_name=s.LOCAL_MODEL,
+                                               metric=metric, le_seconds=le, cumulative_count=count)
+
+
+def inference_samples(story: s.Story, fleet: Fleet) -> Iterator[r.InferenceSample | r.InferenceLatencyBucket]:
+    """vLLM scrapes every 60 s for the last 7 days: counters increase, the queue fills at peaks, latencies vary."""
     rng = np.random.default_rng([s.SEED, 53])
     first = s.HOURS - RAW_HOURS
     minutes = RAW_HOURS * 60
@@ -157,6 +204,13 @@ def inference_samples(story: s.Story, fleet: Fleet) -> Iterator[r.InferenceSampl
                                 prompt_tokens_total=cols[0][m], generation_tokens_total=cols[1][m],
                                 requests_running=cols[2][m], requests_waiting=cols[3][m],
                                 kv_cache_usage_frac=cols[4][m])
+    # The server's latency histograms were first scraped a day before the anchor (a collector upgrade):
+    # a day is thousands of intervals across every load level, enough for each bin of the curve.
+    first_histogram = minutes - HISTOGRAM_HOURS * 60
+    times = [t0 + timedelta(minutes=m) for m in range(first_histogram, minutes)]
+    generated = np.diff(np.round(gen), prepend=np.round(gen[0]))[first_histogram:]
+    requests = np.round(fleet.local.requests[hour_of] / 60 * wobble)[first_histogram:]
+    yield from latency_buckets(times, running[first_histogram:], waiting[first_histogram:], generated, requests)
 
 
 INFERENCE_HOURLY_COLUMNS = ("hour_at", "endpoint", "model_name", "workload", "prompt_tokens", "generation_tokens",
@@ -179,5 +233,5 @@ def inference_hourly_history(story: s.Story, fleet: Fleet) -> Iterator[tuple]:
 
 
 def expected_samples() -> int:
-    """How many raw rows (GPU and inference) the demo writes (for progress)."""
-    return (GPU_COUNT + 1) * RAW_HOURS * 60
+    """How many raw rows (GPU, inference and latency buckets) the demo writes (for progress)."""
+    return ((GPU_COUNT + 1) * RAW_HOURS + (len(TTFT_BUCKETS_S) + len(ITL_BUCKETS_S) + 2) * HISTOGRAM_HOURS) * 60

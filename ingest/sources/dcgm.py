@@ -216,6 +216,7 @@ class DcgmSource:
                 namespace=lab.get("namespace", ""),
                 pod=lab.get("pod", ""),
                 container=lab.get("container", ""),
+                sm_active_frac=v.get("sm_active"),
             )
 
     def describe(self) -> str:

@@ -1,8 +1,11 @@
-"""vLLM ``/metrics`` scrapes -> InferenceSample per (model_name, engine), and throughput.
+"""vLLM ``/metrics`` scrapes -> InferenceSample per (model_name, engine), its latency histograms, and throughput.
 
 Counters are kept as read (cumulative); ``throughput_from_scrapes`` turns
 successive samples of one engine into tokens per second per interval. V0 names
-(``gpu_cache_usage_perc``, no ``engine`` label) and V1 names are both read.
+(``gpu_cache_usage_perc``, no ``engine`` label) and V1 names are both read. The
+time-to-first-token and inter-token latency histograms are yielded as
+InferenceLatencyBucket records, one per bucket, cumulative as read
+(ingest/sources/vllm_histograms.py checks them against the exposition format).
 """
 
 from __future__ import annotations
@@ -11,10 +14,12 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 from ingest.base import SourceError
-from ingest.records import InferenceSample
+from ingest.records import InferenceLatencyBucket, InferenceSample
 from ingest.sources.dcgm import Scrape, check_scrape_time, clean_value, iter_samples, read_scrape
+from ingest.sources.vllm_histograms import HistogramReader
 from models.bounds import Guard
 
 _FIELDS = {
@@ -54,14 +59,17 @@ class VllmSource:
         """The endpoint label for the samples: as given, else the URL or file read."""
         return self._endpoint if self._endpoint is not None else self._load().where
 
-    def collect(self) -> Iterator[InferenceSample]:
-        """Yield one InferenceSample per (model_name, engine) seen in the scrape."""
+    def collect(self) -> Iterator[InferenceSample | InferenceLatencyBucket]:
+        """Yield one InferenceSample per (model_name, engine) seen in the scrape, then its latency buckets."""
         scrape = self._load()
         self.guard.where = scrape.where
         check_scrape_time(scrape, self.guard)
         groups: dict[tuple[str, str], dict[str, float | None]] = {}
+        histograms = HistogramReader(scrape, self.guard)
         for metric, labels, value in iter_samples(scrape):
-            field = _FIELDS.get(metric)  # *_created gauges and histograms never match
+            if histograms.add(metric, labels, value):
+                continue
+            field = _FIELDS.get(metric)  # *_created gauges and other histograms never match
             if field is None or "model_name" not in labels:
                 continue
             key = (labels["model_name"], labels.get("engine", ""))
@@ -71,7 +79,8 @@ class VllmSource:
             elif cleaned is not None and cleaned < 0:
                 raise SourceError(scrape.where, f"negative value {cleaned}", field=metric)
             groups.setdefault(key, {})[field] = cleaned
-        if not groups:
+        complete = list(histograms.histograms())
+        if not groups and not complete:
             raise SourceError(scrape.where, "no vLLM series in the scrape (no vllm:* metric with a model_name "
                               "label): is this a vLLM /metrics page?")
         for (model, engine), v in groups.items():
@@ -89,6 +98,10 @@ class VllmSource:
                 requests_waiting=v.get("requests_waiting"),
                 kv_cache_usage_frac=kv,
             )
+        for model, engine, metric, buckets in complete:
+            for le, count in sorted(buckets.items()):
+                yield InferenceLatencyBucket(sampled_at=scrape.at, endpoint=self.endpoint, model_name=model,
+                                             metric=metric, le_seconds=le, cumulative_count=count, engine=engine)
 
     def describe(self) -> str:
         """Say which scrape this is: its URL or file, its time and its SHA-256."""
@@ -127,7 +140,7 @@ def throughput_from_scrapes(samples: Sequence[InferenceSample]) -> list[Throughp
         raise ValueError(f"samples of one engine expected, got {len(keys)}: {sorted(keys)}")
     ordered = sorted(samples, key=lambda s: s.sampled_at)
     out: list[ThroughputInterval] = []
-    for prev, cur in zip(ordered, ordered[1:]):
+    for prev, cur in pairwise(ordered):
         seconds = (cur.sampled_at - prev.sampled_at).total_seconds()
         if seconds <= 0:
             continue  # duplicate scrape time: no interval to divide by

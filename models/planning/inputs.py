@@ -25,7 +25,7 @@ from models.planning.candidate import Candidate
 from models.planning.curve import MeasuredCurve, measured_curve
 from models.planning.plans import Plan
 from models.planning.provenance import PlanV2, Provenance, platform_cost, throughput_flag
-from models.queries.plan_signals import minute_peaks, vllm_intervals
+from models.queries.plan_signals import minute_peaks, vllm_intervals, vllm_latency_steps
 
 PEAK_MIN_REQUESTS = 600  # an hour with fewer served requests takes the default peak factor
 DEFAULT_PEAK_FACTOR = 1.0
@@ -46,6 +46,7 @@ class Signals:
     platform_by_team: str
     curves: tuple[PublishedCurve, ...] = ()  # the published-curve catalog (built-in, then the user's file)
     rates: tuple[GpuRate, ...] = ()  # the GPU rate catalog (built-in, then the user's file)
+    latency: pl.DataFrame | None = None  # per scrape: latency-histogram bucket increases of those servers
 
 
 def gather(conn: Connection, workload: str, since: datetime, until: datetime) -> Signals:
@@ -56,7 +57,9 @@ def gather(conn: Connection, workload: str, since: datetime, until: datetime) ->
     return Signals(minute_peaks(conn, workload, since, until), vllm_intervals(conn, workload, since, until),
                    levers["batchable_share"], int(levers["requests"] or 0), team,
                    settings.platform_usd_per_month, settings.platform_usd_per_month_by_team,
-                   catalog_curves(settings.published_curves_csv), catalog_rates(settings.gpu_rates_csv))
+                   curves=catalog_curves(settings.published_curves_csv),
+                   rates=catalog_rates(settings.gpu_rates_csv),
+                   latency=vllm_latency_steps(conn, workload, since, until))
 
 
 def hourly_peaks(minutes: pl.DataFrame, hours: pl.Series) -> np.ndarray:
@@ -93,9 +96,8 @@ def _slo(plan: Plan | None, candidate: Candidate, curve: MeasuredCurve | None, c
     if curve is not None:
         rows.append(Provenance("slo_curve", [p.model_dump() for p in curve.points], True, "measured",
                                f"the workload's own vLLM servers: {curve.intervals:,} scrape intervals on "
-                               f"{curve.servers} server(s), {len(curve.points)} points by running requests; p95 "
-                               "inter-token latency estimated as running / generated tok/s (latency histograms are "
-                               "not stored); time to first token not measured, so not checked"))
+                               f"{curve.servers} server(s), {len(curve.points)} points by running requests; "
+                               + _latency_said(curve)))
         return SloInputs(**targets, curve=curve.points), rows, "measured"
     published = (find_curve(curves, candidate.model or "", candidate.gpu_type, candidate.tensor_parallel or 0,
                             demand_mix) if candidate.gpu_type else None)
@@ -131,14 +133,45 @@ def on_demand_rate(plan: Plan | None, candidate: Candidate, rates: tuple[GpuRate
                              "--on-demand-rate)")
 
 
+def _status(measured: int, points: int, otherwise: str) -> str:
+    return "measured" if measured == points else otherwise if measured == 0 else "partly measured"
+
+
+def curve_latency(curve: MeasuredCurve | None) -> dict | None:
+    """Whether a measured curve's p95 inter-token latency and time to first token came from vLLM's histograms."""
+    if curve is None:
+        return None
+    n = len(curve.points)
+    return {"p95_itl_ms": _status(curve.itl_measured_points, n, "estimated"),
+            "p95_ttft_ms": _status(curve.ttft_measured_points, n, "target (not checked)"),
+            "points": n, "itl_measured_points": curve.itl_measured_points,
+            "ttft_measured_points": curve.ttft_measured_points, "itl_observations": curve.observations,
+            "source": _latency_said(curve)}
+
+
+def _latency_said(curve: MeasuredCurve) -> str:
+    n = len(curve.points)
+    itl = (f"p95 inter-token latency measured from vLLM's histogram at {curve.itl_measured_points} of {n} points "
+           f"({curve.observations:,} observations)" if curve.itl_measured_points else
+           "p95 inter-token latency estimated as running / generated tok/s (no latency histogram with enough "
+           "observations)")
+    if 0 < curve.itl_measured_points < n:
+        itl += ", estimated as running / generated tok/s at the others"
+    ttft = (f"time to first token measured from vLLM's histogram at {curve.ttft_measured_points} of {n} points"
+            if curve.ttft_measured_points else "time to first token not measured, so not checked")
+    if 0 < curve.ttft_measured_points < n:
+        ttft += " (the target's value, unchecked, at the others)"
+    return f"{itl}; {ttft}"
+
+
 def assemble(signals: Signals, plan: Plan | None, candidate: Candidate, hours: pl.Series,
              demand_mix: float) -> PlanV2:
     """The v2 inputs, per-hour peak factors and provenance; `demand_mix` is the workload's input per output token."""
     peaks = hourly_peaks(signals.minutes, hours)
     rows = [_peak_provenance(peaks)]
     ttft_target = plan.slo_p95_ttft_ms if plan and plan.slo_p95_ttft_ms else DEFAULT_P95_TTFT_MS
-    slo, slo_rows, curve_kind = _slo(plan, candidate, measured_curve(signals.intervals, ttft_target), signals.curves,
-                                     demand_mix)
+    measured = measured_curve(signals.intervals, ttft_target, signals.latency)
+    slo, slo_rows, curve_kind = _slo(plan, candidate, measured, signals.curves, demand_mix)
     rows += slo_rows
     d = signals.batchable_share
     rows.append(Provenance("deferrable_share", d or 0.0, d is not None, "measured" if d is not None else "default",
@@ -161,4 +194,5 @@ def assemble(signals: Signals, plan: Plan | None, candidate: Candidate, hours: p
                        on_demand_hourly_rate=od, lead_time_days=lead or 0.0) if chosen else None
     inputs = PlanningInputs(plan=block, slo=slo)
     flag = throughput_flag(candidate.gpu, operating_point(slo) if slo else None, demand_mix, curve_kind)
-    return PlanV2(inputs, peaks if block is not None else None, tuple(rows), curve_kind, flag)
+    return PlanV2(inputs, peaks if block is not None else None, tuple(rows), curve_kind, flag,
+                  curve_latency(measured) if curve_kind == "measured" else None)

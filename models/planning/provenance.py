@@ -101,6 +101,7 @@ class PlanV2:
     provenance: tuple[Provenance, ...]
     curve: str | None  # measured | published | None (no SLO)
     throughput: ThroughputFlag | None
+    curve_latency: dict[str, Any] | None = None  # a measured curve's latencies: from the histograms or estimated
 
     @property
     def runs_v2(self) -> bool:
@@ -122,7 +123,8 @@ class PlanV2:
         return {"contract": "v2" if self.runs_v2 else "v1", "curve": self.curve,
                 "measured": self.measured_keys, "assumed": self.assumed_keys,
                 "inputs": {p.key: p.as_dict() for p in self.provenance},
-                "throughput_flag": self.throughput.as_dict() if self.throughput else None}
+                "throughput_flag": self.throughput.as_dict() if self.throughput else None,
+                "curve_latency": self.curve_latency}
 
     def lines(self) -> list[str]:
         """One line per input, then the throughput flag."""

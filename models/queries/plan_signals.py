@@ -5,7 +5,9 @@ attribution rules and gives, per UTC hour, the served requests and the busiest m
 over the hour's mean minute (hour tokens / 60, idle minutes included). `vllm_intervals` reads the
 workload's vLLM scrapes (inference_samples of the endpoints inference_hourly tags with it) as
 intervals between consecutive scrapes: prompt and generated tokens per second, and the running
-requests over the interval.
+requests over the interval. `vllm_latency_steps` gives, for the same scrapes, how many observations
+each bucket of the latency histograms (time to first token, inter-token latency) gained in the
+interval, engines summed, a restart of a server's histogram handled as in the hourly rollup.
 """
 
 from __future__ import annotations
@@ -62,6 +64,26 @@ WHERE seconds > 0 AND seconds <= :max_gap_s AND prompt_tokens >= 0 AND generatio
 ORDER BY endpoint, sampled_at
 """
 
+_LATENCY_STEPS = """
+WITH tagged AS (
+    SELECT DISTINCT endpoint, model_name FROM inference_hourly
+    WHERE workload = :workload AND hour_at >= :since AND hour_at < :until
+), buckets AS (
+    SELECT b.sampled_at, b.endpoint, b.model_name, b.engine, b.metric, b.le_seconds, b.cumulative_count,
+           lag(b.cumulative_count) OVER w AS prev_count
+    FROM inference_latency_buckets b JOIN tagged t ON t.endpoint = b.endpoint AND t.model_name = b.model_name
+    WHERE b.sampled_at >= :since AND b.sampled_at < :until
+    WINDOW w AS (PARTITION BY b.endpoint, b.model_name, b.engine, b.metric, b.le_seconds ORDER BY b.sampled_at)
+), flagged AS (
+    SELECT *, bool_or(cumulative_count < prev_count)
+                  OVER (PARTITION BY sampled_at, endpoint, model_name, engine, metric) AS reset
+    FROM buckets WHERE prev_count IS NOT NULL
+)
+SELECT endpoint, sampled_at, metric, le_seconds,
+       sum(CASE WHEN reset THEN cumulative_count ELSE cumulative_count - prev_count END)::float8 AS observations
+FROM flagged GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+"""
+
 MAX_SCRAPE_GAP_S = 600  # a longer gap is a collector outage, not one interval
 
 
@@ -81,3 +103,11 @@ def vllm_intervals(conn: Connection, workload: str, since: datetime, until: date
                         schema={"endpoint": pl.String, "sampled_at": pl.Datetime("us", "UTC"), "seconds": pl.Float64,
                                 "prompt_tokens_per_s": pl.Float64, "generation_tokens_per_s": pl.Float64,
                                 "running": pl.Float64})
+
+
+def vllm_latency_steps(conn: Connection, workload: str, since: datetime, until: datetime) -> pl.DataFrame:
+    """Per scrape of the workload's servers: observations each latency-histogram bucket gained since the last."""
+    rows = conn.execute(sa.text(_LATENCY_STEPS), {"workload": workload, "since": since, "until": until}).all()
+    return pl.DataFrame([tuple(r) for r in rows], orient="row",
+                        schema={"endpoint": pl.String, "sampled_at": pl.Datetime("us", "UTC"), "metric": pl.String,
+                                "le_seconds": pl.Float64, "observations": pl.Float64})

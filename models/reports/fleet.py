@@ -13,7 +13,9 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from models.economics.sm_delivery import DELIVERY_SCHEMA, busy_looking_sentences, delivery_sentences
 from models.queries.fleet import fleet_gpus
+from models.queries.sm_activity import gpu_sm_activity, sm_delivery
 from models.rollups import physical_gpu_hours
 
 HOURS_PER_MONTH = 730
@@ -34,6 +36,8 @@ class FleetSummary:
     saturation: pl.DataFrame = field(default_factory=pl.DataFrame)
     hourly: pl.DataFrame = field(default_factory=pl.DataFrame)
     source: str = ""
+    sm_delivery: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=DELIVERY_SCHEMA))
+    sm_lines: list[str] = field(default_factory=list)  # busy-looking GPUs and tokens per SM-active GPU, plainly
 
     @property
     def utilization(self) -> float | None:
@@ -69,7 +73,7 @@ def _fleet_per_gpu(conn: Connection, params: dict[str, datetime]) -> pl.DataFram
 
 
 def fleet_week(conn: Connection, since: datetime, until: datetime) -> FleetSummary:
-    """GPU-hours, busy share, cost and idle cost per GPU, busy share per hour, saturation per endpoint."""
+    """GPU-hours, busy share, cost and idle cost per GPU, busy share per hour, saturation, SM activity against tokens."""
     params = {"since": since, "until": until}
     per_gpu = _fleet_per_gpu(conn, params)
     out = FleetSummary(by_host=per_gpu, source="fleet queries")
@@ -87,4 +91,6 @@ def fleet_week(conn: Connection, since: datetime, until: datetime) -> FleetSumma
                                   schema={"endpoint": pl.String, "model": pl.String, "workload": pl.String,
                                           "tokens": pl.Float64, "saturated_hours": pl.Int64,
                                           "queue_max": pl.Float64, "kv_cache_max": pl.Float64})
+    out.sm_delivery = sm_delivery(conn, since, until)
+    out.sm_lines = busy_looking_sentences(gpu_sm_activity(conn, since, until)) + delivery_sentences(out.sm_delivery)
     return out

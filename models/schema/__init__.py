@@ -8,6 +8,8 @@ from models.schema.gpu import (
     GpuSample,
     GpuType,
     InferenceHourly,
+    InferenceLatencyBucket,
+    InferenceLatencyHourly,
     InferenceSample,
     ModelThroughput,
 )
@@ -21,7 +23,7 @@ metadata = Base.metadata
 
 __all__ = [
     "Base", "metadata", "BASIS_RANK", "CostLine", "FocusExport", "Price", "GpuCostProfile", "GpuHourly", "GpuSample",
-    "GpuType", "InferenceHourly", "InferenceSample", "ModelThroughput", "AppSetting", "AttributionRule",
+    "GpuType", "InferenceHourly", "InferenceLatencyBucket", "InferenceLatencyHourly", "InferenceSample", "ModelThroughput", "AppSetting", "AttributionRule",
     "Budget", "IngestCursor", "AuditEntry", "Commitment", "FxRate", "Period", "PeriodSnapshot",
     "Restatement", "DataVersion", "RequestDisciplineHourly", "RequestHourly", "IngestRun", "Scenario", "Workload",
     "UsageHourly", "UsageRequest", "WorkloadPlan", "WorkloadPlanFigures",

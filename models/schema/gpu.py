@@ -87,6 +87,7 @@ class GpuSample(Base):
     namespace: Mapped[Dim]
     pod: Mapped[Dim]
     container: Mapped[Dim]
+    sm_active_frac: Mapped[float | None] = mapped_column(Float)  # DCGM_FI_PROF_SM_ACTIVE, 0..1
     run_id: Mapped[int | None] = mapped_column(BigInteger)
     is_demo: Mapped[bool] = mapped_column(Boolean, server_default="false")
 
@@ -112,6 +113,7 @@ class GpuHourly(Base):
     memory_used_max_bytes: Mapped[int | None] = mapped_column(BigInteger)
     memory_total_bytes: Mapped[int | None] = mapped_column(BigInteger)
     is_demo: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    sm_active_mean_frac: Mapped[float | None] = mapped_column(Float)  # mean DCGM SM activity, 0..1
 
 
 class InferenceSample(Base):
@@ -153,3 +155,34 @@ class InferenceHourly(Base):
     is_demo: Mapped[bool] = mapped_column(Boolean, server_default="false")
 
 
+
+
+class InferenceLatencyBucket(Base):
+    """One bucket of a vLLM latency histogram in one scrape: the cumulative count of observations <= le, as read."""
+
+    __tablename__ = "inference_latency_buckets"
+    __table_args__ = (Index("ix_inference_latency_buckets_sampled_at", "sampled_at"),)
+
+    sampled_at: Mapped[UtcTime] = mapped_column(primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String, primary_key=True)
+    engine: Mapped[str] = mapped_column(String, primary_key=True, server_default="")
+    metric: Mapped[str] = mapped_column(String, primary_key=True)  # ttft | itl
+    le_seconds: Mapped[float] = mapped_column(Float, primary_key=True)  # upper bound; +Inf is 'Infinity'
+    cumulative_count: Mapped[float] = mapped_column(Float)
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    is_demo: Mapped[bool] = mapped_column(Boolean, server_default="false")
+
+
+class InferenceLatencyHourly(Base):
+    """Observations a latency histogram gained in one hour per bucket (cumulative over le), engines summed."""
+
+    __tablename__ = "inference_latency_hourly"
+
+    hour_at: Mapped[UtcTime] = mapped_column(primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String, primary_key=True)
+    model_name: Mapped[str] = mapped_column(String, primary_key=True)
+    metric: Mapped[str] = mapped_column(String, primary_key=True)
+    le_seconds: Mapped[float] = mapped_column(Float, primary_key=True)
+    observations: Mapped[float] = mapped_column(Float, server_default="0")
+    is_demo: Mapped[bool] = mapped_column(Boolean, server_default="false")

@@ -102,6 +102,8 @@ LOADER_CALLS = {
     "gpu_heatmap": lambda: data.gpu_heatmap(SINCE, UNTIL),
     "inference_saturation": lambda: data.inference_saturation(SINCE, UNTIL),
     "inference_pressure": lambda: data.inference_pressure(SINCE, UNTIL),
+    "sm_delivery": lambda: data.sm_delivery(SINCE, UNTIL),
+    "gpu_sm_activity": lambda: data.gpu_sm_activity(SINCE, UNTIL),
     "unpriced_usage": lambda: data.unpriced_usage(SINCE, UNTIL),
     "data_freshness": lambda: data.data_freshness(DEMO_NOW),
     "budgets": data.budgets, "workloads": data.workloads, "prices": data.prices, "scenarios": data.scenarios,

@@ -28,3 +28,18 @@ def test_fleet_date_range_changes_the_numbers(demo_env):
     month = metrics(open_page("fleet"))["GPU cost"]
     week = metrics(open_page("fleet", date_range=(date(2026, 11, 14), date(2026, 11, 20))))["GPU cost"]
     assert month != week
+
+
+def test_fleet_says_plainly_when_gpus_look_busy_but_their_sms_are_not(demo_env):
+    at = open_page("fleet")
+    assert_clean(at)
+    warnings = [w.value for w in at.warning]
+    # the demo's vLLM GPUs: utilization reads high while under half their SMs are active
+    busy = [w for w in warnings if "of SMs active over" in w and "looks busy" in w]
+    assert busy and all(w.startswith("GPU-") and "gpu-node-1" in w for w in busy)
+    (endpoint,) = [w for w in warnings if w.startswith("gpu-node-1 (8 GPUs, gpu-node-1:8000, segment-labeling)")]
+    assert "of SM time was active" in endpoint and "on the model's curve" in endpoint
+    assert "of busy GPU time" in endpoint and "produced no tokens" in endpoint
+    sm_table = next(df.value for df in at.dataframe if "sm_active_gpu_hours" in df.value.columns)
+    row = sm_table.iloc[0]
+    assert row["mapping"] == "host" and 0 < row["delivered_frac"] < 1 and row["capacity_not_delivered_usd"] > 0

@@ -56,8 +56,18 @@ def test_the_local_endpoint_gives_a_measured_curve_and_a_throughput_flag(demo_en
     flag = v2["throughput_flag"]
     # the plan assumes the published 15,220 tok/s; the demo's server produces a few hundred
     assert flag["curve"] == "measured" and flag["flagged"] and flag["gap"] > 1.5
+    # the demo server exports latency histograms: every point's p95 ITL and TTFT are measured, not estimated
+    latency = v2["curve_latency"]
+    assert latency["p95_itl_ms"] == "measured" and latency["p95_ttft_ms"] == "measured"
+    assert latency["itl_measured_points"] == latency["ttft_measured_points"] == len(curve)
+    assert "measured from vLLM's histogram" in v2["inputs"]["slo_curve"]["source"]
+    assert "estimated" not in v2["inputs"]["slo_curve"]["source"]
+    targets = v2["inputs"]["slo_targets"]["value"]
+    within = [p for p in curve if p["p95_itl_ms"] <= targets["p95_itl_ms"] and p["p95_ttft_ms"] <= targets["p95_ttft_ms"]]
+    # queueing at the busiest bin pushes the measured time to first token past its target: that point is out
+    assert len(within) < len(curve) and curve[-1]["p95_ttft_ms"] > targets["p95_ttft_ms"]
     assert out["slo_met"] is True and out["slo_output_tokens_per_s"] == pytest.approx(
-        max(p["output_tokens_per_s"] for p in curve if p["p95_itl_ms"] <= 1000))
+        max(p["output_tokens_per_s"] for p in within))
     assert v2["inputs"]["slo_targets"]["basis"] == "plan"
     assert out["move"]["lead_time_days"] == 28 and out["move"]["order_by"] is not None
 
@@ -107,5 +117,41 @@ def test_measured_curve_reproduces_the_measured_rate_at_its_mix():
         assert at_mix == pytest.approx(raw)
         assert point.p95_itl_ms == pytest.approx(1000 / 3.0)
     assert measured_curve(frame.head(MIN_INTERVALS - 1), 2000.0) is None
+    assert curve.itl_measured_points == 0 and all(p.p95_ttft_ms == 2000.0 for p in curve.points)
 
     assert operating_point(SloInputs(p95_itl_ms=300, p95_ttft_ms=2000, curve=curve.points)) is None
+
+
+def test_measured_curve_takes_p95_latencies_from_the_histograms_of_its_bins():
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    n = 240
+    times = [t0 + timedelta(minutes=i) for i in range(n)]
+    running = np.arange(n, dtype=float) + 1.0  # bin k holds the intervals k*30 .. k*30+29
+    frame = pl.DataFrame({"endpoint": ["e"] * n, "sampled_at": times, "seconds": [60.0] * n,
+                          "prompt_tokens_per_s": [100.0] * n, "generation_tokens_per_s": [50.0] * n,
+                          "running": running})
+    inf = float("inf")
+    rows = []
+    for i, at in enumerate(times):
+        slow = i >= 120  # the upper half of the bins: most inter-token gaps between 0.05 and 0.1 s
+        itl = {0.025: 10, 0.05: 10 if slow else 20, 0.1: 20, inf: 20}
+        ttft = {0.5: 3 if i < 210 else 0, 1.0: 4, inf: 4}  # the last bin: every first token after 0.5 s
+        rows += [("e", at, "itl", le, c) for le, c in itl.items()] + [("e", at, "ttft", le, c) for le, c in ttft.items()]
+    latency = pl.DataFrame(rows, orient="row", schema={"endpoint": pl.String, "sampled_at": pl.Datetime("us", "UTC"),
+                                                       "metric": pl.String, "le_seconds": pl.Float64,
+                                                       "observations": pl.Float64})
+    curve = measured_curve(frame, 2000.0, latency)
+    assert curve.itl_measured_points == 8 and curve.ttft_measured_points == 8 and curve.observations == n * 20
+    itl = [p.p95_itl_ms for p in curve.points]
+    # fast bins: 600 gaps, 300 <= 25 ms, all <= 50 ms; rank 570 is 270/300 into (25, 50]: 47.5 ms
+    assert itl[:4] == pytest.approx([47.5] * 4)
+    # slow bins: 300 <= 50 ms, 600 <= 100 ms; rank 570 is 270/300 into (50, 100]: 95 ms
+    assert itl[4:] == pytest.approx([95.0] * 4)
+    ttft = [p.p95_ttft_ms for p in curve.points]
+    # 120 first tokens a bin, 90 <= 0.5 s: rank 114 is 24/30 into (0.5, 1]: 900 ms; the last bin 0 <= 0.5 s: 975 ms
+    assert ttft[:7] == pytest.approx([900.0] * 7) and ttft[7] == pytest.approx(975.0)
+    # too few observations in a bin: the labelled fallbacks (ITL estimate, the TTFT target) come back
+    sparse = latency.with_columns(pl.col("observations") / 100)
+    fallback = measured_curve(frame, 2000.0, sparse)
+    assert fallback.itl_measured_points == 0 and fallback.ttft_measured_points == 0
+    assert [p.p95_ttft_ms for p in fallback.points] == [2000.0] * 8

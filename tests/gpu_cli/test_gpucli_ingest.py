@@ -48,17 +48,20 @@ def test_dcgm_l4_file_uses_engine_activity(cli, engine, samples_dir):
     assert row.model_name == "NVIDIA L4" and row.utilization_pct is not None and row.memory_total_bytes > 0
 
 
-@pytest.mark.parametrize("name, engines", [
-    ("vllm_metrics_v0_aibrix_docs.txt", None),
-    ("vllm_metrics_v1_design_doc_example.txt", None),
-    ("vllm_metrics_v1_qwen2.5-0.5b_kops_cncf_conformance.txt", None),
+@pytest.mark.parametrize("name, engines, buckets", [
+    ("vllm_metrics_v0_aibrix_docs.txt", None, 0),
+    ("vllm_metrics_v1_design_doc_example.txt", None, 0),  # its TTFT histogram is cut short by "...": skipped
+    ("vllm_metrics_v1_qwen2.5-0.5b_kops_cncf_conformance.txt", None, 43),  # TTFT 22 + ITL 19 bounds, each +Inf
 ])
-def test_vllm_files(cli, engine, samples_dir, name, engines):
+def test_vllm_files(cli, engine, samples_dir, name, engines, buckets):
     out = _ok(cli.invoke(app, ["ingest", "vllm", str(samples_dir / "vllm" / name), "--at", AT,
                                "--endpoint", "http://gpu-node-1:8000/metrics"]))
     n = _count(engine, "SELECT count(*) FROM inference_samples")
     assert n == engines if engines is not None else n >= 1
-    assert f"read {n}" in out.output
+    stored = _count(engine, "SELECT count(*) FROM inference_latency_buckets")
+    assert stored == buckets and f"read {n + buckets}" in out.output
+    if buckets:
+        assert _count(engine, "SELECT count(*) FROM inference_latency_hourly") == buckets  # one idle scrape: 0 each
     if n:
         assert _count(engine, "SELECT count(*) FROM inference_hourly WHERE endpoint = 'http://gpu-node-1:8000/metrics'") >= 1
 

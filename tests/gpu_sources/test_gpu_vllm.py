@@ -8,7 +8,7 @@ import pytest
 
 from ingest.base import SourceError
 
-from ingest.records import InferenceSample
+from ingest.records import InferenceLatencyBucket, InferenceSample
 from ingest.sources.vllm import OBSERVED, SATURATED, VllmSource, throughput_from_scrapes
 
 from tests_support import SAMPLES as _ALL_SAMPLES  # noqa: E402
@@ -20,7 +20,9 @@ needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared samples 
 
 @needs_samples
 def test_v0_aibrix_counters_and_gpu_cache_usage_mapped():
-    (r,) = VllmSource(SAMPLES / "vllm_metrics_v0_aibrix_docs.txt", at=AT, endpoint="http://pod:8000/metrics").collect()
+    records = list(VllmSource(SAMPLES / "vllm_metrics_v0_aibrix_docs.txt", at=AT,
+                              endpoint="http://pod:8000/metrics").collect())
+    (r,) = records  # the excerpt's only histogram is iteration_tokens_total, not a latency
     assert (r.model_name, r.engine, r.endpoint) == ("Qwen/Qwen2.5-Coder-1.5B-Instruct", "", "http://pod:8000/metrics")
     assert (r.prompt_tokens_total, r.generation_tokens_total) == (148.0, 955.0)
     assert (r.requests_running, r.requests_waiting, r.kv_cache_usage_frac) == (0.0, 0.0, 0.0)
@@ -30,14 +32,21 @@ def test_v0_aibrix_counters_and_gpu_cache_usage_mapped():
 @needs_samples
 def test_v1_real_scrape_engine_label_and_kv_cache():
     path = SAMPLES / "vllm_metrics_v1_qwen2.5-0.5b_kops_cncf_conformance.txt"
-    (r,) = VllmSource(path, at=AT).collect()
+    records = list(VllmSource(path, at=AT).collect())
+    (r,) = [x for x in records if isinstance(x, InferenceSample)]
     assert (r.model_name, r.engine, r.endpoint) == ("Qwen/Qwen2.5-0.5B-Instruct", "0", str(path))
+    buckets = [x for x in records if isinstance(x, InferenceLatencyBucket)]
+    # an idle server still exports every bucket: TTFT's 22 edges and ITL's 19, each with +Inf, all zero
+    assert sorted({b.metric for b in buckets}) == ["itl", "ttft"]
+    assert sum(b.metric == "ttft" for b in buckets) == 23 and sum(b.metric == "itl" for b in buckets) == 20
+    assert all(b.cumulative_count == 0 and b.engine == "0" for b in buckets)
     assert r.prompt_tokens_total == 0.0 and r.generation_tokens_total == 0.0  # idle server, not *_created
     assert r.kv_cache_usage_frac == 0.0 and r.requests_waiting == 0.0
 
 
 @needs_samples
 def test_v1_design_doc_excerpt_with_shell_prompt_and_elisions():
+    # the excerpt cuts the TTFT histogram at le=0.1 ("..."): that histogram is skipped, never stored as complete
     (r,) = VllmSource(SAMPLES / "vllm_metrics_v1_design_doc_example.txt", at=AT).collect()
     assert r.model_name == "meta-llama/Llama-3.1-8B-Instruct"
     assert r.generation_tokens_total == 27453.0 and r.requests_running == 8.0

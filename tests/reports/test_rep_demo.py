@@ -96,3 +96,16 @@ def test_rep_page_generates_downloads(engine, cli_env):
     assert "Download HTML" in labels and "Download XLSX" in labels
     if browser_available():
         assert "Download PDF" in labels
+
+
+def test_rep_weekly_says_when_gpus_look_busy_but_produce_little(engine, tmp_path):
+    load_demo(engine, now=NOW)
+    rep = write_weekly(engine, week=None, out=tmp_path, formats=["html"], now=NOW).report
+    (row,) = rep.fleet.sm_delivery.filter(rep.fleet.sm_delivery["hours"] > 0).iter_rows(named=True)
+    assert row["target"] == "gpu-node-1" and row["mapping"] == "host" and row["capacity_not_delivered_usd"] > 0
+    lines = headlines(rep)
+    said = [line for line in lines if line.startswith("gpu-node-1 (8 GPUs, gpu-node-1:8000")]
+    assert said and "of SM time was active" in said[0] and "on the model's curve" in said[0]
+    assert any("looks busy but does little work per cycle" in line for line in lines)
+    page = (tmp_path / "hybridcost-weekly-2026-W47.html").read_text()
+    assert "SM activity against tokens served" in page and "Busy capacity not delivered (USD)" in page
