@@ -33,7 +33,10 @@ COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 # the libfaketime run of the suite (.ci/any-date) keeps every process on the test's clock
-PASS_THROUGH = ("LD_PRELOAD", "FAKETIME", "FAKETIME_DONT_RESET", "FAKETIME_DONT_FAKE_MONOTONIC", "TZ")
+# libfaketime's settings (`.ci/any-date`): FAKETIME_SHARED names the shared clock the `faketime` wrapper made, so a
+# service started later runs on the test's clock, not on one of its own restarted at the faked start.
+PASS_THROUGH = ("LD_PRELOAD", "TZ")
+PASS_THROUGH_PREFIX = "FAKETIME"
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
 
 
@@ -220,7 +223,7 @@ class HostTranslator:
         env = {k: self._translate(v, name, paths) for k, v in {**self.image.env, **_environment(service)}.items()}
         env.update(PATH=f"{shims}:{os.environ.get('PATH', '/usr/bin:/bin')}", PYTHONPATH=str(REPO_ROOT),
                    HOME=str(paths["/home/hybridcost"]), LANG="C.UTF-8")
-        env.update({k: os.environ[k] for k in PASS_THROUGH if k in os.environ})
+        env.update({k: v for k, v in os.environ.items() if k in PASS_THROUGH or k.startswith(PASS_THROUGH_PREFIX)})
         env.update(extra_env or {})
         health = service.get("healthcheck") or {}
         test = _as_list(health.get("test")) if not health.get("disable") else []
