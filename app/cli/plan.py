@@ -18,6 +18,7 @@ from models.edits import EditError
 from models.planning import PlanFigures, plan_workload, precomputed
 from models.planning.pairing import catalog_rows
 from models.planning.plans import NO_LOCAL, SELF_HOST, Plan, clear_plan, set_plan
+from models.queries import workload_view
 
 app = typer.Typer(help="Each workload's self-hosted candidate: the plan every surface compares against.",
                   no_args_is_help=True)
@@ -25,7 +26,7 @@ app = typer.Typer(help="Each workload's self-hosted candidate: the plan every su
 
 def _workloads(workload: str | None) -> list[str]:
     with context.engine().connect() as conn:
-        names = conn.exec_driver_sql("SELECT name FROM workloads ORDER BY name").scalars().all()
+        names = workload_view.workloads(conn)["name"].to_list()
     if workload is None:
         return list(names)
     if workload not in names:
