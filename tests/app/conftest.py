@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import date
@@ -12,6 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from streamlit.testing.v1 import AppTest
 
+from models.economics.flips import KIND_LABELS
+from models.infra.database import make_engine
+from models.planning import default_period, plan_workload
 from tests_support import APP_ENTRY, DEMO_NOW
 
 DEMO_RANGE = (date(2026, 10, 21), date(2026, 11, 20))
@@ -34,7 +38,6 @@ def _url(admin_url: str, name: str) -> str:
 def demo_template_url(pg_admin_url: str, template_db_url: str) -> Iterator[str]:
     """A migrated database with the demo loaded once (anchor DEMO_NOW); tests clone it."""
     from ingest.demo import load_demo
-    from models.infra.database import make_engine
 
     name = f"hc_demo_{uuid.uuid4().hex[:8]}"
     _admin(pg_admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_db_url).database}"')
@@ -87,6 +90,25 @@ def texts(at: AppTest) -> str:
     """Every info, warning, success, caption and markdown text on the page, joined."""
     parts = [e.value for kind in (at.info, at.warning, at.success, at.caption, at.markdown) for e in kind]
     return "\n".join(str(p) for p in parts)
+
+
+def plan_of(db_url: str, workload: str):
+    """The planning path's figures for a demo workload over the default period at the demo anchor."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return plan_workload(conn, workload, *default_period(DEMO_NOW), now=DEMO_NOW)
+    finally:
+        engine.dispose()
+
+
+def assert_tornado_is_the_plans(at: AppTest, figures) -> None:
+    """The page's "What flips" tornado has one bar per flip point of the plan, ending at its multiplier."""
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    tornado = next(c for c in charts if "What flips" in c["layout"].get("title", {}).get("text", ""))
+    ends = {b["y"][0]: b["base"][0] + b["x"][0] for b in tornado["data"] if b["type"] == "bar"}
+    want = {KIND_LABELS[k]: m for k, m in figures.result.flips.items() if m is not None}
+    assert want and ends.keys() == want.keys() and all(abs(ends[k] - want[k]) < 1e-12 for k in want)
 
 
 def assert_clean(at: AppTest) -> None:

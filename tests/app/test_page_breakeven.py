@@ -3,11 +3,7 @@
 import json
 from datetime import date
 
-from models.economics.flips import KIND_LABELS
-from models.infra.database import make_engine
-from models.planning import default_period, plan_workload
-from tests.app.conftest import assert_clean, metrics, open_page, texts
-from tests_support import DEMO_NOW
+from tests.app.conftest import assert_clean, assert_tornado_is_the_plans, metrics, open_page, plan_of, texts
 
 QUARTER = (date(2026, 8, 22), date(2026, 11, 20))
 
@@ -55,16 +51,9 @@ def test_breakeven_forecast_fits_complete_weeks_only(demo_env):
 
 
 def test_breakeven_shows_the_plans_flip_sentence_and_tornado(demo_env):
-    engine = make_engine(demo_env)
-    with engine.connect() as conn:
-        figures = plan_workload(conn, "support-assistant", *default_period(DEMO_NOW), now=DEMO_NOW)
-    engine.dispose()
+    figures = plan_of(demo_env, "support-assistant")
     at = open_page("breakeven", date_range=None, breakeven_workload="support-assistant")
     assert_clean(at)
     sentence = figures.flip_sentence
     assert sentence and sentence.startswith("This answer") and sentence in texts(at)
-    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    tornado = next(c for c in charts if "What flips" in c["layout"].get("title", {}).get("text", ""))
-    bars = {b["y"][0]: b["base"][0] + b["x"][0] for b in tornado["data"] if b["type"] == "bar"}
-    want = {KIND_LABELS[k]: m for k, m in figures.result.flips.items() if m is not None}
-    assert want and bars.keys() == want.keys() and all(abs(bars[k] - want[k]) < 1e-12 for k in want)
+    assert_tornado_is_the_plans(at, figures)

@@ -1,17 +1,12 @@
 """Workloads page: empty state, one workload's shape, growth, mix, reasoning share, recommendation."""
 
-import json
 from datetime import date, datetime, timezone
 
 import polars as pl
 import sqlalchemy as sa
 
-from models.economics.flips import KIND_LABELS
-from models.infra.database import make_engine
-from models.planning import default_period, plan_workload
 from models.queries.workload_view import complete_weeks, demand_frame, weekly
-from tests.app.conftest import assert_clean, frame_with, metrics, open_page, texts
-from tests_support import DEMO_NOW
+from tests.app.conftest import assert_clean, assert_tornado_is_the_plans, frame_with, metrics, open_page, plan_of, texts
 
 
 def test_workloads_empty_database_says_what_to_load(cli_env):
@@ -103,15 +98,8 @@ def test_complete_weeks_drop_cut_weeks_and_grow_against_the_week_before():
 
 
 def test_workloads_tornado_draws_the_plans_flip_points(demo_env):
-    engine = make_engine(demo_env)
-    with engine.connect() as conn:
-        figures = plan_workload(conn, "segment-labeling", *default_period(DEMO_NOW), now=DEMO_NOW)
-    engine.dispose()
+    figures = plan_of(demo_env, "segment-labeling")
     at = open_page("workloads", date_range=None, workloads_workload="segment-labeling")
     assert_clean(at)
     assert figures.flip_sentence in [c.value for c in at.caption]
-    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    tornado = next(c for c in charts if "What flips" in c["layout"].get("title", {}).get("text", ""))
-    ends = {b["y"][0]: b["base"][0] + b["x"][0] for b in tornado["data"] if b["type"] == "bar"}
-    want = {KIND_LABELS[k]: m for k, m in figures.result.flips.items() if m is not None}
-    assert want and ends.keys() == want.keys() and all(abs(ends[k] - want[k]) < 1e-12 for k in want)
+    assert_tornado_is_the_plans(at, figures)
