@@ -63,7 +63,7 @@ def fresh_server(demo_env, tmp_path):
     """`hybridcost serve` just started (nothing imported yet), on the port HYBRIDCOST_PORT names."""
     port = _free_port()
     env = {**os.environ, "HYBRIDCOST_HOST": "127.0.0.1", "HYBRIDCOST_PORT": str(port), "PYTHONPATH": str(REPO_ROOT),
-           "HYBRIDCOST_AS_OF": DEMO_NOW.isoformat()}
+           "HYBRIDCOST_AS_OF": DEMO_NOW.isoformat(), "STREAMLIT_LOGGER_LEVEL": "info"}  # the log shows warming
     log = open(tmp_path / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-c", "from app.cli.main import main; main()", "serve"], cwd=REPO_ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -80,21 +80,42 @@ def fresh_server(demo_env, tmp_path):
         log.close()
 
 
-def _rendered(page, heading: str) -> None:
-    """Wait until the page's heading is shown and its script has finished (and stays finished a moment)."""
-    page.get_by_role("heading", name=heading, exact=True).first.wait_for(timeout=480_000)
-    app = page.locator('[data-testid="stApp"]')
-    quiet_since, deadline = None, time.monotonic() + 480  # ten cold sessions share one server process on two cores
-    while time.monotonic() < deadline:
-        # a busy tab can take long to answer while ten pages draw their charts: wait as long as the page may
-        if app.get_attribute("data-test-script-state", timeout=480_000) != "notRunning":
-            quiet_since = None
-        elif quiet_since is None:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since > 1.5:
-            return
-        page.wait_for_timeout(200)
-    raise TimeoutError(f"{heading}: the page's script never finished")
+RENDER_LIMIT_S = 600  # ten cold sessions share one server process on two cores (~2-3 min here)
+QUIET_S = 1.5  # a page counts as drawn once its script has stayed finished this long
+_STATE_JS = """() => { const app = document.querySelector('[data-testid="stApp"]');
+  const status = document.querySelector('[data-testid="stStatusWidget"]');
+  return [app && app.getAttribute('data-test-script-state'), app && app.getAttribute('data-test-connection-state'),
+          status ? status.innerText : ''] }"""
+
+
+def _wait_all_rendered(pages, consoles, log_path) -> None:
+    """Poll every page in turn until each shows its heading and its script has stayed finished a moment.
+
+    One deadline for all ten (they draw at the same time); when it passes, the message says, per page
+    still waiting, its script and connection state, the status widget, its console and the server log.
+    """
+    quiet_since: dict[int, float | None] = dict.fromkeys(range(len(pages)))
+    seen: dict[int, tuple] = {}
+    started = time.monotonic()
+    while quiet_since and time.monotonic() - started < RENDER_LIMIT_S:
+        for i in list(quiet_since):
+            page, (_, heading) = pages[i], SESSIONS[i]
+            script, connection, status = page.evaluate(_STATE_JS)
+            has_heading = page.get_by_role("heading", name=heading, exact=True).count() > 0
+            seen[i] = (script, connection, status, has_heading, round(time.monotonic() - started))
+            if script != "notRunning" or not has_heading:
+                quiet_since[i] = None
+            elif quiet_since[i] is None:
+                quiet_since[i] = time.monotonic()
+            elif time.monotonic() - quiet_since[i] > QUIET_S:
+                del quiet_since[i]
+        time.sleep(0.2)
+    if quiet_since:
+        waiting = [f"/{SESSIONS[i][0]} ({SESSIONS[i][1]}): script {seen[i][0]}, connection {seen[i][1]}, "
+                   f"status {seen[i][2]!r}, heading shown {seen[i][3]}, at {seen[i][4]} s; "
+                   f"console {consoles[i][-5:]}" for i in quiet_since]
+        raise TimeoutError(f"{len(waiting)} of {len(pages)} pages not drawn after {RENDER_LIMIT_S} s: "
+                           + " | ".join(waiting) + " | server log: " + log_path.read_text()[-3000:])
 
 
 def test_ten_sessions_at_once_on_a_fresh_server_all_render(fresh_server):
@@ -107,10 +128,13 @@ def test_ten_sessions_at_once_on_a_fresh_server_all_render(fresh_server):
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
             pages = [browser.new_context(viewport={"width": 1280, "height": 900}).new_page() for _ in SESSIONS]
+            consoles: list[list[str]] = [[] for _ in SESSIONS]
+            for page, lines in zip(pages, consoles):
+                page.on("console", lambda message, lines=lines: lines.append(f"{message.type}: {message.text}"[:200]))
             for page, (path, _) in zip(pages, SESSIONS):  # all ten connect before any has rendered
                 page.goto(f"{url}/{path}", wait_until="commit")
+            _wait_all_rendered(pages, consoles, log_path)
             for page, (path, heading) in zip(pages, SESSIONS):
-                _rendered(page, heading)
                 body = page.inner_text("body")
                 exceptions = page.locator('[data-testid="stException"]').count()
                 errors = page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
