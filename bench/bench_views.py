@@ -1,9 +1,9 @@
 """What a lead waits for in a real Chromium at demo scale: each page, and each widget change, warm, one session.
 
 Run by hand: `python bench/bench_views.py [--repeats 5] [--compare-with /work/main] [--only Overview]` (needs
-/usr/bin/chromium and Playwright). Starts a throwaway embedded PostgreSQL with the demo loaded, a `streamlit run` of the
-dashboard with the clock pinned at the demo anchor (started by the checkout's own `hybridcost serve`
-command line), and one browser session. A timing runs from
+/usr/bin/chromium and Playwright). Starts a throwaway embedded PostgreSQL with the demo loaded, the dashboard
+by the command line the checkout's own `hybridcost serve` runs, with the clock pinned at the demo anchor,
+and one browser session. A timing runs from
 the page sending the commit on its websocket (a click, the Enter or the option picked; typing a
 date or opening a list is the user's own time, not counted) to the page receiving the server's
 "script finished" message, which arrives after the page has taken in every element of the run:

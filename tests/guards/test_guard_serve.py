@@ -63,7 +63,7 @@ def fresh_server(demo_env, tmp_path):
     """`hybridcost serve` just started (nothing imported yet), on the port HYBRIDCOST_PORT names."""
     port = _free_port()
     env = {**os.environ, "HYBRIDCOST_HOST": "127.0.0.1", "HYBRIDCOST_PORT": str(port), "PYTHONPATH": str(REPO_ROOT),
-           "HYBRIDCOST_AS_OF": DEMO_NOW.isoformat(), "STREAMLIT_LOGGER_LEVEL": "info"}  # the log shows warming
+           "HYBRIDCOST_AS_OF": DEMO_NOW.isoformat()}
     log = open(tmp_path / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-c", "from app.cli.main import main; main()", "serve"], cwd=REPO_ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT)
