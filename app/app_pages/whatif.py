@@ -220,18 +220,18 @@ cols[4].metric("Best hybrid (USD/month)", usd(economics.monthly(result, result["
                     "replica(s).")
 st.success(economics.recommendation(result))
 st.caption(f"Contract {result['contract_version']}: "
-           + ("the planning inputs above are in every figure on this page except the curve and the levers "
-              "waterfall, which stay on v1 sizing." if result["contract_version"] == "v2"
+           + ("the planning inputs above are in every figure on this page, the curve and the levers "
+              "waterfall's move step included." if result["contract_version"] == "v2"
               else "the synthetic shape has no planning inputs, or every one is at its v1 default, so every "
                    "figure is the v1 figure."))
 
 left, right = st.columns(2)
-left.plotly_chart(breakeven_chart(economics.whatif_curve(*args, api=api, synthetic=synthetic),
+left.plotly_chart(breakeven_chart(economics.whatif_curve(*args, api=api, synthetic=synthetic, v2=v2),
                                   today_tokens=monthly_tokens, breakeven_tokens=result["breakeven_monthly_tokens"],
                                   title="What-if: monthly cost vs monthly tokens"), key="whatif_curve")
 steps = economics.whatif_levers(*args, {"repeat_share": cache_hit, "batchable_share": batchable,
                                         "route_share": route, "route_price_ratio": ratio},
-                                api=api, synthetic=synthetic)
+                                api=api, synthetic=synthetic, v2=v2)
 right.plotly_chart(levers_waterfall(steps), key="whatif_waterfall")
 show_table(steps, hide_index=True, key="whatif_levers_table", column_config={
     "lever": "Lever", "status": "Status", "detail": "How it is worked out",

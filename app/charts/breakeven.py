@@ -28,7 +28,8 @@ def breakeven_chart(curve: pl.DataFrame, *, today_tokens: float | None = None, f
                     hovertemplate="%{x:,.3s} tokens/month<br>$%{y:,.0f}/month with %{customdata} replica(s)"
                                   "<extra>Best hybrid</extra>")
     x_max = max(x)
-    y_max = max(max(curve["api_only_usd"].to_list()), max(curve["gpu_only_usd"].to_list())) * 1.05
+    # GPU only is null where no replica meets the SLO (contract v2): the API line alone sets the scale then.
+    y_max = max(curve["api_only_usd"].max(), curve["gpu_only_usd"].max() or 0.0) * 1.05
     if forecast_low is not None and forecast_high is not None and forecast_low <= x_max:
         fig.add_vrect(x0=forecast_low, x1=min(forecast_high, x_max), fillcolor="#94a3b8", opacity=0.15,
                       line_width=0)

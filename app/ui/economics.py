@@ -22,9 +22,8 @@ from models.economics.contract import (
     GpuOption,
     OutOfRangeError,
     api_cost_per_hour,
-    prepare,
 )
-from models.economics.curves import curve_from_prepared, default_max_multiplier
+from models.economics.curves import cost_curve, reach_of
 from models.economics.levers import levers_waterfall
 from models.economics.plan import plan_total, simulate_any
 from models.economics.plan_inputs import PlanningInputs
@@ -50,16 +49,15 @@ def plan(workload: str, since: datetime, until: datetime, now: datetime) -> Plan
 @data.keyed_to(PLANNING, spinner=False)
 def curve(workload: str, since: datetime, until: datetime, now: datetime,
           reach_monthly_tokens: float | None = None) -> pl.DataFrame:
-    """Monthly cost of API only, GPU only and the best hybrid against monthly tokens, on the plan's hours."""
+    """Monthly cost of API only, GPU only and the best hybrid against monthly tokens, by the plan's own contract."""
     figures = plan(workload, since, until, now)
-    prep = figures.prepared()
-    if prep is None or figures.result is None:
+    if figures.result is None:
         return pl.DataFrame()
-    k_max = default_max_multiplier(prep)
+    k_max = reach_of(figures.result.breakeven_demand_multiplier)
     today = figures.monthly_tokens or 0.0
     if reach_monthly_tokens and today > 0:
         k_max = max(k_max, min(MAX_CURVE_REACH, 1.1 * reach_monthly_tokens / today))
-    return curve_from_prepared(prep, np.linspace(0.0, k_max, 200))
+    return figures.curve(k_max)
 
 
 @data.keyed_to(PLANNING, spinner=False)
@@ -153,12 +151,12 @@ def _whatif_inputs(workload: str | None, since: datetime, until: datetime, now: 
 @data.keyed_to(PLANNING, spinner=False)
 def whatif_curve(workload: str | None, since: datetime, until: datetime, now: datetime, gpu: dict[str, Any],
                  price_scale: float, demand_factor: float, api: dict[str, float] | None = None,
-                 synthetic: pl.DataFrame | None = None) -> pl.DataFrame:
-    """The breakeven curve for What-if's inputs (empty when they are out of range)."""
+                 synthetic: pl.DataFrame | None = None, v2: dict[str, Any] | None = None) -> pl.DataFrame:
+    """The breakeven curve for What-if's inputs by the contract its other figures use (empty when out of range)."""
     try:
+        option = GpuOption(**gpu)
         demand, costs = _whatif_inputs(workload, since, until, now, price_scale, demand_factor, api, synthetic)
-        prep = prepare(demand, None, GpuOption(**gpu), costs)
-        return curve_from_prepared(prep, np.linspace(0.0, default_max_multiplier(prep), 200))
+        return cost_curve(demand, option, _whatif_planning(workload, since, until, now, option, v2), costs)
     except (OutOfRangeError, ValueError):
         return pl.DataFrame()
 
@@ -182,11 +180,15 @@ def whatif_total(workload: str | None, since: datetime, until: datetime, now: da
 @data.keyed_to(PLANNING, spinner=False)
 def whatif_levers(workload: str | None, since: datetime, until: datetime, now: datetime, gpu: dict[str, Any],
                   price_scale: float, demand_factor: float, shares: dict[str, float | None],
-                  api: dict[str, float] | None = None, synthetic: pl.DataFrame | None = None) -> pl.DataFrame:
-    """The cost waterfall (cache, batch, route, move) on What-if's inputs, in USD per month."""
+                  api: dict[str, float] | None = None, synthetic: pl.DataFrame | None = None,
+                  v2: dict[str, Any] | None = None) -> pl.DataFrame:
+    """The cost waterfall (cache, batch, route, move) on What-if's inputs, in USD per month, the move lever by
+    the contract What-if's other figures use."""
     try:
+        option = GpuOption(**gpu)
         demand, costs = _whatif_inputs(workload, since, until, now, price_scale, demand_factor, api, synthetic)
-        return levers_waterfall(demand, None, GpuOption(**gpu), api_costs=costs, **shares).frame()
+        return levers_waterfall(demand, None, option, api_costs=costs,
+                                planning=_whatif_planning(workload, since, until, now, option, v2), **shares).frame()
     except (OutOfRangeError, ValueError):
         return pl.DataFrame()
 

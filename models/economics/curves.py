@@ -6,6 +6,11 @@ evaluates the contract at that volume: API only is a straight line, GPU only is 
 ``R in 0..R_peak(k)``, the lower envelope of the two. The best R of every point comes from
 ``best_replicas`` (a bisection per point, all points at once), so memory grows with the
 number of points, never with the replica count.
+
+With contract v2's inputs (a ``plan:`` or ``slo:`` block) ``cost_curve`` draws the same three
+lines by v2's rules (``plan.plan_curve``): replicas sized at the SLO's operating point for the
+busiest minutes, escalated tokens, on-demand replicas, deferrable work and the fixed cost in
+every figure, so the curve agrees with the plan's own breakeven and optimum.
 """
 
 from __future__ import annotations
@@ -22,16 +27,22 @@ from models.economics.contract import (
     breakeven_multiplier,
     prepare,
 )
+from models.economics.plan import plan_curve, simulate_plan
+from models.economics.plan_inputs import PlanningInputs
 from models.economics.units import HOURS_PER_MONTH
 
 DEFAULT_POINTS = 200
 CURVE_COLUMNS = ["monthly_tokens", "api_only_usd", "gpu_only_usd", "hybrid_usd", "hybrid_replicas"]
 
 
+def reach_of(breakeven: float | None) -> float:
+    """Right end of the curve for a breakeven multiplier: 3x today's volume, or 2x breakeven if that is further."""
+    return max(3.0, 2.0 * breakeven) if breakeven is not None else 3.0
+
+
 def default_max_multiplier(prep: PreparedWorkload) -> float:
-    """Right end of the curve: 3x today's volume, or 2x the breakeven volume if that is further."""
-    k = breakeven_multiplier(prep)
-    return max(3.0, 2.0 * k) if k is not None else 3.0
+    """Right end of the v1 curve: 3x today's volume, or 2x the breakeven volume if that is further."""
+    return reach_of(breakeven_multiplier(prep))
 
 
 def curve_from_prepared(prep: PreparedWorkload, multipliers: np.ndarray) -> pl.DataFrame:
@@ -70,3 +81,21 @@ def costs_at_monthly_tokens(prep: PreparedWorkload, monthly_tokens: np.ndarray) 
     if per_month_today <= 0:
         raise ValueError("the demand has no tokens, so it has no shape to scale")
     return curve_from_prepared(prep, np.asarray(monthly_tokens, dtype=np.float64) / per_month_today)
+
+
+def cost_curve(demand: Demand, gpu: GpuOption, inputs: PlanningInputs | None, api_costs: np.ndarray,
+               points: int = DEFAULT_POINTS, reach: float | None = None) -> pl.DataFrame:
+    """The curve by the contract the scenario runs (v1 without v2 inputs, else v2) from zero to ``reach`` x today.
+
+    ``reach`` None: ``reach_of`` the same contract's breakeven multiplier. GPU only is null where no
+    replica meets the SLO.
+    """
+    if inputs is None or inputs.is_v1:
+        prep = prepare(demand, None, gpu, api_costs)
+        return curve_from_prepared(prep, np.linspace(0.0, default_max_multiplier(prep) if reach is None else reach,
+                                                      points))
+    if reach is None:
+        reach = reach_of(simulate_plan(demand, None, gpu, inputs, api_costs, with_flips=False)
+                         .breakeven_demand_multiplier)
+    lines = plan_curve(demand, None, gpu, inputs, np.linspace(0.0, reach, points), api_costs)
+    return pl.DataFrame(lines).with_columns(pl.col("gpu_only_usd").fill_nan(None))

@@ -4,7 +4,8 @@ Applied in this order, each to what the previous left, so no dollar is saved twi
 1. cache: serve exact repeats from a response cache (``repeat_share`` of traffic);
 2. batch: send the non-interactive share through the batch API (``batch_discount`` off);
 3. route: send a share to a cheaper model (``route_price_ratio`` = its price / today's);
-4. move: serve base load on owned replicas, sized by the contract's optimum on what is left.
+4. move: serve base load on owned replicas, sized by the contract's optimum on what is left
+   (contract v2's when planning inputs are given: SLO sizing, on-demand, deferrable work, fixed cost).
 An input that was not measured (None) gives the status "not measurable" and no saving (None,
 never a silent 0); the remaining cost then carries on unchanged.
 """
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from models.economics.contract import ApiPricing, Demand, GpuOption, api_cost_per_hour, simulate
+from models.economics.contract import ApiPricing, Demand, GpuOption, api_cost_per_hour
+from models.economics.plan import PlanResult, simulate_any
+from models.economics.plan_inputs import PlanningInputs
 from models.economics.units import HOURS_PER_MONTH
 
 OK, NOT_MEASURABLE = "ok", "not measurable"
@@ -28,9 +31,10 @@ ASSUMPTIONS = {
              "discount; traffic already sent through batch is not discounted twice.",
     "route": "Routed traffic keeps its token mix and the cheaper model's prices are a fixed ratio "
              "of today's for every token kind; quality is judged acceptable.",
-    "move": "Replicas are sized by the contract's optimum (max utilization headroom) on the demand "
-            "left after caching, at the price mix left after batching and routing; the rest bursts "
-            "to the API.",
+    "move": "Replicas are sized by the contract's optimum on the demand left after caching, at the "
+            "price mix left after batching and routing (v1: max utilization headroom; v2: the SLO's "
+            "operating point for the busiest minutes, with on-demand replicas, deferrable work and the "
+            "fixed platform cost); the rest bursts to the API.",
 }
 
 
@@ -92,11 +96,13 @@ def levers_waterfall(
     route_price_ratio: float | None,
     batch_discount: float | None = None,
     api_costs: np.ndarray | None = None,
+    planning: PlanningInputs | None = None,
 ) -> LeverWaterfall:
     """Apply cache, batch, route and move in order to today's monthly API cost.
 
     ``api_costs`` gives each hour's API cost directly (priced per model, batch traffic already at
     batch prices); then ``api`` may be None and the batch lever uses ``batch_discount`` (default 0.5).
+    ``planning`` (contract v2's inputs) sizes the move lever by v2, as the plan it comes from.
     """
     for name, value in (("repeat_share", repeat_share), ("batchable_share", batchable_share),
                         ("route_share", route_share), ("route_price_ratio", route_price_ratio),
@@ -139,11 +145,14 @@ def levers_waterfall(
         left_demand = demand.scaled(volume_left)
         api_total_left = today * volume_left
         factor = remaining / api_total_left if api_total_left > 0 else 0.0
-        moved = (simulate(left_demand, api.scaled(factor), gpu) if api_costs is None else
-                 simulate(left_demand, None, gpu, api_costs=hourly * volume_left * factor))
+        moved = (simulate_any(left_demand, api.scaled(factor), gpu, planning) if api_costs is None else
+                 simulate_any(left_demand, None, gpu, planning, api_costs=hourly * volume_left * factor))
         hybrid = moved.monthly(moved.hybrid_cost)
         n = moved.optimal_replicas
+        rented = moved.on_demand_replica_hours if isinstance(moved, PlanResult) else 0  # v2 rents for busy hours
         detail = (f"{n} replica{'s' if n != 1 else ''} ({n * gpu.replica_gpus} GPUs) carry the base load"
                   if n else "no replica pays at the volume left")
-        steps.append(_step("move", remaining, max(0.0, remaining - hybrid) if n else 0.0, detail))
+        if rented:
+            detail += f"; {rented:,} on-demand replica-hours for the busiest hours"
+        steps.append(_step("move", remaining, max(0.0, remaining - hybrid) if n or rented else 0.0, detail))
     return LeverWaterfall(today_usd_month=today, steps=steps)

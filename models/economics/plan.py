@@ -174,6 +174,14 @@ class _Setup:
     tokens_total: float
 
 
+def _priced(demand: Demand, api: ApiPricing | None, inputs: PlanningInputs, api_costs: np.ndarray | None
+            ) -> tuple[np.ndarray, float, OperatingPoint | None]:
+    """Each hour's ``A_t`` (given, or priced by ``api``), the batch discount and rule 1's operating point."""
+    a = api_cost_per_hour(demand, api) if api_costs is None else np.asarray(api_costs, dtype=np.float64)
+    batch_discount = api.batch_discount if api is not None else DEFAULT_BATCH_DISCOUNT
+    return a, batch_discount, None if inputs.slo is None else operating_point(inputs.slo)
+
+
 def _setup(demand: Demand, api_cost: np.ndarray, gpu: GpuOption, rates: OperatingPoint | None,
            plan: PlanInputs | None, batch_discount: float) -> _Setup:
     in_rate = gpu.input_tokens_per_s if rates is None else rates.input_tokens_per_s
@@ -222,9 +230,7 @@ def simulate_plan(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs
     deferrable part then takes the default batch discount unless ``api`` is given.
     """
     plan, slo = inputs.plan, inputs.slo
-    a = api_cost_per_hour(demand, api) if api_costs is None else np.asarray(api_costs, dtype=np.float64)
-    batch_discount = api.batch_discount if api is not None else DEFAULT_BATCH_DISCOUNT
-    rates = None if slo is None else operating_point(slo)
+    a, batch_discount, rates = _priced(demand, api, inputs, api_costs)
     h = gpu_hourly_cost(gpu)
     common = dict(hours=demand.hours, gpu_hourly_cost=h, replica_gpus=gpu.replica_gpus,
                   lead_time_days=0.0 if plan is None else plan.lead_time_days)
@@ -288,9 +294,7 @@ def plan_cost_lines(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inpu
     GPU-only is infinite where no curve point meets the SLO (no replica can serve the workload).
     """
     plan, slo = inputs.plan, inputs.slo
-    a = api_cost_per_hour(demand, api) if api_costs is None else np.asarray(api_costs, dtype=np.float64)
-    batch_discount = api.batch_discount if api is not None else DEFAULT_BATCH_DISCOUNT
-    rates = None if slo is None else operating_point(slo)
+    a, batch_discount, rates = _priced(demand, api, inputs, api_costs)
     volume = np.asarray(monthly_tokens, dtype=np.float64)
     tokens = float((demand.input_tokens + demand.output_tokens).sum())
     if not demand.hours or tokens <= 0:
@@ -307,6 +311,37 @@ def plan_cost_lines(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inpu
     r_max = np.maximum(0.0, np.ceil(k * hours.peak_work / prices.cap - PEAK_TOLERANCE))
     gpu_only = r_max * prices.h_rep * demand.hours + k * hours.escalated + np.where(r_max >= 1, prices.fixed_total, 0)
     return k * api_only * month, gpu_only * month
+
+
+def plan_curve(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs: PlanningInputs,
+               multipliers: np.ndarray, api_costs: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The breakeven curve under contract v2: at each demand multiplier k (every hour's tokens times k, the
+    peak factors and shares kept), monthly API only and GPU only (rules 3 and 5), the best plan's Total
+    (rule 5's optimum, on-demand, deferrable work and the fixed cost included) and its committed replicas.
+
+    GPU only is NaN where no curve point meets the SLO; the best plan is then API only.
+    """
+    k = np.asarray(multipliers, dtype=np.float64)
+    tokens = float((demand.input_tokens + demand.output_tokens).sum())
+    if not demand.hours or tokens <= 0:
+        raise ValueError("the demand has no tokens, so it has no shape to scale")
+    monthly_tokens = k * tokens * HOURS_PER_MONTH / demand.hours
+    api_only, gpu_only = plan_cost_lines(demand, api, gpu, inputs, monthly_tokens, api_costs)
+    hybrid, replicas = api_only.copy(), np.zeros(k.shape, dtype=np.int64)
+    a, batch_discount, rates = _priced(demand, api, inputs, api_costs)
+    if inputs.slo is None or rates is not None:
+        s = _setup(demand, a, gpu, rates, inputs.plan, batch_discount)
+        month = HOURS_PER_MONTH / demand.hours
+        for i, x in enumerate(k):
+            if x <= 0:
+                continue  # no tokens: nothing to serve, nothing to pay (R = 0 has no fixed cost)
+            core = s.sorted_hours.scaled(s.prices, work=float(x), api=float(x))  # rule 7's "demand" multiplier
+            r, _ = core.optimum()
+            total = core.zero_plan()[0] if r == 0 else float(core.total(np.array([float(r)]))[0])
+            hybrid[i], replicas[i] = total * month, r
+    return {"monthly_tokens": monthly_tokens, "api_only_usd": api_only,
+            "gpu_only_usd": np.where(np.isfinite(gpu_only), gpu_only, np.nan), "hybrid_usd": hybrid,
+            "hybrid_replicas": replicas}
 
 
 def _slo_not_met(parts: HourParts, common: dict[str, Any]) -> PlanResult:
@@ -330,11 +365,10 @@ def plan_total(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs: P
     (on-demand, deferrable work and the fixed cost included); None where no curve point meets the SLO."""
     if inputs is None or inputs.is_v1:
         return float(prepare(demand, api, gpu, api_costs).totals(np.array([float(replicas)]))[0])
-    a = api_cost_per_hour(demand, api) if api_costs is None else np.asarray(api_costs, dtype=np.float64)
-    rates = None if inputs.slo is None else operating_point(inputs.slo)
+    a, batch_discount, rates = _priced(demand, api, inputs, api_costs)
     if inputs.slo is not None and rates is None:
         return None
-    s = _setup(demand, a, gpu, rates, inputs.plan, api.batch_discount if api is not None else DEFAULT_BATCH_DISCOUNT)
+    s = _setup(demand, a, gpu, rates, inputs.plan, batch_discount)
     return plan_at(s.parts, s.prices, int(replicas)).total
 
 
@@ -346,4 +380,5 @@ def simulate_any(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs:
     return simulate_plan(demand, api, gpu, inputs, api_costs)
 
 
-__all__ = ["PlanResult", "SloInputs", "flip_grid", "flips_of", "plan_total", "simulate_any", "simulate_plan"]
+__all__ = ["PlanResult", "SloInputs", "flip_grid", "flips_of", "plan_curve", "plan_total", "simulate_any",
+           "simulate_plan"]

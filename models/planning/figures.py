@@ -17,8 +17,10 @@ import numpy as np
 import polars as pl
 
 from models.economics.contract import Demand, PreparedWorkload, SimulationResult, prepare
+from models.economics.curves import cost_curve, reach_of
 from models.economics.flips import flip_sentence
 from models.economics.plan import PlanResult
+from models.economics.plan_inputs import PlanningInputs
 from models.economics.units import HOURS_PER_MONTH
 from models.planning.candidate import Candidate
 from models.planning.measured import Measured
@@ -50,6 +52,11 @@ class PlanFigures:
     def runs_v2(self) -> bool:
         """True when contract v2 ran: some v2 input was measured, published or set."""
         return self.v2 is not None and self.v2.runs_v2
+
+    @property
+    def inputs(self) -> PlanningInputs | None:
+        """The contract v2 inputs the engine ran on; None when v1 ran."""
+        return self.v2.inputs if self.runs_v2 else None
 
     # --- the figures, one property each -------------------------------------------------
 
@@ -148,6 +155,13 @@ class PlanFigures:
         if self.candidate.gpu is None or not self.hours:
             return None
         return prepare(self.demand(), None, self.candidate.gpu, self.api_costs())
+
+    def curve(self, reach: float | None = None) -> pl.DataFrame:
+        """The breakeven curve by the contract the plan ran on, to ``reach`` x today (default: past breakeven)."""
+        if self.candidate.gpu is None or self.result is None:
+            return pl.DataFrame()
+        reach = reach_of(self.result.breakeven_demand_multiplier) if reach is None else reach
+        return cost_curve(self.demand(), self.candidate.gpu, self.inputs, self.api_costs(), reach=reach)
 
     # --- words --------------------------------------------------------------------------
 

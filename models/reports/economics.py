@@ -98,7 +98,8 @@ def _lever_steps(f: PlanFigures, shares: dict, config: DisciplineConfig) -> list
     if f.status != "assessed" or not costs.sum():
         return []
     tokens = Demand.from_arrays(frame["api_input_tokens"].to_numpy(), frame["api_cached_tokens"].to_numpy(),
-                                frame["api_output_tokens"].to_numpy())
+                                frame["api_output_tokens"].to_numpy(),
+                                peak_factor=f.v2.peak_factor if f.v2 is not None else None)
     cheap = ApiPricing(input_per_mtok=float(config.cheap_input_usd_per_mtok),
                        cached_input_per_mtok=float(config.cheap_cached_input_usd_per_mtok),
                        output_per_mtok=float(config.cheap_output_usd_per_mtok))
@@ -107,7 +108,7 @@ def _lever_steps(f: PlanFigures, shares: dict, config: DisciplineConfig) -> list
     fall = levers_waterfall(tokens, None, f.candidate.gpu, repeat_share=shares.get("repeat_share"),
                             batchable_share=shares.get("batchable_share"), route_share=route,
                             route_price_ratio=ratio if route is not None else None,
-                            batch_discount=float(config.batch_discount), api_costs=costs)
+                            batch_discount=float(config.batch_discount), api_costs=costs, planning=f.inputs)
     return [{"workload": f.workload, "lever": s.lever, "status": s.status, "saving_usd_month": s.saving_usd_month,
              "remaining_usd_month": s.remaining_usd_month, "detail": s.detail} for s in fall.steps]
 

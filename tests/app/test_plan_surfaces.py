@@ -168,6 +168,30 @@ def test_plan_surfaces_pages_agree(planned):
         assert plans[w]["plan_replicas"] == figures["default", w].key_figures()["optimal_replicas"]
 
 
+def test_breakeven_and_whatif_curves_run_the_plans_contract(planned):
+    """The Breakeven and What-if curves at today's volume are the plan's own figures, under v1 or v2 alike."""
+    from app.ui import economics
+
+    _, figures = planned
+    for w in WORKLOADS:
+        f = figures["default", w]
+        if f.result is None:
+            continue
+        today = f.curve(1.99).row(100, named=True)  # 200 points from 0 to 1.99x: point 100 is today's volume
+        assert today["monthly_tokens"] == pytest.approx(f.monthly_tokens, rel=1e-9), w
+        assert today["api_only_usd"] == pytest.approx(f.monthly(f.result.api_only_cost), rel=1e-9), w
+        assert today["hybrid_usd"] == pytest.approx(f.monthly(f.result.hybrid_cost), rel=1e-9), w
+        assert today["hybrid_replicas"] == f.result.optimal_replicas, w
+        page = economics.curve(w, f.since, f.until, DEMO_NOW)
+        assert page.equals(f.curve()), w
+        # What-if at its starting controls draws the same curve as Breakeven.
+        start = economics.whatif_start(w, f.since, f.until, DEMO_NOW).as_dict()
+        whatif = economics.whatif_curve(w, f.since, f.until, DEMO_NOW, f.candidate.gpu.model_dump(), 1.0, 1.0,
+                                        v2=start)
+        assert whatif.equals(page), w
+    assert any(figures["default", w].runs_v2 for w in WORKLOADS)
+
+
 def test_plan_periods_are_the_same_hours_everywhere():
     """The pages' default range, the CLI's default window and the exporter's period are one period."""
     from app.cli.dates import utc_window
