@@ -336,8 +336,7 @@ def plan_curve(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs: P
             if x <= 0:
                 continue  # no tokens: nothing to serve, nothing to pay (R = 0 has no fixed cost)
             core = s.sorted_hours.scaled(s.prices, work=float(x), api=float(x))  # rule 7's "demand" multiplier
-            r, _ = core.optimum()
-            total = core.zero_plan()[0] if r == 0 else float(core.total(np.array([float(r)]))[0])
+            r, total = core.best()
             hybrid[i], replicas[i] = total * month, r
     return {"monthly_tokens": monthly_tokens, "api_only_usd": api_only,
             "gpu_only_usd": np.where(np.isfinite(gpu_only), gpu_only, np.nan), "hybrid_usd": hybrid,

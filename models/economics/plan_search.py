@@ -35,6 +35,7 @@ from models.economics.plan_hours import HourParts, Prices
 
 FLOAT_SLACK = 1e-10  # relative: prefix sums and per-hour sums may differ by rounding, never by more
 GRID = 64  # replica counts priced per vectorised call when a monotone test is bracketed
+PRICE_ALL_UP_TO = 4096  # up to this many replicas pricing every R in one call is cheaper than the search
 
 
 def _suffix(x: np.ndarray) -> np.ndarray:
@@ -345,6 +346,22 @@ class Core:
         if zero <= min(zero, least) + TIE_TOLERANCE_USD:
             return 0, rents
         return r, False
+
+    def best(self) -> tuple[int, float]:
+        """Rule 5's optimal R and its ``Total``: every R priced in one vectorised call up to ``PRICE_ALL_UP_TO``
+        replicas (a curve asks this at hundreds of volumes), the search above."""
+        zero, _ = self.zero_plan()
+        if self.r_max == 0:
+            return 0, zero
+        if self.r_max > PRICE_ALL_UP_TO:
+            r, _ = self.optimum()
+            return r, (zero if r == 0 else self._t1(r))
+        totals = self.total(np.arange(1, self.r_max + 1, dtype=np.float64))
+        least = float(totals.min())
+        if zero <= min(zero, least) + TIE_TOLERANCE_USD:
+            return 0, zero
+        i = int(np.flatnonzero(totals <= least + TIE_TOLERANCE_USD)[0])
+        return i + 1, float(totals[i])
 
     def plan_class(self) -> str:
         """Rule 7: ``tokens`` (R = 0, no on-demand hour), ``move`` (R = R_max >= 1) or ``hybrid``.

@@ -39,6 +39,10 @@ def test_search_finds_the_enumerated_optimum(shape, peak, price, rate, e, d, p, 
     got, _ = core.optimum()
     if got != want:  # only a tie the per-hour pricing itself cannot separate
         assert totals[got] == pytest.approx(totals[want], rel=1e-9, abs=1e-7)
+    # Pricing every R at once (what a curve asks at each volume) lands on the same plan.
+    r_best, t_best = core.best()
+    assert t_best == pytest.approx(totals[want], rel=1e-9, abs=1e-6)
+    assert r_best == want or totals[r_best] == pytest.approx(totals[want], rel=1e-9, abs=1e-7)
     # The fast Total(R) is the rule-4 Total(R), replica count by replica count.
     r = np.arange(1, core.r_max + 1)
     assert core.total(r) == pytest.approx(totals[1:], rel=1e-9, abs=1e-6)
