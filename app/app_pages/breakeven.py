@@ -57,8 +57,9 @@ cols[1].metric("Best plan", usd(figures.monthly(result.hybrid_cost)) + "/mo",
                help="Total(R*) × 730 / H: R* replicas for every hour plus the API cost of what overflows them.")
 cols[2].metric("Optimal replicas", f"{result.optimal_replicas:,} of peak {result.peak_replicas:,}",
                help="R in 0..R_peak with the lowest Total(R); ties go to fewer replicas.")
-cols[3].metric("First replica pays", move.first_replica_words if move else "—",
-               help="'now' when the plan owns a replica at today's volume; else the forecast week.")
+cols[3].metric("First replica pays", move.first_replica_headline if move else "—",
+               help="'now' when the plan owns a replica at today's volume; else the forecast week. Here: "
+                    + (move.first_replica_words if move else "no forecast") + ".")
 if figures.measured is not None:
     (st.warning if figures.measured.flagged else st.caption)(figures.measured.sentence())
 

@@ -96,9 +96,10 @@ else:
         cols[2].metric("Breakeven volume", "never" if res.breakeven_monthly_tokens is None
                        else tokens(res.breakeven_monthly_tokens) + "/mo",
                        help="k × Σ (I + O) × 730 / H, k the smallest demand multiplier at which one replica saves money.")
-        cols[3].metric("First replica pays", figures.move.first_replica_words if figures.move else "—",
+        cols[3].metric("First replica pays", figures.move.first_replica_headline if figures.move else "—",
                        help="'now' when the plan owns a replica at today's volume; else the first week the bounded "
-                            "forecast (Theil-Sen on complete weeks, stopped at 50x today) reaches the breakeven.")
+                            "forecast (Theil-Sen on complete weeks, stopped at 50x today) reaches the breakeven. "
+                            "Here: " + (figures.move.first_replica_words if figures.move else "no forecast") + ".")
 st.caption(f"Candidate: {candidate.describe()}. "
            + (f"Throughput source: {candidate.throughput_note}. " if candidate.throughput_note else "")
            + ("A default pairing for the API model's class, not a choice anyone made: set the plan below. "

@@ -46,4 +46,13 @@ def display_frame(frame: pl.DataFrame) -> pl.DataFrame:
     text = [c for c, t in frame.schema.items() if t == pl.String]
     if not text:
         return frame
-    return frame.with_columns(pl.col(c).map_elements(shown, return_dtype=pl.String, skip_nulls=True) for c in text)
+    # The escapes are worked out in Python on each column's distinct values and applied with `replace`, never
+    # with map_elements: a Python callback inside polars' thread pool, called from several sessions' script
+    # threads at once, can deadlock on the GIL (pola-rs/polars#10970, #24448) and leave every page running.
+    changes = []
+    for c in text:
+        mapping = {v: shown(v) for v in frame[c].drop_nulls().unique().to_list()}
+        mapping = {k: v for k, v in mapping.items() if v != k}
+        if mapping:
+            changes.append(pl.col(c).replace(mapping))
+    return frame.with_columns(changes) if changes else frame

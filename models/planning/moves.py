@@ -62,6 +62,19 @@ class MoveForecast:
         return f"{self.first_replica:%Y-%m-%d} (earliest {lo:%Y-%m-%d})" if lo else f"{self.first_replica:%Y-%m-%d}"
 
     @property
+    def first_replica_headline(self) -> str:
+        """``first_replica_words`` short enough for a metric: 'now', 'never', the week, 'not within 52 weeks',
+        'no forecast' or 'out of range'; the reason and the interval go in the metric's help."""
+        if self.paying_now:
+            return "now"
+        if self.problem:
+            head = self.problem.split(":")[0].split(" (")[0]
+            return {"never": "never", "forecast out of range": "out of range"}.get(head, "no forecast")
+        if self.first_replica is None:
+            return f"not within {self.horizon_weeks} weeks"
+        return f"{self.first_replica:%Y-%m-%d}"
+
+    @property
     def full_move_words(self) -> str:
         """When GPU-only costs less than API-only, in the same words."""
         if self.full_move_now:
