@@ -51,8 +51,7 @@ def display_frame(frame: pl.DataFrame) -> pl.DataFrame:
     # threads at once, can deadlock on the GIL (pola-rs/polars#10970, #24448) and leave every page running.
     changes = []
     for c in text:
-        mapping = {v: shown(v) for v in frame[c].drop_nulls().unique().to_list()}
-        mapping = {k: v for k, v in mapping.items() if v != k}
+        mapping = {v: e for v in frame[c].drop_nulls().unique().to_list() if (e := shown(v)) != v}
         if mapping:
             changes.append(pl.col(c).replace(mapping))
     return frame.with_columns(changes) if changes else frame

@@ -286,6 +286,32 @@ def simulate_plan(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs
     )
 
 
+def _lines(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs: PlanningInputs, k: np.ndarray,
+           api_costs: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, _Setup | None]:
+    """Monthly API-only and GPU-only cost at demand multipliers ``k`` (rules 3 and 5), and the scenario's setup
+    (None where no curve point meets the SLO: GPU-only is then infinite)."""
+    a, batch_discount, rates = _priced(demand, api, inputs, api_costs)
+    month = HOURS_PER_MONTH / demand.hours
+    if inputs.slo is not None and rates is None:
+        parts = split_hours(demand, a, np.zeros(demand.hours), inputs.plan, batch_discount)
+        api_only = float(parts.escalated_cost.sum() + parts.interactive_cost.sum() + parts.deferrable_cost.sum())
+        return k * api_only * month, np.full(k.shape, np.inf), None
+    s = _setup(demand, a, gpu, rates, inputs.plan, batch_discount)
+    prices, hours = s.prices, s.sorted_hours
+    api_only = hours.escalated + hours.interactive + hours.deferrable
+    r_max = np.maximum(0.0, np.ceil(k * hours.peak_work / prices.cap - PEAK_TOLERANCE))
+    gpu_only = r_max * prices.h_rep * demand.hours + k * hours.escalated + np.where(r_max >= 1, prices.fixed_total, 0)
+    return k * api_only * month, gpu_only * month, s
+
+
+def _monthly_tokens_today(demand: Demand) -> float:
+    """Today's tokens per 730-hour month: the volume a demand multiplier of 1 stands for."""
+    tokens = float((demand.input_tokens + demand.output_tokens).sum())
+    if not demand.hours or tokens <= 0:
+        raise ValueError("the demand has no tokens, so it has no shape to scale")
+    return tokens * HOURS_PER_MONTH / demand.hours
+
+
 def plan_cost_lines(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs: PlanningInputs,
                     monthly_tokens: np.ndarray, api_costs: np.ndarray | None = None
                     ) -> tuple[np.ndarray, np.ndarray]:
@@ -293,24 +319,9 @@ def plan_cost_lines(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inpu
 
     GPU-only is infinite where no curve point meets the SLO (no replica can serve the workload).
     """
-    plan, slo = inputs.plan, inputs.slo
-    a, batch_discount, rates = _priced(demand, api, inputs, api_costs)
-    volume = np.asarray(monthly_tokens, dtype=np.float64)
-    tokens = float((demand.input_tokens + demand.output_tokens).sum())
-    if not demand.hours or tokens <= 0:
-        raise ValueError("the demand has no tokens, so it has no shape to scale")
-    k = volume / (tokens * HOURS_PER_MONTH / demand.hours)
-    month = HOURS_PER_MONTH / demand.hours
-    if slo is not None and rates is None:
-        parts = split_hours(demand, a, np.zeros(demand.hours), plan, batch_discount)
-        api_only = float(parts.escalated_cost.sum() + parts.interactive_cost.sum() + parts.deferrable_cost.sum())
-        return k * api_only * month, np.full(volume.shape, np.inf)
-    s = _setup(demand, a, gpu, rates, plan, batch_discount)
-    parts, prices, hours = s.parts, s.prices, s.sorted_hours
-    api_only = hours.escalated + hours.interactive + hours.deferrable
-    r_max = np.maximum(0.0, np.ceil(k * hours.peak_work / prices.cap - PEAK_TOLERANCE))
-    gpu_only = r_max * prices.h_rep * demand.hours + k * hours.escalated + np.where(r_max >= 1, prices.fixed_total, 0)
-    return k * api_only * month, gpu_only * month
+    k = np.asarray(monthly_tokens, dtype=np.float64) / _monthly_tokens_today(demand)
+    api_only, gpu_only, _ = _lines(demand, api, gpu, inputs, k, api_costs)
+    return api_only, gpu_only
 
 
 def plan_curve(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs: PlanningInputs,
@@ -322,15 +333,10 @@ def plan_curve(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs: P
     GPU only is NaN where no curve point meets the SLO; the best plan is then API only.
     """
     k = np.asarray(multipliers, dtype=np.float64)
-    tokens = float((demand.input_tokens + demand.output_tokens).sum())
-    if not demand.hours or tokens <= 0:
-        raise ValueError("the demand has no tokens, so it has no shape to scale")
-    monthly_tokens = k * tokens * HOURS_PER_MONTH / demand.hours
-    api_only, gpu_only = plan_cost_lines(demand, api, gpu, inputs, monthly_tokens, api_costs)
+    today = _monthly_tokens_today(demand)
+    api_only, gpu_only, s = _lines(demand, api, gpu, inputs, k, api_costs)
     hybrid, replicas = api_only.copy(), np.zeros(k.shape, dtype=np.int64)
-    a, batch_discount, rates = _priced(demand, api, inputs, api_costs)
-    if inputs.slo is None or rates is not None:
-        s = _setup(demand, a, gpu, rates, inputs.plan, batch_discount)
+    if s is not None:
         month = HOURS_PER_MONTH / demand.hours
         for i, x in enumerate(k):
             if x <= 0:
@@ -338,7 +344,7 @@ def plan_curve(demand: Demand, api: ApiPricing | None, gpu: GpuOption, inputs: P
             core = s.sorted_hours.scaled(s.prices, work=float(x), api=float(x))  # rule 7's "demand" multiplier
             r, total = core.best()
             hybrid[i], replicas[i] = total * month, r
-    return {"monthly_tokens": monthly_tokens, "api_only_usd": api_only,
+    return {"monthly_tokens": k * today, "api_only_usd": api_only,
             "gpu_only_usd": np.where(np.isfinite(gpu_only), gpu_only, np.nan), "hybrid_usd": hybrid,
             "hybrid_replicas": replicas}
 
