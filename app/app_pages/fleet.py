@@ -98,6 +98,8 @@ else:
                    f"tok/s at saturation against {r['assumed_output_tokens_per_s']:,.0f} the plan assumes at the same "
                    f"mix ({r['gap']:.1f}x). {r['advice']}.")
     show_table(plans, hide_index=True, key="fleet_plans_table", column_config={
+        "workload": "Workload", "advice": "Advice",
+        "flagged": st.column_config.CheckboxColumn("Gap flagged", help="Assumed and measured throughput differ by more than 1.5x."),
         "candidate": st.column_config.TextColumn("Candidate (the plan's, or a default pairing)"),
         "servers": st.column_config.NumberColumn("vLLM servers now", format="%d"),
         "plan_replicas": st.column_config.NumberColumn("Plan: replicas", format="%d",

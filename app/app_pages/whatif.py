@@ -137,8 +137,9 @@ if planned is not None:
             key=f"whatif_v2_fixed_{key}", help="F: people and tooling, paid while any GPU (committed or on-demand) "
                                               "is used.")
         c = st.columns(4)
-        on_demand = c[0].checkbox("On-demand tier (rent replicas by the hour)",
-                                  v2_start.on_demand_hourly_rate is not None, key=f"whatif_v2_od_on_{key}")
+        on_demand = c[0].checkbox("On-demand tier", v2_start.on_demand_hourly_rate is not None,
+                                  key=f"whatif_v2_od_on_{key}",
+                                  help="Rent replicas by the hour for the busy hours the committed ones cannot serve.")
         od_rate = c[1].number_input(
             "On-demand USD per GPU-hour", 0.01, 200.0,
             float(v2_start.on_demand_hourly_rate or start.hourly_rate or row["rent_usd_per_gpu_hour"] or 2.0), 0.05,
@@ -211,9 +212,10 @@ cols[1].metric("API only (USD/month)", usd(economics.monthly(result, result["api
                     "tokens priced as the model they replaced) × the price scale × the growth factor.")
 cols[2].metric("GPU cost per GPU-hour", usd(result["gpu_hourly_cost"]),
                help="rent: rate + ops/730; buy: purchase/(months × 730) + W/1000 × PUE × USD/kWh + ops/730.")
-cols[3].metric(f"Your {int(gpu_count):,} GPUs, {replicas:,} replicas (USD/month)", usd(yours, cents=False),
-               help="Total(R) × 730 / H with R = GPUs ÷ GPUs per replica, by the same contract as the other "
-                    "figures: v1 R × h_rep × H + API cost of overflow; v2 (with planning inputs) also escalated "
+cols[3].metric("Your GPUs (USD/month)", usd(yours, cents=False),
+               help=f"{int(gpu_count):,} GPUs = {replicas:,} replica{'s' if replicas != 1 else ''} of "
+                    f"{int(replica_gpus):,}. Total(R) × 730 / H with R = GPUs ÷ GPUs per replica, by the same "
+                    "contract as the other figures: v1 R × h_rep × H + API cost of overflow; v2 (with planning inputs) also escalated "
                     "tokens, on-demand replicas for busy hours, deferrable work on spare capacity and the fixed cost.")
 cols[4].metric("Best hybrid (USD/month)", usd(economics.monthly(result, result["hybrid_cost"]), cents=False),
                help=f"Lowest Total(R) over R = 0..{result['peak_replicas']:,}: {result['optimal_replicas']:,} "
@@ -234,7 +236,7 @@ steps = economics.whatif_levers(*args, {"repeat_share": cache_hit, "batchable_sh
                                 api=api, synthetic=synthetic, v2=v2)
 right.plotly_chart(levers_waterfall(steps), key="whatif_waterfall")
 show_table(steps, hide_index=True, key="whatif_levers_table", column_config={
-    "lever": "Lever", "status": "Status", "detail": "How it is worked out",
+    "lever": "Lever", "status": "Status", "assumption": "Assumption", "detail": "How it is worked out",
     "saving_usd_month": st.column_config.NumberColumn("Saving (USD/month)", format="dollar"),
     "remaining_usd_month": st.column_config.NumberColumn("Remaining (USD/month)", format="dollar")})
 

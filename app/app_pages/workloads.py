@@ -10,7 +10,6 @@ from app.ui.filters import current, workload_choices
 from app.ui.flash import show_flashes
 from app.ui.format import name, pct, tokens, usd
 from app.ui.plan_editor import plan_editor
-from app.ui.tables import show_table
 from models import clock
 from models.planning.pairing import DEFAULT_PAIRING, catalog_rows
 from models.queries.workload_view import complete_weeks, demand_frame, hourly_shape, weekly
@@ -123,4 +122,7 @@ if workload != "unallocated":  # no workload of its own, so it has no plan
 with st.expander("Default pairing catalog (used when a workload has no plan)"):
     st.caption("Each API model class is paired with an open model of comparable capability; marked "
                f"\"{DEFAULT_PAIRING}\" wherever it is shown. Throughput is per replica at saturation.")
-    show_table(catalog_rows(), hide_index=True, key="workloads_pairing_table")
+    columns.show(pl.DataFrame(catalog_rows()), key="workloads_pairing_table", labels={
+        "api_class": "API model class", "api_models": "API models", "open_model": "Default pairing",
+        "gpus": "GPUs per replica", "output_tokens_per_s": "Output tok/s per replica",
+        "input_tokens_per_s": "Input tok/s per replica"}, kinds={"gpus": "text"})

@@ -60,6 +60,9 @@ LABELS: dict[str, tuple[str, str]] = {
     "user": ("User", "text"), "repeats": ("Repeats", "int"), "repeat_usd": ("Cost of repeats (USD)", "usd"),
     "fingerprint": ("Fingerprint", "text"), "prompt": ("Prompt (captured)", "text"),
     "first_at": ("First seen (UTC)", "datetime"), "last_at": ("Last seen (UTC)", "datetime"),
+    "gpus": ("GPUs", "int"), "sm_active_mean_frac": ("Mean SM activity", "share"),
+    "not_delivered_gpu_hours": ("SM-active GPU-hours not delivered", "float"), "advice": ("Advice", "text"),
+    "assumption": ("Assumption", "text"), "source": ("Source", "text"),
 }
 
 UNIT_SUFFIXES = (("_usd_per_mtok", "USD per 1M tokens", "usd_rate"), ("_usd", "USD", "usd"), ("_pct", "%", "pct"),
