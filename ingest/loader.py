@@ -15,7 +15,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -23,6 +23,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from ingest import gpu_partitions
 from ingest import records as r
 from ingest.base import Record, SourceError
 from ingest.frames import FRAME_KINDS, RecordFrame, csv_bytes, hours_of
@@ -148,30 +149,30 @@ def _first_line(exc: BaseException) -> str:
 class _Stager:
     """Temp staging tables, one per record type, filled with COPY."""
 
-    def __init__(self, conn: Connection):
+    def __init__(self, conn: Connection, *, run_id: int = 0, is_demo: bool = False, direct: bool = False):
         self.conn = conn
         self.raw = conn.connection.driver_connection
-        self.counts: dict[type, int] = {}
+        self.run_id, self.is_demo, self.direct_ok = run_id, is_demo, direct
+        self.counts: dict[type, int] = {}  # rows staged per kind (a kind is here once its staging table is)
         self.pending: dict[type, list[tuple]] = {}
         self.ordinals: dict[type, list[int]] = {}  # each pending row's place in the input, for errors
         self.read = 0
-        self.direct: dict[type, int] = {}  # rows of frames written straight into their table
+        self.direct: dict[type, int] = {}  # rows written straight into their table
         self.direct_hours: set[datetime] = set()  # the UTC hours of those rows' requests
+        self.gpu_hours: set[datetime] = set()  # the UTC hours and GPUs of samples written straight in
+        self.gpu_uuids: set[str] = set()
 
     def add(self, record: Record, batch_size: int) -> None:
         kind = type(record)
         spec = SPECS.get(kind)
         if spec is None:
             raise TypeError(f"no table for record type {kind.__name__}")
-        if kind not in self.counts:
-            self._create(spec)
-            self.counts[kind] = 0
+        if kind not in self.pending:
             self.pending[kind] = []
             self.ordinals[kind] = []
         self.read += 1
         self.pending[kind].append(_row(record, spec))
         self.ordinals[kind].append(self.read)
-        self.counts[kind] += 1
         if len(self.pending[kind]) >= batch_size:
             self.flush(kind)
 
@@ -193,10 +194,10 @@ class _Stager:
             self.direct_hours.update(hours_of(frame, "started_at"))
             self.read += frame.height
             return
-        if kind not in self.counts:
-            self._create(spec)
-            self.counts[kind], self.pending[kind], self.ordinals[kind] = 0, [], []
+        self.pending.setdefault(kind, [])
+        self.ordinals.setdefault(kind, [])
         self.flush(kind)  # records staged before this frame keep their place
+        self._stage(kind)
         sql = f"COPY stage_{spec.table} ({', '.join(spec.columns)}) FROM STDIN (FORMAT csv)"
         with self.raw.cursor() as cur, cur.copy(sql) as copy:
             copy.write(csv_bytes(frame))
@@ -217,6 +218,12 @@ class _Stager:
         self.raw.execute("RELEASE SAVEPOINT hybridcost_direct_copy")
         return True
 
+    def _stage(self, kind: type) -> None:
+        """Make the kind's staging table once."""
+        if kind not in self.counts:
+            self._create(SPECS[kind])
+            self.counts[kind] = 0
+
     def _create(self, spec: TableSpec) -> None:
         cols = ", ".join(spec.columns)
         self.conn.exec_driver_sql(
@@ -229,6 +236,20 @@ class _Stager:
             if not rows:
                 continue
             spec = SPECS[k]
+            # Fresh GPU samples skip staging and the merge; once a batch of them is staged, the rest
+            # of the load stages too, so the merge's last-occurrence-wins order holds.
+            if k is r.GpuSample and self.direct_ok and k not in self.counts:
+                wrote = gpu_partitions.copy_new(self.conn, spec.columns, rows, run_id=self.run_id,
+                                                is_demo=self.is_demo)
+                if wrote is not None:
+                    self.direct[k] = self.direct.get(k, 0) + len(rows)
+                    self.gpu_hours.update(wrote[0])
+                    self.gpu_uuids.update(wrote[1])
+                    rows.clear()
+                    self.ordinals[k].clear()
+                    continue
+            self._stage(k)
+            self.counts[k] += len(rows)
             written = 0
             try:
                 with self.raw.cursor() as cur:
@@ -240,33 +261,6 @@ class _Stager:
                 raise StagingError(exc, spec, rows, self.ordinals[k], written) from exc
             rows.clear()
             self.ordinals[k].clear()
-
-
-def _ensure_gpu_partitions(conn: Connection) -> tuple[datetime, datetime] | None:
-    """Create the day partitions the staged GPU samples need; return the staged time range."""
-    lo, hi = conn.exec_driver_sql("SELECT min(sampled_at), max(sampled_at) FROM stage_gpu_samples").one()
-    if lo is None:
-        return None
-    days = conn.exec_driver_sql(
-        "SELECT DISTINCT date_trunc('day', sampled_at AT TIME ZONE 'UTC') FROM stage_gpu_samples").scalars().all()
-    for day in days:
-        name = f"gpu_samples_p{day:%Y%m%d}"
-        start = f"{day:%Y-%m-%d} 00:00:00+00"
-        end = f"{day + timedelta(days=1):%Y-%m-%d} 00:00:00+00"
-        exists = conn.execute(sa.text("SELECT to_regclass(:n)"), {"n": name}).scalar()
-        if exists is None:
-            # Rows for this day may sit in the default partition (a backfill): move them out first.
-            conn.exec_driver_sql(
-                "CREATE TEMP TABLE IF NOT EXISTS moved_default ON COMMIT DROP AS "
-                "SELECT * FROM gpu_samples_default WITH NO DATA")
-            conn.exec_driver_sql(
-                f"WITH gone AS (DELETE FROM gpu_samples_default WHERE sampled_at >= '{start}' "
-                f"AND sampled_at < '{end}' RETURNING *) INSERT INTO moved_default SELECT * FROM gone")
-            conn.exec_driver_sql(
-                f"CREATE TABLE {name} PARTITION OF gpu_samples FOR VALUES FROM ('{start}') TO ('{end}')")
-            conn.exec_driver_sql("INSERT INTO gpu_samples SELECT * FROM moved_default")
-            conn.exec_driver_sql("TRUNCATE moved_default")
-    return lo, hi
 
 
 def _keys_are_new(conn: Connection, spec: TableSpec) -> bool:
@@ -361,7 +355,7 @@ def load(engine: Engine, records: Iterable[Record | RecordFrame], *, source: str
         with conn.begin():
             # Big loads sort the staged rows for the merge; keep that sort in memory.
             conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
-            stager = _Stager(conn)
+            stager = _Stager(conn, run_id=run_id, is_demo=is_demo, direct=prepare is None)
             for record in records:
                 if isinstance(record, RecordFrame):
                     stager.add_frame(record, run_id=run_id, is_demo=is_demo, direct=prepare is None)
@@ -376,7 +370,7 @@ def load(engine: Engine, records: Iterable[Record | RecordFrame], *, source: str
             stager.flush()
             if prepare is not None:
                 result.detail = prepare(conn, run_id) or {}
-            gpu_range = _ensure_gpu_partitions(conn) if r.GpuSample in stager.counts else None
+            gpu_range = gpu_partitions.ensure_staged_partitions(conn) if r.GpuSample in stager.counts else None
             distinct = 0
             request_hours: set[datetime] = set()
             if r.UsageRequest in stager.counts:
@@ -397,11 +391,13 @@ def load(engine: Engine, records: Iterable[Record | RecordFrame], *, source: str
                 result.rows_written += written + direct
             request_hours.update(stager.direct_hours)
             discipline_rollup.refresh_hours(conn, request_hours)  # both request rollups
+            gpu_hours, gpu_uuids = set(stager.gpu_hours), set(stager.gpu_uuids)
             if gpu_range is not None:
-                uuids = conn.exec_driver_sql("SELECT DISTINCT gpu_uuid FROM stage_gpu_samples").scalars().all()
-                hours = conn.exec_driver_sql(
-                    "SELECT DISTINCT date_trunc('hour', sampled_at, 'UTC') FROM stage_gpu_samples").scalars().all()
-                rollups.refresh_gpu_hours(conn, hours, gpu_uuids=uuids)
+                gpu_uuids.update(conn.exec_driver_sql("SELECT DISTINCT gpu_uuid FROM stage_gpu_samples").scalars())
+                gpu_hours.update(conn.exec_driver_sql(
+                    "SELECT DISTINCT date_trunc('hour', sampled_at, 'UTC') FROM stage_gpu_samples").scalars())
+            if gpu_hours:
+                rollups.refresh_gpu_hours(conn, sorted(gpu_hours), gpu_uuids=sorted(gpu_uuids))
             if r.InferenceSample in stager.counts:
                 lo, hi = conn.exec_driver_sql(
                     "SELECT min(sampled_at), max(sampled_at) FROM stage_inference_samples").one()
