@@ -16,6 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 
 COLUMNS_KEY = ("sampled_at", "gpu_uuid", "mig_instance", "source")
+# A load this big gives its partitions fresh statistics before their rollup is recomputed: without
+# them the planner sees a new partition as empty and aggregates a day serially (2x slower).
+ANALYZE_FROM_ROWS = 100_000
 
 
 def ensure_day_partitions(conn: Connection, days: Iterable[date]) -> None:
@@ -84,3 +87,11 @@ def copy_new(conn: Connection, columns: Sequence[str], rows: list[tuple], *, run
         return None
     raw.execute("RELEASE SAVEPOINT hybridcost_direct_gpu")
     return {t.replace(minute=0, second=0, microsecond=0) for t in utc}, uuids
+
+
+def analyze_days(conn: Connection, hours: Iterable[datetime]) -> None:
+    """ANALYZE the day partitions of these UTC hours (the load's own, still uncommitted, rows included)."""
+    for day in sorted({h.astimezone(UTC).date() for h in hours}):
+        name = f"gpu_samples_p{day:%Y%m%d}"
+        if conn.execute(sa.text("SELECT to_regclass(:n)"), {"n": name}).scalar() is not None:
+            conn.exec_driver_sql(f"ANALYZE {name}")

@@ -397,6 +397,8 @@ def load(engine: Engine, records: Iterable[Record | RecordFrame], *, source: str
                 gpu_hours.update(conn.exec_driver_sql(
                     "SELECT DISTINCT date_trunc('hour', sampled_at, 'UTC') FROM stage_gpu_samples").scalars())
             if gpu_hours:
+                if result.by_table.get("gpu_samples", 0) >= gpu_partitions.ANALYZE_FROM_ROWS:
+                    gpu_partitions.analyze_days(conn, gpu_hours)
                 rollups.refresh_gpu_hours(conn, sorted(gpu_hours), gpu_uuids=sorted(gpu_uuids))
             if r.InferenceSample in stager.counts:
                 lo, hi = conn.exec_driver_sql(

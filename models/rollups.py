@@ -16,11 +16,13 @@ GPU_HOURLY_COLUMNS = ("hour_at", "gpu_uuid", "mig_instance", "mig_profile", "hos
                       "utilization_mean_pct", "utilization_max_pct", "busy_fraction", "power_mean_watts",
                       "memory_used_max_bytes", "memory_total_bytes", "is_demo", "sm_active_mean_frac")
 
+# date_bin on a UTC origin is the UTC hour by integer arithmetic (date_trunc with a time zone converts
+# every row: half the statement's time); the busy share is averaged as float8, not numeric.
 _GPU_AGGREGATE = """
-SELECT date_trunc('hour', sampled_at, 'UTC') AS hour_at, gpu_uuid, mig_instance, max(mig_profile) AS mig_profile,
+SELECT date_bin('1 hour', sampled_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS hour_at, gpu_uuid, mig_instance, max(mig_profile) AS mig_profile,
        max(host) AS host, max(model_name) AS model_name, max(namespace) AS namespace, max(pod) AS pod,
        count(*) AS samples, avg(utilization_pct) AS utilization_mean_pct, max(utilization_pct) AS utilization_max_pct,
-       avg(CASE WHEN utilization_pct IS NULL THEN NULL WHEN utilization_pct > :busy THEN 1.0 ELSE 0.0 END)
+       avg(CASE WHEN utilization_pct IS NULL THEN NULL WHEN utilization_pct > :busy THEN 1.0::float8 ELSE 0.0::float8 END)
            AS busy_fraction,
        avg(power_watts) AS power_mean_watts, max(memory_used_bytes) AS memory_used_max_bytes,
        max(memory_total_bytes) AS memory_total_bytes, bool_and(is_demo) AS is_demo,

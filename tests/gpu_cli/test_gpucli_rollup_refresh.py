@@ -83,3 +83,18 @@ def test_rebuild_recomputes_from_raw(engine):
         conn.exec_driver_sql("DELETE FROM gpu_hourly")
         assert rollups.rebuild_gpu_hourly(conn) == 4 * 3
     _close(_stored(engine), _expected(engine))
+
+
+def test_rollup_hours_are_utc_hours_for_any_time_given_in_any_offset(engine):
+    from datetime import timezone
+
+    india = timezone(timedelta(hours=5, minutes=30))
+    times = [datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC), datetime(2000, 1, 1, tzinfo=UTC),
+             datetime(2028, 2, 29, 23, 30, tzinfo=UTC), datetime(2028, 3, 1, 5, 15, tzinfo=india),
+             datetime(2026, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC), datetime(1970, 1, 1, 0, 30, tzinfo=UTC)]
+    load(engine, [GpuSample(sampled_at=t, gpu_uuid="GPU-T", source="test", host="h", utilization_pct=50.0)
+                  for t in times], source="test", target="t")
+    with engine.connect() as conn:
+        hours = conn.execute(sa.text("SELECT hour_at FROM gpu_hourly ORDER BY 1")).scalars().all()
+    want = sorted({t.astimezone(UTC).replace(minute=0, second=0, microsecond=0) for t in times})
+    assert [h.astimezone(UTC) for h in hours] == want
