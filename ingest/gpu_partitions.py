@@ -42,15 +42,12 @@ def ensure_day_partitions(conn: Connection, days: Iterable[date]) -> None:
         conn.exec_driver_sql("TRUNCATE moved_default")
 
 
-def ensure_staged_partitions(conn: Connection) -> tuple[datetime, datetime] | None:
-    """Create the day partitions the staged GPU samples need; return the staged time range."""
-    lo, hi = conn.exec_driver_sql("SELECT min(sampled_at), max(sampled_at) FROM stage_gpu_samples").one()
-    if lo is None:
-        return None
+def ensure_staged_partitions(conn: Connection) -> bool:
+    """Create the day partitions the staged GPU samples need; False when none are staged."""
     days = conn.exec_driver_sql(
         "SELECT DISTINCT (sampled_at AT TIME ZONE 'UTC')::date FROM stage_gpu_samples").scalars().all()
     ensure_day_partitions(conn, days)
-    return lo, hi
+    return bool(days)
 
 
 def copy_new(conn: Connection, columns: Sequence[str], rows: list[tuple], *, run_id: int,

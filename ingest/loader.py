@@ -149,9 +149,10 @@ def _first_line(exc: BaseException) -> str:
 class _Stager:
     """Temp staging tables, one per record type, filled with COPY."""
 
-    def __init__(self, conn: Connection, *, run_id: int = 0, is_demo: bool = False, direct: bool = False):
+    def __init__(self, conn: Connection, *, run_id: int, is_demo: bool, direct: bool):
         self.conn = conn
         self.raw = conn.connection.driver_connection
+        # direct: fresh rows may skip staging (not when a prepare step reads the staged rows)
         self.run_id, self.is_demo, self.direct_ok = run_id, is_demo, direct
         self.counts: dict[type, int] = {}  # rows staged per kind (a kind is here once its staging table is)
         self.pending: dict[type, list[tuple]] = {}
@@ -176,7 +177,7 @@ class _Stager:
         if len(self.pending[kind]) >= batch_size:
             self.flush(kind)
 
-    def add_frame(self, batch: RecordFrame, *, run_id: int, is_demo: bool, direct: bool) -> None:
+    def add_frame(self, batch: RecordFrame) -> None:
         """Write a frame of records: straight into its table when every key is new, else into staging.
 
         Straight in is one COPY inside a savepoint; a key already stored (a re-load, an overlap)
@@ -187,9 +188,9 @@ class _Stager:
         spec = SPECS[kind]
         if frame.height == 0:
             return
-        if (direct and kind in FRAME_KINDS and kind not in self.counts
+        if (self.direct_ok and kind in FRAME_KINDS and kind not in self.counts
                 and not frame.select(pl.struct(list(spec.key)).is_duplicated().any()).item()
-                and self._copy_direct(spec, frame, run_id, is_demo)):
+                and self._copy_direct(spec, frame)):
             self.direct[kind] = self.direct.get(kind, 0) + frame.height
             self.direct_hours.update(hours_of(frame, "started_at"))
             self.read += frame.height
@@ -204,9 +205,9 @@ class _Stager:
         self.read += frame.height
         self.counts[kind] += frame.height
 
-    def _copy_direct(self, spec: TableSpec, frame, run_id: int, is_demo: bool) -> bool:
+    def _copy_direct(self, spec: TableSpec, frame) -> bool:
         """COPY a frame into its table; False (and nothing written) when a key is already there."""
-        extra = frame.with_columns(run_id=pl.lit(int(run_id), pl.Int64), is_demo=pl.lit(bool(is_demo)))
+        extra = frame.with_columns(run_id=pl.lit(int(self.run_id), pl.Int64), is_demo=pl.lit(bool(self.is_demo)))
         self.raw.execute("SAVEPOINT hybridcost_direct_copy")
         try:
             sql = f"COPY {spec.table} ({', '.join(spec.columns)}, run_id, is_demo) FROM STDIN (FORMAT csv)"
@@ -358,7 +359,7 @@ def load(engine: Engine, records: Iterable[Record | RecordFrame], *, source: str
             stager = _Stager(conn, run_id=run_id, is_demo=is_demo, direct=prepare is None)
             for record in records:
                 if isinstance(record, RecordFrame):
-                    stager.add_frame(record, run_id=run_id, is_demo=is_demo, direct=prepare is None)
+                    stager.add_frame(record)
                     result.rows_read += record.height
                     if progress is not None:
                         progress(result.rows_read)
@@ -370,7 +371,7 @@ def load(engine: Engine, records: Iterable[Record | RecordFrame], *, source: str
             stager.flush()
             if prepare is not None:
                 result.detail = prepare(conn, run_id) or {}
-            gpu_range = gpu_partitions.ensure_staged_partitions(conn) if r.GpuSample in stager.counts else None
+            gpu_staged = r.GpuSample in stager.counts and gpu_partitions.ensure_staged_partitions(conn)
             distinct = 0
             request_hours: set[datetime] = set()
             if r.UsageRequest in stager.counts:
@@ -392,7 +393,7 @@ def load(engine: Engine, records: Iterable[Record | RecordFrame], *, source: str
             request_hours.update(stager.direct_hours)
             discipline_rollup.refresh_hours(conn, request_hours)  # both request rollups
             gpu_hours, gpu_uuids = set(stager.gpu_hours), set(stager.gpu_uuids)
-            if gpu_range is not None:
+            if gpu_staged:
                 gpu_uuids.update(conn.exec_driver_sql("SELECT DISTINCT gpu_uuid FROM stage_gpu_samples").scalars())
                 gpu_hours.update(conn.exec_driver_sql(
                     "SELECT DISTINCT date_trunc('hour', sampled_at, 'UTC') FROM stage_gpu_samples").scalars())

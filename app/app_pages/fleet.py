@@ -10,6 +10,7 @@ from app.ui.format import pct, usd
 from app.ui.tables import show_table
 from models import clock
 from models.economics.sm_delivery import busy_looking_sentences, delivery_sentences
+from models.planning.measured import GAP_FLAG
 from models.queries import gpu_showback
 from models.queries.fleet_view import fleet_totals, saturated_throughput, signal_rows, with_costs
 from models.queries.gpu_labels import relabel_heatmap, with_labels
@@ -99,7 +100,8 @@ else:
                    f"mix ({r['gap']:.1f}x). {r['advice']}.")
     show_table(plans, hide_index=True, key="fleet_plans_table", column_config={
         "workload": "Workload", "advice": "Advice",
-        "flagged": st.column_config.CheckboxColumn("Gap flagged", help="Assumed and measured throughput differ by more than 1.5x."),
+        "flagged": st.column_config.CheckboxColumn(
+            "Gap flagged", help=f"Assumed and measured throughput differ by more than {GAP_FLAG}x."),
         "candidate": st.column_config.TextColumn("Candidate (the plan's, or a default pairing)"),
         "servers": st.column_config.NumberColumn("vLLM servers now", format="%d"),
         "plan_replicas": st.column_config.NumberColumn("Plan: replicas", format="%d",
