@@ -15,10 +15,22 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from models.rollups import SAMPLE_HOUR
+
 COLUMNS_KEY = ("sampled_at", "gpu_uuid", "mig_instance", "source")
 # A load this big gives its partitions fresh statistics before their rollup is recomputed: without
 # them the planner sees a new partition as empty and aggregates a day serially (2x slower).
 ANALYZE_FROM_ROWS = 100_000
+
+
+def partition_statistics(name: str) -> str:
+    """CREATE STATISTICS for a day partition: how many (hour, GPU, MIG instance) groups it holds.
+
+    Without it the planner guesses one group per 10 rows for the rollup's GROUP BY (864,000 instead
+    of 24,000 for a day of 1,000 GPUs) and will not aggregate in parallel: a day took 2.3x longer.
+    """
+    return (f"CREATE STATISTICS IF NOT EXISTS {name}_hour_gpu (ndistinct) "
+            f"ON ({SAMPLE_HOUR}), gpu_uuid, mig_instance FROM {name}")
 
 
 def ensure_day_partitions(conn: Connection, days: Iterable[date]) -> None:
@@ -38,6 +50,7 @@ def ensure_day_partitions(conn: Connection, days: Iterable[date]) -> None:
             f"AND sampled_at < '{end}' RETURNING *) INSERT INTO moved_default SELECT * FROM gone")
         conn.exec_driver_sql(
             f"CREATE TABLE {name} PARTITION OF gpu_samples FOR VALUES FROM ('{start}') TO ('{end}')")
+        conn.exec_driver_sql(partition_statistics(name))
         conn.exec_driver_sql("INSERT INTO gpu_samples SELECT * FROM moved_default")
         conn.exec_driver_sql("TRUNCATE moved_default")
 

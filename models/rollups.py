@@ -18,8 +18,9 @@ GPU_HOURLY_COLUMNS = ("hour_at", "gpu_uuid", "mig_instance", "mig_profile", "hos
 
 # date_bin on a UTC origin is the UTC hour by integer arithmetic (date_trunc with a time zone converts
 # every row: half the statement's time); the busy share is averaged as float8, not numeric.
+SAMPLE_HOUR = "date_bin('1 hour', sampled_at, TIMESTAMPTZ '2000-01-01 00:00:00+00')"
 _GPU_AGGREGATE = """
-SELECT date_bin('1 hour', sampled_at, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS hour_at, gpu_uuid, mig_instance, max(mig_profile) AS mig_profile,
+SELECT {hour} AS hour_at, gpu_uuid, mig_instance, max(mig_profile) AS mig_profile,
        max(host) AS host, max(model_name) AS model_name, max(namespace) AS namespace, max(pod) AS pod,
        count(*) AS samples, avg(utilization_pct) AS utilization_mean_pct, max(utilization_pct) AS utilization_max_pct,
        avg(CASE WHEN utilization_pct IS NULL THEN NULL WHEN utilization_pct > :busy THEN 1.0::float8 ELSE 0.0::float8 END)
@@ -173,10 +174,13 @@ def refresh_gpu_hours(conn: Connection, hours: Sequence[datetime], gpu_uuids: Se
         raw = " OR ".join(f"(sampled_at >= :lo{i} AND sampled_at < :hi{i})" for i in range(len(runs)))
         rolled = " OR ".join(f"(hour_at >= :lo{i} AND hour_at < :hi{i})" for i in range(len(runs)))
         conn.execute(sa.text(f"DELETE FROM gpu_hourly WHERE ({rolled}) {only}"), params)
-        select = _GPU_AGGREGATE.format(table=partition if exists else "gpu_samples", hours=raw, only_gpus=only)
+        select = _GPU_AGGREGATE.format(hour=SAMPLE_HOUR, table=partition if exists else "gpu_samples", hours=raw,
+                                       only_gpus=only)
         columns = ", ".join(GPU_HOURLY_COLUMNS)
         big = len(day_hours) >= PARALLEL_FROM_HOURS and (gpu_uuids is None or len(gpu_uuids) >= PARALLEL_FROM_GPUS)
-        with _local(conn, enable_sort="off", work_mem="256MB"):
+        # No sort of any kind: without statistics the planner walks the (gpu_uuid, sampled_at) index and
+        # sorts each GPU's rows by hour (2.4x slower on a day of 1,000 GPUs than hashing them).
+        with _local(conn, enable_sort="off", enable_incremental_sort="off", work_mem="256MB"):
             if not big:
                 written += conn.execute(sa.text(f"INSERT INTO gpu_hourly ({columns}) {select}"), params).rowcount
                 continue
