@@ -5,18 +5,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, String, func
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, String, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from models.schema.base import Base, MoneyOrNone, Tokens
 
 
 def _key(type_=String, **kw):
-    return mapped_column(type_, primary_key=True, **kw)
+    return mapped_column(type_, nullable=False, info={"key": True}, **kw)
 
 
-class RequestHourly(Base):
+class _ByHour:
+    """A rollup indexed on its hour; its key (the `_key` columns) is the mapper's only.
+
+    No unique index on the key in the database: the loader only deletes an hour's rows and inserts
+    a fresh GROUP BY of them (one row per key by construction), and a wide unique index was most of
+    the cost of keeping the rollups on load (migration 0012).
+    """
+
+    @declared_attr.directive
+    def __table_args__(cls):
+        return (Index(None, "hour_at"),)
+
+    @declared_attr.directive
+    def __mapper_args__(cls):
+        return {"primary_key": [c for c in cls.__table__.columns if c.info.get("key")]}
+
+
+class RequestHourly(_ByHour, Base):
     """Per-request usage summed per UTC hour and every dimension attribution, pricing and discipline match on.
 
     `tags` holds only the tag keys attribution rules match on (per-request ids are dropped), so
@@ -63,7 +80,7 @@ class DataVersion(Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class RequestDisciplineHourly(Base):
+class RequestDisciplineHourly(_ByHour, Base):
     """Per-request discipline flags (default thresholds) summed per UTC hour, key and flag combination.
 
     Flags: served, a repeat (fingerprint served in the workload within 24 h before), in a loop
