@@ -137,11 +137,27 @@ def peak_rss_of_child_load(url: str, path: Path) -> float:
     return int(out.stdout.strip().splitlines()[-1]) / 1024.0
 
 
+def memory_by_size(sizes: list[int]) -> None:
+    """Peak RSS of a child process loading a file of each size: flat past the first chunk, or not."""
+    with tempfile.TemporaryDirectory() as tmp, scratch_database() as url:
+        for rows in sizes:
+            path = Path(tmp) / f"spendlogs_{rows}.jsonl"
+            write_spendlogs(path, rows, seed=rows)
+            print(f"{rows:>10,} rows ({path.stat().st_size / 2**20:5.0f} MB): peak RSS "
+                  f"{peak_rss_of_child_load(url, path):5.0f} MB", flush=True)
+            path.unlink()
+
+
 def main() -> None:
     """Generate, load through both paths, print rows/s, the ratio, and peak memory."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=0.1, help="fraction of 1,000,000 rows (default 0.1)")
+    parser.add_argument("--memory-rows", default="", help="comma-separated row counts: only the peak RSS of "
+                        "loading a file of each size, e.g. 10000,100000,1000000")
     args = parser.parse_args()
+    if args.memory_rows:
+        memory_by_size([int(n) for n in args.memory_rows.split(",")])
+        return
     rows = int(1_000_000 * args.scale)
     with tempfile.TemporaryDirectory() as tmp, scratch_database() as url:
         small, big = Path(tmp) / "spendlogs.jsonl", Path(tmp) / "spendlogs_x10.jsonl"
