@@ -13,7 +13,9 @@ staging and the merge on the natural key) and refreshing the hourly rollup. Not 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -104,11 +106,56 @@ def time_full_fleet_queries(engine: sa.Engine) -> float:
         return time.perf_counter() - t0
 
 
+def write_nvidia_smi(path: Path, samples: int) -> None:
+    """An nvidia-smi --query-gpu CSV log of 8 GPUs, `samples` rows, 10 s apart, with its units as nvidia-smi writes them."""
+    with path.open("w") as out:
+        out.write("timestamp, name, uuid, index, utilization.gpu [%], memory.used [MiB], memory.total [MiB], "
+                  "power.draw [W]\n")
+        for i in range(samples):
+            t, g = divmod(i, 8)
+            util = (t * 7 + g * 13) % 101
+            at = START + timedelta(seconds=STEP_S * t)
+            out.write(f"{at:%Y/%m/%d %H:%M:%S}.000, NVIDIA H100 80GB HBM3, GPU-{g:08d}-0000-0000-0000-000000000000, "
+                      f"{g}, {util} %, {util * 800} MiB, 81559 MiB, {100 + util * 6:.2f} W\n")
+
+
+def file_memory(sizes: list[int]) -> None:
+    """Peak RSS of `hybridcost ingest nvidia-smi` (a child process) loading a log of each size into a scratch database."""
+    tmp = Path(tempfile.mkdtemp(prefix="hybridcost-bench-"))
+    try:
+        socket_dir = embedded.start(tmp)
+        for n in sizes:
+            name = f"smi{n}"
+            ensure_database(embedded.url_for(socket_dir, "postgres"), name)
+            url = embedded.url_for(socket_dir, name)
+            upgrade(url)
+            path = tmp / f"{name}.csv"
+            write_nvidia_smi(path, n)
+            code = ("import sys; sys.argv = ['hybridcost', 'ingest', 'nvidia-smi', %r, '--tz', 'UTC']; "
+                    "from app.cli.main import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+                    "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])" % str(path))
+            t0 = time.perf_counter()
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                 env={**os.environ, "DATABASE_URL": url}, cwd=Path(__file__).resolve().parent.parent)
+            rss_mb = int(out.stdout.strip().splitlines()[-1]) / 1024
+            print(f"{n:>10,} samples ({path.stat().st_size / 2**20:5.0f} MB): {time.perf_counter() - t0:6.1f} s, "
+                  f"peak RSS {rss_mb:5.0f} MB", flush=True)
+            path.unlink()
+    finally:
+        embedded.stop(tmp)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     """Run the bench and print samples/s, the ratio to plain COPY, rollup timings and full-size estimates."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the 1,000-GPU, 10M-sample fleet")
+    parser.add_argument("--file-memory", default="", help="comma-separated sample counts: only the peak RSS of "
+                        "`hybridcost ingest nvidia-smi` on a log of each size, e.g. 10000,100000,1000000")
     args = parser.parse_args()
+    if args.file_memory:
+        file_memory([int(n) for n in args.file_memory.split(",")])
+        return
     gpus = max(1, round(FULL_GPUS * args.scale))
     ticks = round(FULL_SAMPLES * args.scale / gpus)
     t0 = time.perf_counter()
