@@ -78,7 +78,7 @@ PAGES = [  # (url path, heading, interaction in words, interaction)
     ("", "Overview", "pick a team", lambda p: _pick_option(p, "stMultiSelect", "Teams", 0)),
     ("spend", "Spend", "pick a workload", lambda p: _pick_option(p, "stMultiSelect", "Workloads", 0)),
     ("workloads", "Workloads", "another workload", lambda p: _pick_option(p, "stSelectbox", "Workload", 1)),
-    ("breakeven", "Breakeven", "buy instead of rent", lambda p: _radio(p, "GPU pricing", "buy")),
+    ("breakeven", "Breakeven", "another workload", lambda p: _pick_option(p, "stSelectbox", "Workload", 1)),
     ("fleet", "GPU fleet", "breakeven slider +1", _slider),
     ("whatif", "What-if", "another demand shape", lambda p: _pick_option(p, "stSelectbox", "Demand shape", 1)),
     ("workflow", "Workflow", "group by workload", lambda p: _radio(p, "Group by", "workload")),
@@ -151,11 +151,11 @@ class Server:
     def _env(self) -> dict[str, str]:
         return {**os.environ, "DATABASE_URL": self.url, "HYBRIDCOST_AS_OF": AS_OF.isoformat(),
                 "HYBRIDCOST_DATA_DIR": str(self.log_dir / "data"), "PYTHONPATH": str(self.tree),
-                "PYTHONDONTWRITEBYTECODE": "1", "HYBRIDCOST_CACHE_WARM_SECONDS": str(self.warm_s),
+                "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "HYBRIDCOST_CACHE_WARM_SECONDS": str(self.warm_s),
                 "XDG_RUNTIME_DIR": os.environ.get("XDG_RUNTIME_DIR", "/tmp")}
 
     def warmings(self) -> int:
-        """How many times the server log says the default views were warmed."""
+        """How many times the server log says the default views were warmed (unbuffered, so read as it is written)."""
         return self.log_path.read_text(errors="replace").count("warmed the default views")
 
     def __exit__(self, *exc) -> None:

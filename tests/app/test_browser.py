@@ -6,6 +6,7 @@ Saves a full-page screenshot per page to test-artifacts/screenshots/<page>.png.
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import socket
 import subprocess
@@ -53,9 +54,9 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None
     raise TimeoutError("streamlit did not become healthy")
 
 
-@pytest.fixture
-def served_demo(db_url, tmp_path):
-    """A `streamlit run` of the dashboard on a free loopback port over a demo-loaded database."""
+@contextlib.contextmanager
+def _serving(db_url: str, tmp_path, **env: str):
+    """A `streamlit run` of the dashboard on a free loopback port over a demo-loaded database; its URL."""
     from ingest.demo import load_demo
     from models.infra.database import make_engine
 
@@ -65,7 +66,7 @@ def served_demo(db_url, tmp_path):
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "HYBRIDCOST_DATA_DIR": str(tmp_path / "data"),
            "HYBRIDCOST_AS_OF": DEMO_NOW.isoformat(),
-           "PYTHONPATH": str(REPO_ROOT)}
+           "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1", **env}  # the log is read while the server runs
     log = open(tmp_path / "streamlit.log", "w")
     proc = subprocess.Popen(streamlit_command("127.0.0.1", port), cwd=REPO_ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT)
@@ -80,6 +81,24 @@ def served_demo(db_url, tmp_path):
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture
+def served_demo(db_url, tmp_path):
+    """The dashboard served over the demo, warming off (as in every test)."""
+    with _serving(db_url, tmp_path) as url:
+        yield url
+
+
+def test_a_fresh_server_warms_the_default_views_before_anyone_visits(db_url, tmp_path):
+    """After `hybridcost serve` (re)starts, the default views are computed with no session open (app/server.py)."""
+    log = tmp_path / "streamlit.log"
+    with _serving(db_url, tmp_path, HYBRIDCOST_CACHE_WARM_SECONDS="30"):
+        deadline = time.monotonic() + 120  # about 15 s on the demo, on 2 cores
+        while "warmed the default views" not in log.read_text(errors="replace"):
+            assert time.monotonic() < deadline, log.read_text(errors="replace")[-2000:]
+            time.sleep(0.5)
+    assert "could not warm" not in log.read_text(errors="replace")
 
 
 def _wait_finished(page, heading: str) -> None:
